@@ -1,0 +1,331 @@
+//! The supervised durable pull-consumer loop every service runs. One function decides each
+//! message's fate — ack, nak with a growing delay, or dead-letter — so a bad event never stops a
+//! consumer and a flaky dependency never loses one.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::PullConsumer;
+use futures::StreamExt;
+use schemas::Envelope;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::dead_letter::Origin;
+use crate::definitions::Definitions;
+use crate::{Bus, headers};
+
+/// What a handler tells the loop when it could not handle an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// May work later (a timeout, a 5xx, a lost connection): redeliver after a growing delay.
+    #[error("{0}")]
+    Retryable(String),
+    /// May work after the given delay (a 429 with Retry-After).
+    #[error("{0} (retry after {1:?})")]
+    RetryAfter(String, Duration),
+    /// Will never work: dead-letter it with this reason.
+    #[error("{0}")]
+    Poison(String),
+}
+
+/// The fate of one delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    Ack,
+    Retry(Duration),
+    DeadLetter(String),
+}
+
+/// First redelivery delay; doubles per attempt up to [`MAX_RETRY_DELAY`].
+pub const BASE_RETRY_DELAY: Duration = Duration::from_secs(1);
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+
+/// Decides a message's fate from the handler's result and the delivery attempt (1-based).
+pub fn fate(result: &Result<(), HandlerError>, attempt: i64, max_attempts: i64) -> Fate {
+    match result {
+        Ok(()) => Fate::Ack,
+        Err(HandlerError::Poison(reason)) => Fate::DeadLetter(reason.clone()),
+        Err(error) if attempt >= max_attempts => {
+            Fate::DeadLetter(format!("gave up after {attempt} attempts: {error}"))
+        }
+        Err(HandlerError::RetryAfter(_, delay)) => Fate::Retry((*delay).min(MAX_RETRY_DELAY)),
+        Err(HandlerError::Retryable(_)) => {
+            let exponent = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+            Fate::Retry(
+                BASE_RETRY_DELAY
+                    .saturating_mul(2u32.saturating_pow(exponent))
+                    .min(MAX_RETRY_DELAY),
+            )
+        }
+    }
+}
+
+/// What a handler knows of a delivery besides the event.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subject: String,
+    pub stream_sequence: u64,
+    /// 1 on the first delivery.
+    pub attempt: i64,
+}
+
+/// A service's reaction to one event. Must be idempotent: after a crash the same event comes
+/// again.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        envelope: Envelope,
+        delivery: &Delivery,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Which durable consumer to run and how.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    pub stream: String,
+    pub consumer: String,
+    /// Attempts before a retryable failure is dead-lettered.
+    pub max_attempts: i64,
+    /// Events handled at once (acks may then complete out of order, which durable consumers
+    /// allow).
+    pub concurrency: usize,
+}
+
+impl ConsumerSpec {
+    pub fn new(stream: impl Into<String>, consumer: impl Into<String>) -> Self {
+        Self {
+            stream: stream.into(),
+            consumer: consumer.into(),
+            max_attempts: 8,
+            concurrency: 1,
+        }
+    }
+}
+
+/// Runs `handler` over the durable consumer until `shutdown`, recreating the subscription (and
+/// the consumer, from its definition in `nats/`) whenever it breaks. In-flight events finish
+/// before it returns.
+pub async fn consume<H: Handler>(
+    bus: Bus,
+    spec: ConsumerSpec,
+    handler: H,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let handler = Arc::new(handler);
+    let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        match open(&bus, &spec).await {
+            Ok(consumer) => {
+                backoff = Duration::from_millis(100);
+                let result = pump(&bus, &spec, &consumer, &handler, &permits, &mut tasks, &shutdown).await;
+                if let Err(error) = result {
+                    tracing::warn!(consumer = %spec.consumer, %error, "consumer subscription broke; recreating");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(consumer = %spec.consumer, error = %format!("{error:#}"), "cannot open consumer; retrying");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Gets the durable consumer, creating it from its definition if it is missing (first start,
+/// or deleted while we were disconnected).
+async fn open(bus: &Bus, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
+    let stream = bus.js.get_stream(&spec.stream).await?;
+    match stream.get_consumer(&spec.consumer).await {
+        Ok(consumer) => Ok(consumer),
+        Err(error) => {
+            let definitions = Definitions::embedded();
+            let Some(definition) = definitions.consumer(&spec.stream, &spec.consumer) else {
+                return Err(anyhow::anyhow!(
+                    "consumer {}/{} is missing and has no definition in nats/: {error}",
+                    spec.stream,
+                    spec.consumer
+                ));
+            };
+            tracing::info!(consumer = %spec.consumer, "creating consumer from its definition");
+            Ok(stream.create_consumer(definition.config.clone()).await?)
+        }
+    }
+}
+
+async fn pump<H: Handler>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    consumer: &PullConsumer,
+    handler: &Arc<H>,
+    permits: &Arc<Semaphore>,
+    tasks: &mut JoinSet<()>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(256)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await?;
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            permit = permits.clone().acquire_owned() => permit?,
+        };
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            message = messages.next() => message,
+        };
+        // Reap finished tasks so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+        let message = match message {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Err(error.into()),
+            None => return Err(anyhow::anyhow!("message stream ended")),
+        };
+        let bus = bus.clone();
+        let spec = spec.clone();
+        let handler = handler.clone();
+        tasks.spawn(async move {
+            process(&bus, &spec, handler.as_ref(), message).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn process<H: Handler>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    handler: &H,
+    message: async_nats::jetstream::Message,
+) {
+    let (stream_sequence, attempt) = match message.info() {
+        Ok(info) => (info.stream_sequence, info.delivered),
+        Err(_) => (0, 1),
+    };
+    let subject = message.subject.to_string();
+    let origin = Origin {
+        stream: spec.stream.clone(),
+        consumer: spec.consumer.clone(),
+        subject: subject.clone(),
+        sequence: stream_sequence,
+    };
+    let span = tracing::info_span!(
+        "handle",
+        consumer = %spec.consumer,
+        %subject,
+        stream_sequence,
+        attempt,
+        event_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+    );
+    if let Some(traceparent) =
+        headers::get_ignore_case(message.headers.as_ref(), headers::TRACEPARENT)
+    {
+        telemetry::continue_trace(&span, traceparent);
+    }
+    let result = match Envelope::from_json(&message.payload) {
+        Ok(envelope) => {
+            span.record("event_id", envelope.id.as_str());
+            span.record("event_type", envelope.event_type());
+            let delivery = Delivery {
+                subject,
+                stream_sequence,
+                attempt,
+            };
+            handler
+                .handle(envelope, &delivery)
+                .instrument(span.clone())
+                .await
+        }
+        Err(error) => Err(HandlerError::Poison(format!("undecodable event: {error}"))),
+    };
+    let _entered = span.enter();
+    let fate = fate(&result, attempt, spec.max_attempts);
+    let acked = match &fate {
+        Fate::Ack => message.ack().await,
+        Fate::Retry(delay) => {
+            tracing::info!(?delay, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "will retry");
+            message.ack_with(AckKind::Nak(Some(*delay))).await
+        }
+        Fate::DeadLetter(reason) => {
+            match dead_letter(bus, &origin, &message.payload, message.headers.as_ref(), reason).await {
+                Ok(()) => message.ack_with(AckKind::Term).await,
+                // Not stored on the DLQ: keep the original and try again later.
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "dead-lettering failed; will redeliver");
+                    message.ack_with(AckKind::Nak(Some(BASE_RETRY_DELAY))).await
+                }
+            }
+        }
+    };
+    if let Err(error) = acked {
+        // The server redelivers after ack_wait; handlers are idempotent.
+        tracing::warn!(%error, "acknowledging failed");
+    }
+}
+
+async fn dead_letter(
+    bus: &Bus,
+    origin: &Origin,
+    payload: &bytes::Bytes,
+    headers: Option<&HeaderMap>,
+    reason: &str,
+) -> anyhow::Result<()> {
+    bus.dead_letter(origin, payload.clone(), headers, reason).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_is_acked() {
+        assert_eq!(fate(&Ok(()), 1, 8), Fate::Ack);
+    }
+
+    #[test]
+    fn poison_is_dead_lettered_at_once() {
+        // given an event that can never be handled
+        let result = Err(HandlerError::Poison("bad".into()));
+        // when it fails on its first attempt
+        // then it goes to the DLQ with its reason
+        assert_eq!(fate(&result, 1, 8), Fate::DeadLetter("bad".into()));
+    }
+
+    #[test]
+    fn retryable_failures_back_off_exponentially_up_to_a_cap() {
+        let result = Err(HandlerError::Retryable("timeout".into()));
+        assert_eq!(fate(&result, 1, 100), Fate::Retry(Duration::from_secs(1)));
+        assert_eq!(fate(&result, 2, 100), Fate::Retry(Duration::from_secs(2)));
+        assert_eq!(fate(&result, 4, 100), Fate::Retry(Duration::from_secs(8)));
+        assert_eq!(fate(&result, 30, 100), Fate::Retry(MAX_RETRY_DELAY));
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let result = Err(HandlerError::RetryAfter("429".into(), Duration::from_secs(17)));
+        assert_eq!(fate(&result, 3, 8), Fate::Retry(Duration::from_secs(17)));
+    }
+
+    #[test]
+    fn retryable_failures_are_dead_lettered_after_the_last_attempt() {
+        let result = Err(HandlerError::Retryable("timeout".into()));
+        assert!(matches!(fate(&result, 8, 8), Fate::DeadLetter(reason) if reason.contains("8 attempts")));
+    }
+}

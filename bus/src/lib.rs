@@ -1,0 +1,24 @@
+//! The event bus over NATS JetStream. This crate alone names streams, consumers and headers;
+//! services publish and consume typed [`schemas::Envelope`]s.
+//!
+//! - [`Bus::publish`] / [`Bus::publish_batch`]: `Nats-Msg-Id` dedup, "once" events guarded by
+//!   expected-last-subject-sequence 0, pipelined acks, `traceparent` in headers.
+//! - [`consume`]: a supervised durable pull-consumer loop with ack / nak-with-delay /
+//!   dead-letter, recreated after reconnects or if the consumer vanishes.
+//! - [`Bus::read_stream`]: an ordered read from a sequence, for projections and replays.
+//! - [`definitions`]: the stream and consumer definitions of `nats/`, applied idempotently.
+
+mod connection;
+pub mod consume;
+pub mod dead_letter;
+pub mod definitions;
+mod headers;
+mod publish;
+mod read;
+
+pub use connection::{Bus, ConnectError, MIN_SERVER_VERSION};
+pub use consume::{Delivery, Fate, HandlerError, fate};
+pub use dead_letter::DeadLetter;
+pub use definitions::{ApplyReport, stream_for};
+pub use publish::{PublishError, Published};
+pub use read::{RawStored, Stored};

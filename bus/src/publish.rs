@@ -1,0 +1,220 @@
+//! Publishing typed events. Every publish carries the event id as `Nats-Msg-Id` (a retried
+//! publish is stored once within the duplicate window) and the current `traceparent`. Events
+//! that may exist once per subject are also sent with "expected last subject sequence 0", which
+//! keeps them unique forever.
+
+use std::collections::VecDeque;
+
+use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
+use async_nats::jetstream::message::PublishMessage;
+use bytes::Bytes;
+use schemas::Envelope;
+
+use crate::definitions::stream_for;
+use crate::{Bus, headers};
+
+/// Publishes in flight while a batch is pipelined; acks are awaited oldest first.
+const PIPELINE_WINDOW: usize = 4_096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub stream: String,
+    /// Stream sequence of the stored event (of the earlier copy for a duplicate).
+    pub sequence: u64,
+    /// The event was already stored; nothing new was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Another writer changed the aggregate since the expected sequence.
+    #[error("{subject} changed concurrently (expected last sequence {expected})")]
+    Conflict { subject: String, expected: u64 },
+    #[error("publishing {event_type} on {subject}: {source}")]
+    Nats {
+        event_type: &'static str,
+        subject: String,
+        source: async_nats::jetstream::context::PublishError,
+    },
+    #[error("looking up the stored copy of {subject}: {reason}")]
+    Lookup { subject: String, reason: String },
+}
+
+impl PublishError {
+    /// Timeouts and broken connections may succeed when retried with the same event id.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PublishError::Nats { source, .. }
+            if matches!(source.kind(), PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe | PublishErrorKind::MaxAckPending))
+    }
+}
+
+/// What a publish expects of the subject's history.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Whatever the event's registry entry says (once-per-subject or not).
+    Default,
+    /// Optimistic concurrency: the subject's last stored sequence must be this.
+    LastSubjectSequence(u64),
+}
+
+struct Outgoing {
+    event_type: &'static str,
+    subject: String,
+    once: bool,
+    expected: Option<u64>,
+}
+
+impl Bus {
+    /// Publishes one event and waits for the stream's ack.
+    #[tracing::instrument(skip_all, fields(event_id = %envelope.id, event_type = envelope.event_type()))]
+    pub async fn publish(&self, envelope: &Envelope) -> Result<Published, PublishError> {
+        let (outgoing, ack) = self.send(envelope, Expect::Default).await?;
+        self.settle(outgoing, ack.await).await
+    }
+
+    /// Publishes only if the subject's last stored event is still at `expected_last_sequence`
+    /// (0: the subject must be empty). A concurrent writer makes this a
+    /// [`PublishError::Conflict`]; reload and decide again.
+    pub async fn publish_expecting(
+        &self,
+        envelope: &Envelope,
+        expected_last_sequence: u64,
+    ) -> Result<Published, PublishError> {
+        let (outgoing, ack) = self
+            .send(envelope, Expect::LastSubjectSequence(expected_last_sequence))
+            .await?;
+        self.settle(outgoing, ack.await).await
+    }
+
+    /// Publishes many events with acks pipelined (thousands in flight), in order; returns one
+    /// result per event. Stops at the first error that is not a duplicate.
+    pub async fn publish_batch(
+        &self,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<Published>, PublishError> {
+        let mut results = Vec::with_capacity(envelopes.len());
+        let mut in_flight: VecDeque<(Outgoing, PublishAckFuture)> = VecDeque::new();
+        for envelope in envelopes {
+            if in_flight.len() >= PIPELINE_WINDOW
+                && let Some((outgoing, ack)) = in_flight.pop_front()
+            {
+                results.push(self.settle(outgoing, ack.await).await?);
+            }
+            in_flight.push_back(self.send(envelope, Expect::Default).await?);
+        }
+        while let Some((outgoing, ack)) = in_flight.pop_front() {
+            results.push(self.settle(outgoing, ack.await).await?);
+        }
+        Ok(results)
+    }
+
+    async fn send(
+        &self,
+        envelope: &Envelope,
+        expect: Expect,
+    ) -> Result<(Outgoing, PublishAckFuture), PublishError> {
+        let subject = envelope.subject();
+        let event_type = envelope.event_type();
+        let once = envelope.event.once_per_subject();
+        let mut message = PublishMessage::build()
+            .payload(Bytes::from(envelope.to_json()))
+            .message_id(&envelope.id)
+            .header(headers::EVENT_TYPE, event_type);
+        if let Some(traceparent) = telemetry::current_traceparent() {
+            message = message.header(headers::TRACEPARENT, traceparent.as_str());
+        }
+        let expected = match expect {
+            Expect::LastSubjectSequence(sequence) => Some(sequence),
+            Expect::Default if once => Some(0),
+            Expect::Default => None,
+        };
+        if let Some(sequence) = expected {
+            message = message.expected_last_subject_sequence(sequence);
+        }
+        let ack = self
+            .js
+            .send_publish(subject.clone(), message)
+            .await
+            .map_err(|source| PublishError::Nats {
+                event_type,
+                subject: subject.clone(),
+                source,
+            })?;
+        let outgoing = Outgoing {
+            event_type,
+            subject,
+            once: once && matches!(expect, Expect::Default),
+            expected,
+        };
+        Ok((outgoing, ack))
+    }
+
+    async fn settle(
+        &self,
+        outgoing: Outgoing,
+        ack: Result<async_nats::jetstream::publish::PublishAck, async_nats::jetstream::context::PublishError>,
+    ) -> Result<Published, PublishError> {
+        match ack {
+            Ok(ack) => Ok(Published {
+                stream: ack.stream,
+                sequence: ack.sequence,
+                duplicate: ack.duplicate,
+            }),
+            Err(source) if source.kind() == PublishErrorKind::WrongLastSequence && outgoing.once => {
+                // A once-per-subject event is already stored (outside the duplicate window):
+                // that is a duplicate, not a failure.
+                let sequence = self.last_sequence_on(&outgoing.subject).await?;
+                Ok(Published {
+                    stream: stream_for_subject(&outgoing.subject).to_owned(),
+                    sequence,
+                    duplicate: true,
+                })
+            }
+            Err(source) if source.kind() == PublishErrorKind::WrongLastSequence => {
+                Err(PublishError::Conflict {
+                    subject: outgoing.subject,
+                    expected: outgoing.expected.unwrap_or_default(),
+                })
+            }
+            Err(source) => Err(PublishError::Nats {
+                event_type: outgoing.event_type,
+                subject: outgoing.subject,
+                source,
+            }),
+        }
+    }
+
+    /// Stream sequence of the last event stored on `subject`, 0 if none: the expected sequence
+    /// for an optimistic-concurrency publish.
+    pub async fn last_sequence_on(&self, subject: &str) -> Result<u64, PublishError> {
+        let lookup = |reason: String| PublishError::Lookup {
+            subject: subject.to_owned(),
+            reason,
+        };
+        let stream = self
+            .js
+            .get_stream_no_info(stream_for_subject(subject))
+            .await
+            .map_err(|e| lookup(e.to_string()))?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(message.sequence),
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::DirectGetErrorKind::NotFound =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(lookup(e.to_string())),
+        }
+    }
+}
+
+/// `rh.<area>.…` → the area's stream name.
+fn stream_for_subject(subject: &str) -> &'static str {
+    let area = subject.split('.').nth(1).unwrap_or_default();
+    schemas::Area::ALL
+        .into_iter()
+        .find(|a| a.as_str() == area)
+        .map(stream_for)
+        .unwrap_or("")
+}

@@ -1,0 +1,109 @@
+//! Reading a stream in order from a sequence, with no server-side state: projections keep their
+//! position in Postgres, analysts and the DLQ tools read from wherever they like.
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use schemas::{DecodeError, Envelope};
+
+use crate::Bus;
+
+/// A stored message as it is, before decoding.
+#[derive(Debug, Clone)]
+pub struct RawStored {
+    pub sequence: u64,
+    pub subject: String,
+    pub headers: Option<HeaderMap>,
+    pub payload: Bytes,
+    /// Messages after this one in the stream when it was delivered (0: caught up).
+    pub pending: u64,
+}
+
+impl RawStored {
+    pub fn decode(&self) -> Result<Stored, DecodeError> {
+        Ok(Stored {
+            sequence: self.sequence,
+            envelope: Envelope::from_json(&self.payload)?,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        crate::headers::get_ignore_case(self.headers.as_ref(), name)
+    }
+}
+
+/// A decoded event with its stream sequence.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub sequence: u64,
+    pub envelope: Envelope,
+}
+
+impl Bus {
+    /// Every message of `stream` from `from_sequence` on (1 or 0: from the start), then new ones
+    /// as they arrive. Gaps and reconnects are handled by the ordered consumer underneath.
+    pub async fn read_stream(
+        &self,
+        stream: &str,
+        from_sequence: u64,
+    ) -> anyhow::Result<impl Stream<Item = anyhow::Result<RawStored>> + Send + use<>> {
+        let deliver_policy = if from_sequence <= 1 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: from_sequence,
+            }
+        };
+        let stream = self.js.get_stream(stream).await?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy,
+                ..Default::default()
+            })
+            .await?;
+        let messages = consumer.messages().await?;
+        Ok(messages.map(|message| {
+            let message = message?;
+            let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (sequence, pending) = (info.stream_sequence, info.pending);
+            Ok(RawStored {
+                sequence,
+                pending,
+                subject: message.subject.to_string(),
+                headers: message.headers.clone(),
+                payload: message.payload.clone(),
+            })
+        }))
+    }
+
+    /// The sequence of the newest message in `stream` (0 when empty).
+    pub async fn last_sequence(&self, stream: &str) -> anyhow::Result<u64> {
+        let mut stream = self.js.get_stream(stream).await?;
+        Ok(stream.info().await?.state.last_sequence)
+    }
+
+    /// Every message of `stream` from `from_sequence` to the current end, then stops.
+    pub async fn read_to_end(
+        &self,
+        stream: &str,
+        from_sequence: u64,
+    ) -> anyhow::Result<Vec<RawStored>> {
+        let last = self.last_sequence(stream).await?;
+        let mut out = Vec::new();
+        if last == 0 || from_sequence > last {
+            return Ok(out);
+        }
+        let messages = self.read_stream(stream, from_sequence).await?;
+        futures::pin_mut!(messages);
+        while let Some(message) = messages.next().await {
+            let message = message?;
+            let done = message.sequence >= last;
+            out.push(message);
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,159 @@
+//! The catalog: categories subscribers choose from, the channels ingest reads, and the keyword
+//! rules that decide which posts reach the classifier. It changes only through these events.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Payload, validate_slug};
+use crate::{Aggregate, AggregateKind};
+
+/// A category was created or changed its display name or order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryDefined {
+    /// Stable identifier used in subjects, buttons and bot configuration, e.g. `design`.
+    pub slug: String,
+    /// Russian display name shown to subscribers, e.g. `Дизайн`.
+    pub name: String,
+    /// Position in pickers, ascending.
+    pub order: i32,
+}
+
+impl Payload for CategoryDefined {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Category, &self.slug)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.slug)?;
+        if self.name.trim().is_empty() {
+            return Err("empty category name".into());
+        }
+        Ok(())
+    }
+}
+
+/// A category left the catalog; subscribers' choices of it stop mattering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryRetired {
+    pub slug: String,
+}
+
+impl Payload for CategoryRetired {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Category, &self.slug)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.slug)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Channel,
+    Group,
+}
+
+/// A channel or chat was added to the catalog or changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelConfigured {
+    /// Telegram chat id (`-100…` for channels and supergroups); 0 while only the username is known.
+    pub chat_id: i64,
+    /// Public @username without the `@`, if any.
+    pub username: Option<String>,
+    pub title: String,
+    pub kind: ChannelKind,
+    pub enabled: bool,
+}
+
+impl ChannelConfigured {
+    /// The catalog key of a channel: its chat id when known, else its username.
+    pub fn key(&self) -> String {
+        channel_key(self.chat_id, self.username.as_deref())
+    }
+}
+
+pub fn channel_key(chat_id: i64, username: Option<&str>) -> String {
+    match (chat_id, username) {
+        (0, Some(username)) => format!("@{}", username.to_lowercase()),
+        (id, _) => id.to_string(),
+    }
+}
+
+impl Payload for ChannelConfigured {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Channel, self.key())
+    }
+    fn validate(&self) -> Result<(), String> {
+        if self.chat_id == 0 && self.username.as_deref().is_none_or(str::is_empty) {
+            return Err("a channel needs a chat id or a username".into());
+        }
+        Ok(())
+    }
+}
+
+/// A channel left the catalog: ingest stops reading it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelRemoved {
+    /// The key of [`ChannelConfigured::key`].
+    pub channel: String,
+}
+
+impl Payload for ChannelRemoved {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Channel, &self.channel)
+    }
+}
+
+/// Where a rule set applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "scope", content = "channel", rename_all = "snake_case")]
+pub enum RuleScope {
+    /// The default for channels without rules of their own.
+    Global,
+    /// One channel, by its catalog key.
+    Channel(String),
+}
+
+impl RuleScope {
+    pub fn key(&self) -> String {
+        match self {
+            RuleScope::Global => "global".to_owned(),
+            RuleScope::Channel(channel) => channel.clone(),
+        }
+    }
+}
+
+/// Keyword rules. Terms are words, phrases or `#hashtags`, matched case- and ё/е-insensitively
+/// on word boundaries; a trailing `*` makes a prefix (`ваканс*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rules {
+    /// At least one must be present (ignored when empty).
+    #[serde(default)]
+    pub require_any: Vec<String>,
+    /// All must be present.
+    #[serde(default)]
+    pub require_all: Vec<String>,
+    /// None may be present.
+    #[serde(default)]
+    pub forbid: Vec<String>,
+    /// Optional regular expression that must match.
+    #[serde(default)]
+    pub require_regex: Option<String>,
+    /// Optional regular expression that must not match.
+    #[serde(default)]
+    pub forbid_regex: Option<String>,
+}
+
+/// The rules of a scope were replaced as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelRulesSet {
+    #[serde(flatten)]
+    pub scope: RuleScope,
+    pub rules: Rules,
+}
+
+impl Payload for ChannelRulesSet {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::ChannelRules, self.scope.key())
+    }
+}

@@ -1,0 +1,120 @@
+//! What a post is (vacancy, resume, ad, …) and which categories it belongs to, as decided by the
+//! local model or the LLM, and as corrected by an admin. The latest version per message wins.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{MessageKey, Payload, validate_slug};
+use crate::{Aggregate, AggregateKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostKind {
+    Vacancy,
+    Resume,
+    Ad,
+    Scam,
+    Other,
+}
+
+impl PostKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostKind::Vacancy => "vacancy",
+            PostKind::Resume => "resume",
+            PostKind::Ad => "ad",
+            PostKind::Scam => "scam",
+            PostKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Classifier {
+    Local,
+    Llm,
+}
+
+/// A category with the classifier's score for it; lists are ranked, most likely first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RankedCategory {
+    pub slug: String,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayPeriod {
+    Once,
+    Hour,
+    Day,
+    Month,
+}
+
+/// Budget or salary as stated in the post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Budget {
+    /// Whole units of `currency`.
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `RUB`.
+    pub currency: String,
+    pub period: PayPeriod,
+}
+
+/// A post was classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageClassified {
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub kind: PostKind,
+    pub categories: Vec<RankedCategory>,
+    /// Confidence in `kind` and the top category, 0–1.
+    pub confidence: f32,
+    pub classifier: Classifier,
+    pub model: String,
+    pub prompt_version: Option<String>,
+    pub tokens: Option<u32>,
+    pub latency_ms: u64,
+    pub budget: Option<Budget>,
+    pub remote: Option<bool>,
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// A short title for the delivered card.
+    pub title: Option<String>,
+}
+
+impl Payload for MessageClassified {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Message, self.key.id())
+    }
+    fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.confidence) {
+            return Err(format!("confidence {} outside 0..1", self.confidence));
+        }
+        self.categories
+            .iter()
+            .try_for_each(|c| validate_slug(&c.slug))
+    }
+}
+
+/// An admin confirmed a report and set the right answer: the classifier learns from it and the
+/// post leaves the public pick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClassificationCorrected {
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub kind: PostKind,
+    pub categories: Vec<String>,
+    pub admin_id: i64,
+    pub report_id: Option<String>,
+}
+
+impl Payload for ClassificationCorrected {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Message, self.key.id())
+    }
+    fn validate(&self) -> Result<(), String> {
+        self.categories.iter().try_for_each(|c| validate_slug(c))
+    }
+}

@@ -1,0 +1,128 @@
+//! Money: a payment's life at a provider (YooKassa or Telegram Stars). Event ids derive from the
+//! provider's payment id, so a webhook, a poller and a retry all land on one event.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Payload;
+use crate::{Aggregate, AggregateKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Yookassa,
+    Stars,
+}
+
+/// An amount in minor units (kopecks for RUB, whole stars for XTR), never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Money {
+    pub minor: i64,
+    /// `RUB` or `XTR`.
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Currency {
+    #[serde(rename = "RUB")]
+    Rub,
+    #[serde(rename = "XTR")]
+    Xtr,
+}
+
+impl Currency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Currency::Rub => "RUB",
+            Currency::Xtr => "XTR",
+        }
+    }
+}
+
+fn payment(payment_id: &str) -> Aggregate {
+    Aggregate::new(AggregateKind::Payment, payment_id)
+}
+
+fn positive(amount: &Money) -> Result<(), String> {
+    if amount.minor <= 0 {
+        return Err(format!("non-positive amount {}", amount.minor));
+    }
+    Ok(())
+}
+
+/// We asked a provider for a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentCreated {
+    /// Our id for the attempt (also YooKassa's Idempotence-Key).
+    pub payment_id: String,
+    pub user_id: i64,
+    /// Plan id from the catalog file, e.g. `week`.
+    pub plan: String,
+    /// Days of access the plan buys.
+    pub days: u32,
+    pub provider: Provider,
+    pub amount: Money,
+    pub provider_payment_id: Option<String>,
+}
+
+impl Payload for PaymentCreated {
+    fn aggregate(&self) -> Aggregate {
+        payment(&self.payment_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        positive(&self.amount)
+    }
+}
+
+/// The provider confirmed the money arrived (after we re-read it from the provider).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentSucceeded {
+    pub payment_id: String,
+    pub user_id: i64,
+    pub provider: Provider,
+    pub provider_payment_id: String,
+    pub amount: Money,
+    pub paid_at: DateTime<Utc>,
+}
+
+impl Payload for PaymentSucceeded {
+    fn aggregate(&self) -> Aggregate {
+        payment(&self.payment_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        positive(&self.amount)
+    }
+}
+
+/// The payment will never succeed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentCanceled {
+    pub payment_id: String,
+    pub user_id: i64,
+    pub reason: String,
+}
+
+impl Payload for PaymentCanceled {
+    fn aggregate(&self) -> Aggregate {
+        payment(&self.payment_id)
+    }
+}
+
+/// Money went back to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentRefunded {
+    pub payment_id: String,
+    pub user_id: i64,
+    pub refund_id: String,
+    pub amount: Money,
+}
+
+impl Payload for PaymentRefunded {
+    fn aggregate(&self) -> Aggregate {
+        payment(&self.payment_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        positive(&self.amount)
+    }
+}

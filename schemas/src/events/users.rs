@@ -1,0 +1,225 @@
+//! Subscribers: sign-up, chosen categories, which category bots they started, trial and paid
+//! periods, hidden authors and reports of wrong vacancies.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{MessageKey, Payload, validate_slug};
+use crate::{Aggregate, AggregateKind};
+
+fn user(user_id: i64) -> Aggregate {
+    Aggregate::new(AggregateKind::User, user_id.to_string())
+}
+
+/// A Telegram user started the main bot for the first time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UserRegistered {
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub language_code: Option<String>,
+}
+
+impl Payload for UserRegistered {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+}
+
+/// The user's whole set of categories after a change (a set, so replays are idempotent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoriesChosen {
+    pub user_id: i64,
+    pub categories: Vec<String>,
+}
+
+impl Payload for CategoriesChosen {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        self.categories.iter().try_for_each(|c| validate_slug(c))
+    }
+}
+
+/// The user started a category's bot, so that bot may write to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryBotStarted {
+    pub user_id: i64,
+    pub category: String,
+}
+
+impl Payload for CategoryBotStarted {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.category)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BotStopReason {
+    /// The user sent /stop.
+    Paused,
+    /// Telegram answered 403: blocked, or never started.
+    Blocked,
+}
+
+/// A category bot may no longer write to the user until they start it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryBotStopped {
+    pub user_id: i64,
+    pub category: String,
+    pub reason: BotStopReason,
+}
+
+impl Payload for CategoryBotStopped {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.category)
+    }
+}
+
+/// The one trial a Telegram user ever gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrialStarted {
+    pub user_id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl Payload for TrialStarted {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        if self.ends_at <= self.starts_at {
+            return Err("trial ends before it starts".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why a paid period was extended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum ExtensionSource {
+    Payment { payment_id: String },
+    Grant { admin_id: i64, reason: String },
+}
+
+/// The user's paid access now runs until `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SubscriptionExtended {
+    pub user_id: i64,
+    /// Start of the added period (the old end when one was still running).
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    #[serde(flatten)]
+    pub source: ExtensionSource,
+}
+
+impl Payload for SubscriptionExtended {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        if self.until <= self.from {
+            return Err("extension ends before it starts".into());
+        }
+        Ok(())
+    }
+}
+
+/// Paid access was cut back (a refund takes back the unused part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SubscriptionRevoked {
+    pub user_id: i64,
+    /// The new end of access.
+    pub until: DateTime<Utc>,
+    pub reason: String,
+    pub payment_id: Option<String>,
+}
+
+impl Payload for SubscriptionRevoked {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+}
+
+/// The user never wants posts by this author again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorHidden {
+    pub user_id: i64,
+    /// [`crate::Author::key`] of the author.
+    pub author: String,
+}
+
+impl Payload for AuthorHidden {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+}
+
+/// The user took back hiding an author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorUnhidden {
+    pub user_id: i64,
+    pub author: String,
+}
+
+impl Payload for AuthorUnhidden {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    NotVacancy,
+    WrongCategory,
+}
+
+/// A subscriber says a delivered post is not a vacancy or not of its category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VacancyReported {
+    pub report_id: String,
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: Option<String>,
+    pub reason: ReportReason,
+}
+
+impl Payload for VacancyReported {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Report, &self.report_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Confirmed,
+    Dismissed,
+}
+
+/// An admin decided on a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportResolved {
+    pub report_id: String,
+    pub admin_id: i64,
+    pub resolution: Resolution,
+}
+
+impl Payload for ReportResolved {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Report, &self.report_id)
+    }
+}

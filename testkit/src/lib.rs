@@ -1,0 +1,9 @@
+//! Real dependencies for tests, benchmarks and the demo: our own nats-server (never the machine's
+//! one, which may be too old or someone else's) and fresh Postgres databases. Nothing here is a
+//! mock; fakes of Telegram, OpenAI and YooKassa that speak their wire formats live beside it.
+
+mod nats;
+mod postgres;
+
+pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
+pub use postgres::{TestDatabase, admin_url, database};
