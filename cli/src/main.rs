@@ -1,1 +1,173 @@
-fn main() {}
+//! `remotehunt`: parses arguments, builds configs and calls the libraries. No logic lives here.
+
+mod bench;
+mod demo;
+mod ops;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "remotehunt", version, about = "Finds freelance work in Telegram and delivers it to subscribers")]
+struct Cli {
+    /// NATS server URL (credentials may be in it).
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", global = true)]
+    nats_url: String,
+    /// Postgres URL of the read-model database.
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/remotehunt", global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every service in one process (today: the projectors).
+    All,
+    /// Read-model projectors.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Streams and consumers.
+    Nats {
+        #[command(subcommand)]
+        command: NatsCommand,
+    },
+    /// Creates the database if needed and applies the migrations.
+    Migrate,
+    /// Dead letters.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Writes the JSON Schema of every event type.
+    Schemas {
+        /// Folder to write into.
+        #[arg(long, default_value = "schemas/json")]
+        dir: PathBuf,
+    },
+    /// Runs the pipeline on sample data and prints the read models.
+    Demo,
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Tails every stream into the read models until stopped.
+    Run,
+    /// Empties a projection's tables (all when no name) and applies its stream from the start.
+    Rebuild { name: Option<String> },
+    /// Checkpoints against stream ends.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum NatsCommand {
+    /// Creates or updates every stream and consumer of `nats/` (a second run changes nothing).
+    Apply {
+        /// Read definitions from this folder instead of the ones built in.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Streams with their message counts and consumers.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Lists dead letters with their reasons.
+    List,
+    /// Publishes a dead letter again on its original subject.
+    Replay { dlq_sequence: u64 },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
+    /// and a scratch database).
+    Backbone {
+        /// Events published in the publish benchmarks.
+        #[arg(long, default_value_t = 200_000)]
+        publish_events: usize,
+        /// Events the rebuild is measured on.
+        #[arg(long, default_value_t = 1_000_000)]
+        rebuild_events: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let format = match cli.command {
+        // Commands a person reads keep logs short and plain.
+        Command::Demo | Command::Bench { .. } | Command::Nats { .. } | Command::Dlq { .. } | Command::Migrate | Command::Schemas { .. } => {
+            if std::env::var_os("LOG_FORMAT").is_none() {
+                telemetry::LogFormat::Text
+            } else {
+                telemetry::LogFormat::from_env()
+            }
+        }
+        _ => telemetry::LogFormat::from_env(),
+    };
+    let _telemetry = match telemetry::init("remotehunt", format) {
+        Ok(guard) => Some(guard),
+        Err(error) => {
+            eprintln!("warning: {error:#}");
+            None
+        }
+    };
+    match execute(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let Cli { nats_url, database_url, command } = cli;
+    match command {
+        Command::All | Command::Projections { command: ProjectionsCommand::Run } => {
+            let shutdown = shutdown_on_signal();
+            ops::run_projections(&nats_url, &database_url, shutdown).await
+        }
+        Command::Projections { command: ProjectionsCommand::Rebuild { name } } => {
+            ops::rebuild(&nats_url, &database_url, name.as_deref()).await
+        }
+        Command::Projections { command: ProjectionsCommand::Status } => ops::projection_status(&nats_url, &database_url).await,
+        Command::Nats { command: NatsCommand::Apply { dir } } => ops::nats_apply(&nats_url, dir.as_deref()).await,
+        Command::Nats { command: NatsCommand::Status } => ops::nats_status(&nats_url).await,
+        Command::Migrate => ops::migrate(&database_url).await,
+        Command::Dlq { command: DlqCommand::List } => ops::dlq_list(&nats_url).await,
+        Command::Dlq { command: DlqCommand::Replay { dlq_sequence } } => ops::dlq_replay(&nats_url, dlq_sequence).await,
+        Command::Schemas { dir } => ops::export_schemas(&dir),
+        Command::Demo => demo::run(&nats_url, &database_url).await,
+        Command::Bench { command: BenchCommand::Backbone { publish_events, rebuild_events } } => {
+            bench::backbone(publish_events, rebuild_events).await
+        }
+    }
+}
+
+/// Cancelled on SIGINT or SIGTERM, so services finish in-flight work and exit.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}

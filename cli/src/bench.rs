@@ -1,0 +1,155 @@
+//! `remotehunt bench backbone`: the bus's publish rate and the projection rebuild rate, each next
+//! to the raw ceiling it is judged against, measured in one run on this machine. Starts its own
+//! nats-server and a scratch database; leaves nothing behind.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{Duration, TimeZone, Utc};
+use projections::Projection;
+use schemas::{Author, Envelope, MessageKey, MessageReceived, MessageSource};
+
+/// Text of a typical short post; with the envelope it makes a ~400-byte event.
+const TEXT: &str = "Ищем дизайнера на лендинг, Figma, бюджет 15000, удалённо. Пишите в ЛС";
+
+fn sample(n: usize, chat_offset: i64) -> Envelope {
+    let key = MessageKey::new(-1_002_000_000_000 - chat_offset - (n % 150) as i64, n as i64);
+    let posted_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default() + Duration::seconds(n as i64);
+    Envelope::with_id(
+        key.event_id(),
+        MessageReceived {
+            key,
+            chat_username: Some("bench_channel".into()),
+            chat_title: None,
+            posted_at,
+            text: TEXT.into(),
+            links: vec![],
+            has_media: false,
+            author: Author { user_id: Some(n as i64 % 5000), username: None, signature: None },
+            contacts: vec![],
+            link: Some(format!("https://t.me/bench_channel/{n}")),
+            source: MessageSource::Import,
+        },
+    )
+    .at(posted_at)
+}
+
+fn rate(count: usize, started: Instant) -> f64 {
+    count as f64 / started.elapsed().as_secs_f64().max(1e-9)
+}
+
+pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::Result<()> {
+    let server = testkit::NatsServer::start()?;
+    let database = testkit::database().await?;
+    let bus = bus::Bus::connect(&server.url).await?;
+    bus.ensure_streams().await?;
+    projections::migrate(&database.pool).await?;
+    let payload_size = sample(0, 0).to_json().len();
+    println!("nats-server {} (own, file storage); event size {payload_size} bytes", bus.server_version());
+
+    let raw_publish = raw_publish(&bus, publish_events, payload_size).await?;
+    println!("raw publish (bare async-nats, acks awaited in windows of 1000): {raw_publish:>9.0} msgs/s");
+
+    let events: Vec<Envelope> = (0..publish_events).map(|n| sample(n, 0)).collect();
+    let started = Instant::now();
+    bus.publish_batch(&events).await?;
+    let bus_publish = rate(events.len(), started);
+    drop(events);
+    println!(
+        "bus publish (typed envelope, headers, Nats-Msg-Id, once-guard):  {bus_publish:>9.0} events/s = {:.0}% of raw",
+        100.0 * bus_publish / raw_publish
+    );
+
+    // The rebuild stream: the publish benchmark's events plus more up to `rebuild_events`.
+    for chunk_start in (publish_events..rebuild_events).step_by(100_000) {
+        let end = (chunk_start + 100_000).min(rebuild_events);
+        let chunk: Vec<Envelope> = (chunk_start..end).map(|n| sample(n, 0)).collect();
+        bus.publish_batch(&chunk).await?;
+    }
+    let total = bus.last_sequence("MESSAGES").await? as usize;
+
+    let raw_upsert = raw_upsert(&database.pool, rebuild_events.min(300_000)).await?;
+    println!("raw UNNEST upsert (2,000 rows + checkpoint per transaction):    {raw_upsert:>9.0} rows/s");
+
+    let config = projections::Config::new(database.url.clone());
+    let started = Instant::now();
+    let applied = projections::rebuild(&bus, &database.pool, Projection::Messages, &config).await?;
+    let rebuild = rate(applied as usize, started);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await?;
+    println!(
+        "projection rebuild ({applied} events of {total} into messages, {rows} rows): {rebuild:>9.0} events/s = {:.0}% of raw upsert",
+        100.0 * rebuild / raw_upsert
+    );
+    Ok(())
+}
+
+async fn raw_publish(bus: &bus::Bus, count: usize, size: usize) -> anyhow::Result<f64> {
+    let js = bus.jetstream();
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "BENCH_RAW".into(),
+        subjects: vec!["bench.raw.>".into()],
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let payload = Bytes::from(vec![b'x'; size]);
+    let started = Instant::now();
+    let mut acks = Vec::with_capacity(1000);
+    for n in 0..count {
+        acks.push(js.publish(format!("bench.raw.{}", n % 150), payload.clone()).await?);
+        if acks.len() == 1000 {
+            for ack in acks.drain(..) {
+                ack.await?;
+            }
+        }
+    }
+    for ack in acks {
+        ack.await?;
+    }
+    Ok(rate(count, started))
+}
+
+/// The ceiling for a rebuild: the same rows, prepared in memory, upserted with UNNEST in
+/// transactions of 2,000 rows with a checkpoint row each.
+async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {
+    sqlx::query("CREATE TABLE bench_messages (LIKE messages INCLUDING ALL)").execute(pool).await?;
+    sqlx::query("CREATE TABLE bench_checkpoint (name text PRIMARY KEY, seq bigint)").execute(pool).await?;
+    let started = Instant::now();
+    for start in (0..count).step_by(2_000) {
+        let rows: Vec<MessageReceived> = (start..(start + 2_000).min(count))
+            .filter_map(|n| match sample(n, 0).event {
+                schemas::Event::MessageReceived(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO bench_messages (chat_id, message_id, chat_username, chat_title, posted_at, text, links,
+                                         contacts, author_key, link, source, last_seq)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
+                                  $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+             ON CONFLICT (chat_id, message_id) DO UPDATE SET text = excluded.text, last_seq = excluded.last_seq
+             WHERE bench_messages.last_seq < excluded.last_seq",
+        )
+        .bind(rows.iter().map(|r| r.key.chat_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.key.message_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.chat_username.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.chat_title.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.posted_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| serde_json::Value::from(r.links.clone())).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| serde_json::Value::from(r.contacts.clone())).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.author.key()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.link.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|_| "import").collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.key.message_id).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO bench_checkpoint VALUES ('raw', $1) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
+            .bind((start + rows.len()) as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(rate(count, started))
+}

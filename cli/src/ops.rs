@@ -1,0 +1,152 @@
+//! Operators' verbs: the same things the `nats` CLI and psql would do, with our definitions.
+
+use std::path::Path;
+
+use anyhow::Context;
+use bus::Bus;
+use bus::definitions::{Change, Definitions};
+use projections::Projection;
+use tokio_util::sync::CancellationToken;
+
+pub async fn connect_bus(nats_url: &str) -> anyhow::Result<Bus> {
+    Ok(Bus::connect(nats_url).await?)
+}
+
+pub async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
+    projections::create_database_if_missing(database_url).await?;
+    let pool = projections::connect(database_url).await?;
+    projections::migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn run_projections(nats_url: &str, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    bus.ensure_streams().await?;
+    let pool = connect_database(database_url).await?;
+    tracing::info!("projectors running");
+    projections::run(bus, pool, projections::Config::new(database_url), shutdown).await
+}
+
+pub async fn rebuild(nats_url: &str, database_url: &str, name: Option<&str>) -> anyhow::Result<()> {
+    let targets = match name {
+        None => Projection::ALL.to_vec(),
+        Some(name) => vec![Projection::from_name(name).with_context(|| {
+            let names: Vec<_> = Projection::ALL.iter().map(|p| p.name()).collect();
+            format!("no projection {name:?}; known: {}", names.join(", "))
+        })?],
+    };
+    let bus = connect_bus(nats_url).await?;
+    let pool = connect_database(database_url).await?;
+    let config = projections::Config::new(database_url);
+    for projection in targets {
+        let started = std::time::Instant::now();
+        let applied = projections::rebuild(&bus, &pool, projection, &config).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "rebuilt {:<16} {applied:>9} events in {seconds:.2}s ({:.0} events/s)",
+            projection.name(),
+            applied as f64 / seconds.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+pub async fn projection_status(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    let pool = connect_database(database_url).await?;
+    println!("{:<16} {:<16} {:>12} {:>12}", "projection", "stream", "applied", "stream end");
+    for projection in Projection::ALL {
+        let applied = projections::checkpoint(&pool, projection.name()).await?;
+        let end = bus.last_sequence(projection.stream()).await.unwrap_or(0);
+        println!("{:<16} {:<16} {applied:>12} {end:>12}", projection.name(), projection.stream());
+    }
+    Ok(())
+}
+
+pub async fn nats_apply(nats_url: &str, dir: Option<&Path>) -> anyhow::Result<()> {
+    let definitions = match dir {
+        Some(dir) => Definitions::load(dir)?,
+        None => Definitions::embedded(),
+    };
+    let bus = connect_bus(nats_url).await?;
+    let report = bus.apply(&definitions).await?;
+    for (item, change) in &report.items {
+        let word = match change {
+            Change::Created => "created",
+            Change::Updated => "updated",
+            Change::Unchanged => "unchanged",
+        };
+        println!("{word:<10} {item}");
+    }
+    println!("{} changed, {} unchanged", report.changed(), report.items.len() - report.changed());
+    Ok(())
+}
+
+pub async fn nats_status(nats_url: &str) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    println!("nats-server {}", bus.server_version());
+    for definition in Definitions::embedded().streams {
+        match bus.jetstream().get_stream(&definition.name).await {
+            Ok(mut stream) => {
+                let info = stream.info().await?;
+                println!(
+                    "{:<16} {:>10} messages {:>12} bytes  last seq {}",
+                    definition.name, info.state.messages, info.state.bytes, info.state.last_sequence
+                );
+            }
+            Err(_) => println!("{:<16} missing (run `remotehunt nats apply`)", definition.name),
+        }
+    }
+    Ok(())
+}
+
+pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let created = projections::create_database_if_missing(database_url).await?;
+    let pool = projections::connect(database_url).await?;
+    projections::migrate(&pool).await?;
+    println!("{} and migrated", if created { "database created" } else { "database exists" });
+    Ok(())
+}
+
+pub async fn dlq_list(nats_url: &str) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    let letters = bus.dead_letters().await?;
+    if letters.is_empty() {
+        println!("no dead letters");
+    }
+    for letter in letters {
+        println!(
+            "#{:<6} {}/{} seq {} {} event {}\n        reason: {}",
+            letter.dlq_sequence,
+            letter.stream,
+            letter.consumer,
+            letter.sequence,
+            letter.subject,
+            letter.event_id.as_deref().unwrap_or("-"),
+            letter.reason
+        );
+    }
+    Ok(())
+}
+
+pub async fn dlq_replay(nats_url: &str, dlq_sequence: u64) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    let published = bus.replay_dead_letter(dlq_sequence).await?;
+    println!(
+        "replayed dead letter #{dlq_sequence} as {} seq {}{}",
+        published.stream,
+        published.sequence,
+        if published.duplicate { " (already replayed)" } else { "" }
+    );
+    Ok(())
+}
+
+pub fn export_schemas(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let schemas = schemas::event_schemas();
+    for schema in &schemas {
+        std::fs::write(dir.join(schema.file_name()), schema.to_pretty_json())?;
+    }
+    println!("wrote {} schemas to {}", schemas.len(), dir.display());
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Subscribers: profile, chosen categories, which category bots may write to them, trial and
+//! paid access, hidden authors and reports.
+
+use bus::Stored;
+use schemas::{BotStopReason, Event, ReportReason, Resolution};
+use sqlx::PgConnection;
+
+use super::seq;
+
+pub const TABLES: &[&str] = &[
+    "users",
+    "user_categories",
+    "user_bots",
+    "hidden_authors",
+    "reports",
+];
+
+/// Makes sure the user row exists (events may name a user before a replay reaches sign-up).
+async fn ensure_user(tx: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO users (user_id, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Advances the user's `last_seq`; false when this event was already applied.
+async fn claim(tx: &mut PgConnection, user_id: i64, last_seq: i64) -> sqlx::Result<bool> {
+    ensure_user(tx, user_id).await?;
+    let claimed = sqlx::query("UPDATE users SET last_seq = $2 WHERE user_id = $1 AND last_seq < $2")
+        .bind(user_id)
+        .bind(last_seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    Ok(claimed == 1)
+}
+
+pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> {
+    for stored in batch {
+        let s = seq(stored);
+        let at = stored.envelope.occurred_at;
+        match &stored.envelope.event {
+            Event::UserRegistered(e) => {
+                if claim(tx, e.user_id, s).await? {
+                    sqlx::query("UPDATE users SET username = $2, first_name = $3, language_code = $4, registered_at = $5 WHERE user_id = $1")
+                        .bind(e.user_id).bind(&e.username).bind(&e.first_name).bind(&e.language_code).bind(at)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            Event::CategoriesChosen(e) => {
+                if claim(tx, e.user_id, s).await? {
+                    sqlx::query("DELETE FROM user_categories WHERE user_id = $1")
+                        .bind(e.user_id).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO user_categories (user_id, slug) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+                        .bind(e.user_id).bind(&e.categories).execute(&mut *tx).await?;
+                }
+            }
+            Event::CategoryBotStarted(e) => {
+                set_bot(tx, e.user_id, &e.category, true, None, s).await?;
+            }
+            Event::CategoryBotStopped(e) => {
+                let reason = match e.reason {
+                    BotStopReason::Paused => "paused",
+                    BotStopReason::Blocked => "blocked",
+                };
+                set_bot(tx, e.user_id, &e.category, false, Some(reason), s).await?;
+            }
+            Event::TrialStarted(e) => {
+                if claim(tx, e.user_id, s).await? {
+                    sqlx::query("UPDATE users SET trial_ends_at = $2 WHERE user_id = $1")
+                        .bind(e.user_id).bind(e.ends_at).execute(&mut *tx).await?;
+                }
+            }
+            Event::SubscriptionExtended(e) => {
+                if claim(tx, e.user_id, s).await? {
+                    sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
+                        .bind(e.user_id).bind(e.until).execute(&mut *tx).await?;
+                }
+            }
+            Event::SubscriptionRevoked(e) => {
+                if claim(tx, e.user_id, s).await? {
+                    sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
+                        .bind(e.user_id).bind(e.until).execute(&mut *tx).await?;
+                }
+            }
+            Event::AuthorHidden(e) => set_hidden(tx, e.user_id, &e.author, true, s).await?,
+            Event::AuthorUnhidden(e) => set_hidden(tx, e.user_id, &e.author, false, s).await?,
+            Event::VacancyReported(e) => {
+                let reason = match e.reason {
+                    ReportReason::NotVacancy => "not_vacancy",
+                    ReportReason::WrongCategory => "wrong_category",
+                };
+                sqlx::query(
+                    "INSERT INTO reports (report_id, user_id, chat_id, message_id, category, reason, last_seq)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (report_id) DO NOTHING",
+                )
+                .bind(&e.report_id).bind(e.user_id).bind(e.key.chat_id).bind(e.key.message_id)
+                .bind(&e.category).bind(reason).bind(s)
+                .execute(&mut *tx).await?;
+            }
+            Event::ReportResolved(e) => {
+                let resolution = match e.resolution {
+                    Resolution::Confirmed => "confirmed",
+                    Resolution::Dismissed => "dismissed",
+                };
+                sqlx::query("UPDATE reports SET resolution = $2, resolved_by = $3, last_seq = $4 WHERE report_id = $1 AND last_seq < $4")
+                    .bind(&e.report_id).bind(resolution).bind(e.admin_id).bind(s)
+                    .execute(&mut *tx).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn set_bot(
+    tx: &mut PgConnection,
+    user_id: i64,
+    category: &str,
+    active: bool,
+    reason: Option<&str>,
+    last_seq: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO user_bots (user_id, category, active, reason, last_seq) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, category) DO UPDATE SET active = excluded.active, reason = excluded.reason,
+           last_seq = excluded.last_seq
+         WHERE user_bots.last_seq < excluded.last_seq",
+    )
+    .bind(user_id).bind(category).bind(active).bind(reason).bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn set_hidden(
+    tx: &mut PgConnection,
+    user_id: i64,
+    author: &str,
+    hidden: bool,
+    last_seq: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO hidden_authors (user_id, author, hidden, last_seq) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, author) DO UPDATE SET hidden = excluded.hidden, last_seq = excluded.last_seq
+         WHERE hidden_authors.last_seq < excluded.last_seq",
+    )
+    .bind(user_id).bind(author).bind(hidden).bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
