@@ -40,11 +40,16 @@ impl Bus {
     /// Connects to `url` (credentials may be in it: `nats://user:pass@host:port`) and checks the
     /// server version and JetStream.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let client = async_nats::ConnectOptions::new()
+        let (address, credentials) = split_credentials(url);
+        let options = match credentials {
+            Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+            None => async_nats::ConnectOptions::new(),
+        };
+        let client = options
             .name("remotehunt")
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(address.as_str())
             .await
             .map_err(|source| ConnectError::Connect {
                 url: redact(url),
@@ -96,6 +101,18 @@ pub(crate) fn version_at_least(version: &str, (major, minor): (u64, u64)) -> boo
     have >= (major, minor)
 }
 
+/// Splits `nats://user:password@host:port` into the address and the credentials.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let (user, password) = url[scheme + 3..at].split_once(':').unwrap_or((&url[scheme + 3..at], ""));
+            let address = format!("{}{}", &url[..scheme + 3], &url[at + 1..]);
+            (address, Some((user.to_owned(), password.to_owned())))
+        }
+        _ => (url.to_owned(), None),
+    }
+}
+
 /// Hides a password in a URL before it reaches an error or a log.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -120,6 +137,14 @@ mod tests {
         assert!(version_at_least("2.11.0-beta.2", (2, 10)));
         assert!(version_at_least("3.0.0", (2, 10)));
         assert!(!version_at_least("", (2, 10)));
+    }
+
+    #[test]
+    fn credentials_are_taken_out_of_the_url() {
+        let (address, credentials) = split_credentials("nats://u:p@h:4222");
+        assert_eq!(address, "nats://h:4222");
+        assert_eq!(credentials, Some(("u".into(), "p".into())));
+        assert_eq!(split_credentials("nats://h:4222").1, None);
     }
 
     #[test]

@@ -58,7 +58,15 @@ impl NatsServer {
         &self.store
     }
 
-    /// Kills the server at once (SIGKILL), keeping its store, for restart tests.
+    /// Kills the server (SIGKILL) and starts it again on the same port and store.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let binary = nats_server_binary()?;
+        self.child = spawn_tied_to_process(&binary, &self.store.join("server.conf"))?;
+        wait_until_listening(self.port, Duration::from_secs(15))
+    }
+
+    /// Kills the server at once (SIGKILL), keeping its store.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
