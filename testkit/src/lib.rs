@@ -6,4 +6,4 @@ mod nats;
 mod postgres;
 
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
-pub use postgres::{TestDatabase, admin_url, database};
+pub use postgres::{TestDatabase, admin_url, database, snapshot};

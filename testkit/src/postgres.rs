@@ -92,3 +92,22 @@ mod tests {
         );
     }
 }
+
+/// Every row of `tables` as JSON, in a stable order: two read models are equal when their
+/// snapshots are.
+pub async fn snapshot(pool: &sqlx::PgPool, tables: &[&str]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for table in tables {
+        let rows: String = sqlx::query_scalar(&format!(
+            "SELECT coalesce(json_agg(t ORDER BY t::text), '[]')::text FROM {table} t"
+        ))
+        .fetch_one(pool)
+        .await
+        .with_context(|| format!("reading {table}"))?;
+        out.push_str(table);
+        out.push_str(": ");
+        out.push_str(&rows);
+        out.push('\n');
+    }
+    Ok(out)
+}
