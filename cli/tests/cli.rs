@@ -1,0 +1,158 @@
+//! The `remotehunt` binary end to end: operators' verbs, the demo on a fresh database, and a
+//! projector killed with SIGKILL mid-batch that resumes to exactly a clean rebuild.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bus::Bus;
+use chrono::{TimeZone, Utc};
+use projections::{Config, Projection};
+use schemas::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_remotehunt");
+
+fn remotehunt(nats_url: &str, database_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NATS_URL", nats_url)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run remotehunt")
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A database URL naming a database that does not exist yet; dropped afterwards.
+struct FreshDatabaseName {
+    url: String,
+    name: String,
+}
+
+impl FreshDatabaseName {
+    fn new() -> Self {
+        let name = format!("rh_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = testkit::admin_url();
+        let base = &admin[..admin.rfind('/').expect("url with a database")];
+        Self { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for FreshDatabaseName {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([testkit::admin_url().as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}
+
+#[test]
+fn nats_apply_creates_then_changes_nothing() {
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let first = stdout(&remotehunt(&url, "", &["nats", "apply"]));
+    assert!(first.contains("created    stream MESSAGES"), "{first}");
+    assert!(first.contains("created    consumer SCREENING/classify"), "{first}");
+    let second = stdout(&remotehunt(&url, "", &["nats", "apply", "--dir", concat!(env!("CARGO_MANIFEST_DIR"), "/../nats")]));
+    assert!(second.contains("0 changed, 10 unchanged"), "{second}");
+}
+
+#[test]
+fn an_unreachable_nats_is_a_clear_error_not_a_panic() {
+    let output = remotehunt("nats://127.0.0.1:1", "", &["nats", "apply"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: connecting to NATS at nats://127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn migrate_then_demo_work_on_a_fresh_database() {
+    // given a NATS account with no streams and a database that does not exist
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let database = FreshDatabaseName::new();
+    // when an operator migrates and runs the demo
+    let migrated = stdout(&remotehunt(&url, &database.url, &["migrate"]));
+    assert!(migrated.contains("database created and migrated"), "{migrated}");
+    let demo = stdout(&remotehunt(&url, &database.url, &["demo"]));
+    // then the read models are printed with the sample data, and the bad event is dead-lettered
+    for expected in ["Разработка", "Тестирование", "@demo_design_jobs", "duplicate", "forbid:#резюме", "Дизайн лендинга кофейни", "categories [design,texts]", "199.00 RUB succeeded", "via the design bot", "undecodable event"] {
+        assert!(demo.contains(expected), "demo output lacks {expected:?}:\n{demo}");
+    }
+    // and a second run stores nothing twice
+    let again = stdout(&remotehunt(&url, &database.url, &["demo"]));
+    assert!(again.contains("(0 new, 33 already stored)"), "{again}");
+    let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));
+    assert!(status.contains("messages"), "{status}");
+}
+
+fn post(n: i64) -> Envelope {
+    let key = MessageKey::new(-300 - n % 7, n);
+    Envelope::with_id(
+        key.event_id(),
+        MessageReceived {
+            key, chat_username: None, chat_title: None,
+            posted_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("time") + chrono::Duration::seconds(n),
+            text: format!("Ищем дизайнера №{n}"), links: vec![], has_media: false, author: Author::default(),
+            contacts: vec![], link: None, source: MessageSource::Import,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_projector_killed_mid_batch_resumes_to_a_clean_rebuild() {
+    // given 150,000 events and a running projector process
+    let nats = testkit::nats();
+    let bus = Bus::from_client(nats.connect().await.expect("nats"));
+    bus.ensure_streams().await.expect("streams");
+    let database = testkit::database().await.expect("database");
+    projections::migrate(&database.pool).await.expect("migrate");
+    let total = 150_000;
+    let events: Vec<Envelope> = (1..=total).map(post).collect();
+    bus.publish_batch(&events).await.expect("publish");
+    let spawn = || {
+        Command::new(BIN)
+            .args(["projections", "run"])
+            .env("NATS_URL", nats.url_with_credentials())
+            .env("DATABASE_URL", &database.url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn projector")
+    };
+    let mut projector = spawn();
+    // when it is killed with SIGKILL part-way through
+    let started = Instant::now();
+    let mut at_kill = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        at_kill = projections::checkpoint(&database.pool, "messages").await.expect("checkpoint");
+        if at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    projector.kill().expect("SIGKILL");
+    projector.wait().expect("reaped");
+    assert!(at_kill > 0 && at_kill < total as u64, "killed mid-stream (checkpoint {at_kill} of {total})");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await.expect("count");
+    let checkpoint = projections::checkpoint(&database.pool, "messages").await.expect("checkpoint");
+    assert_eq!(rows as u64, checkpoint, "rows and checkpoint committed together");
+    // and started again
+    let mut projector = spawn();
+    let caught_up = projections::wait_for(&database.pool, "messages", total as u64, Duration::from_secs(120)).await.expect("wait");
+    projector.kill().expect("stop");
+    projector.wait().expect("reaped");
+    assert!(caught_up, "caught up after restart");
+    // then the read model equals a clean rebuild
+    let resumed = testkit::snapshot(&database.pool, Projection::Messages.tables()).await.expect("snapshot");
+    projections::rebuild(&bus, &database.pool, Projection::Messages, &Config::new(database.url.clone())).await.expect("rebuild");
+    let rebuilt = testkit::snapshot(&database.pool, Projection::Messages.tables()).await.expect("snapshot");
+    assert!(resumed == rebuilt, "resumed read model differs from a clean rebuild");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await.expect("count");
+    assert_eq!(rows, total);
+}
