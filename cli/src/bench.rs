@@ -47,9 +47,8 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     let payload_size = sample(0, 0).to_json().len();
     println!("nats-server {} (own, file storage); event size {payload_size} bytes", bus.server_version());
 
-    let raw_publish = raw_publish(&bus, publish_events, payload_size).await?;
-    println!("raw publish (bare async-nats, acks awaited in windows of 1000): {raw_publish:>9.0} msgs/s");
-
+    let raw = raw_publish(&bus, publish_events, payload_size, RawShape::FewSubjects).await?;
+    println!("raw publish (bare async-nats, acks awaited in windows of 1000): {raw:>9.0} msgs/s");
     let events: Vec<Envelope> = (0..publish_events).map(|n| sample(n, 0)).collect();
     let started = Instant::now();
     bus.publish_batch(&events).await?;
@@ -57,8 +56,13 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     drop(events);
     println!(
         "bus publish (typed envelope, headers, Nats-Msg-Id, once-guard):  {bus_publish:>9.0} events/s = {:.0}% of raw",
-        100.0 * bus_publish / raw_publish
+        100.0 * bus_publish / raw
     );
+
+    for shape in [RawShape::SubjectPerMessage, RawShape::WithMessageId, RawShape::WithOnceGuard] {
+        let rate = raw_publish(&bus, publish_events, payload_size, shape).await?;
+        println!("  raw, {:<52} {rate:>9.0} msgs/s", shape.describe());
+    }
 
     // The rebuild stream: the publish benchmark's events plus more up to `rebuild_events`.
     for chunk_start in (publish_events..rebuild_events).step_by(100_000) {
@@ -83,11 +87,33 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     Ok(())
 }
 
-async fn raw_publish(bus: &bus::Bus, count: usize, size: usize) -> anyhow::Result<f64> {
+/// What the raw publish sends besides the payload: the steps from bare messages to what the bus
+/// sends, so the cost of each is visible.
+#[derive(Debug, Clone, Copy)]
+enum RawShape {
+    FewSubjects,
+    SubjectPerMessage,
+    WithMessageId,
+    WithOnceGuard,
+}
+
+impl RawShape {
+    fn describe(self) -> &'static str {
+        match self {
+            RawShape::FewSubjects => "150 subjects",
+            RawShape::SubjectPerMessage => "a subject per message (as the bus)",
+            RawShape::WithMessageId => "... + Nats-Msg-Id",
+            RawShape::WithOnceGuard => "... + expected-last-subject-sequence 0",
+        }
+    }
+}
+
+async fn raw_publish(bus: &bus::Bus, count: usize, size: usize, shape: RawShape) -> anyhow::Result<f64> {
     let js = bus.jetstream();
+    let name = format!("BENCH_RAW_{}", shape as u8);
     js.create_stream(async_nats::jetstream::stream::Config {
-        name: "BENCH_RAW".into(),
-        subjects: vec!["bench.raw.>".into()],
+        name: name.clone(),
+        subjects: vec![format!("bench.{name}.>")],
         storage: async_nats::jetstream::stream::StorageType::File,
         ..Default::default()
     })
@@ -96,7 +122,23 @@ async fn raw_publish(bus: &bus::Bus, count: usize, size: usize) -> anyhow::Resul
     let started = Instant::now();
     let mut acks = Vec::with_capacity(1000);
     for n in 0..count {
-        acks.push(js.publish(format!("bench.raw.{}", n % 150), payload.clone()).await?);
+        use async_nats::jetstream::message::PublishMessage;
+        let (subject, message) = match shape {
+            RawShape::FewSubjects => (format!("bench.{name}.{}", n % 150), PublishMessage::build().payload(payload.clone())),
+            RawShape::SubjectPerMessage => (format!("bench.{name}.{n}"), PublishMessage::build().payload(payload.clone())),
+            RawShape::WithMessageId => (
+                format!("bench.{name}.{n}"),
+                PublishMessage::build().payload(payload.clone()).message_id(format!("tg:-1002000000000:{n}")),
+            ),
+            RawShape::WithOnceGuard => (
+                format!("bench.{name}.{n}"),
+                PublishMessage::build()
+                    .payload(payload.clone())
+                    .message_id(format!("tg:-1002000000000:{n}"))
+                    .expected_last_subject_sequence(0),
+            ),
+        };
+        acks.push(js.send_publish(subject, message).await?);
         if acks.len() == 1000 {
             for ack in acks.drain(..) {
                 ack.await?;
