@@ -42,7 +42,9 @@ impl Bus {
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let (address, credentials) = split_credentials(url);
         let options = match credentials {
-            Some((user, password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+            Some((user, password)) => {
+                async_nats::ConnectOptions::with_user_and_password(user, password)
+            }
             None => async_nats::ConnectOptions::new(),
         };
         let client = options
@@ -105,7 +107,9 @@ pub(crate) fn version_at_least(version: &str, (major, minor): (u64, u64)) -> boo
 fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let (user, password) = url[scheme + 3..at].split_once(':').unwrap_or((&url[scheme + 3..at], ""));
+            let (user, password) = url[scheme + 3..at]
+                .split_once(':')
+                .unwrap_or((&url[scheme + 3..at], ""));
             let address = format!("{}{}", &url[..scheme + 3], &url[at + 1..]);
             (address, Some((user.to_owned(), password.to_owned())))
         }

@@ -125,7 +125,10 @@ pub async fn consume<H: Handler>(
         match open(&bus, &spec).await {
             Ok(consumer) => {
                 backoff = Duration::from_millis(100);
-                let result = pump(&bus, &spec, &consumer, &handler, &permits, &mut tasks, &shutdown).await;
+                let result = pump(
+                    &bus, &spec, &consumer, &handler, &permits, &mut tasks, &shutdown,
+                )
+                .await;
                 if let Err(error) = result {
                     tracing::warn!(consumer = %spec.consumer, %error, "consumer subscription broke; recreating");
                 }
@@ -263,7 +266,15 @@ async fn process<H: Handler>(
             message.ack_with(AckKind::Nak(Some(*delay))).await
         }
         Fate::DeadLetter(reason) => {
-            match dead_letter(bus, &origin, &message.payload, message.headers.as_ref(), reason).await {
+            match dead_letter(
+                bus,
+                &origin,
+                &message.payload,
+                message.headers.as_ref(),
+                reason,
+            )
+            .await
+            {
                 Ok(()) => message.ack_with(AckKind::Term).await,
                 // Not stored on the DLQ: keep the original and try again later.
                 Err(error) => {
@@ -286,7 +297,8 @@ async fn dead_letter(
     headers: Option<&HeaderMap>,
     reason: &str,
 ) -> anyhow::Result<()> {
-    bus.dead_letter(origin, payload.clone(), headers, reason).await?;
+    bus.dead_letter(origin, payload.clone(), headers, reason)
+        .await?;
     Ok(())
 }
 
@@ -319,13 +331,18 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured() {
-        let result = Err(HandlerError::RetryAfter("429".into(), Duration::from_secs(17)));
+        let result = Err(HandlerError::RetryAfter(
+            "429".into(),
+            Duration::from_secs(17),
+        ));
         assert_eq!(fate(&result, 3, 8), Fate::Retry(Duration::from_secs(17)));
     }
 
     #[test]
     fn retryable_failures_are_dead_lettered_after_the_last_attempt() {
         let result = Err(HandlerError::Retryable("timeout".into()));
-        assert!(matches!(fate(&result, 8, 8), Fate::DeadLetter(reason) if reason.contains("8 attempts")));
+        assert!(
+            matches!(fate(&result, 8, 8), Fate::DeadLetter(reason) if reason.contains("8 attempts"))
+        );
     }
 }

@@ -97,8 +97,7 @@ impl Bus {
         {
             message = message.header(headers::DLQ_EVENT_ID, id.as_str());
         }
-        if let Some(traceparent) =
-            headers::get_ignore_case(original_headers, headers::TRACEPARENT)
+        if let Some(traceparent) = headers::get_ignore_case(original_headers, headers::TRACEPARENT)
         {
             message = message.header(headers::TRACEPARENT, traceparent);
         }

@@ -30,16 +30,46 @@ pub fn stream_for(area: Area) -> &'static str {
 
 /// `nats/` as compiled into the binary: (path, contents).
 const EMBEDDED: &[(&str, &str)] = &[
-    ("streams/CATALOG.json", include_str!("../../nats/streams/CATALOG.json")),
-    ("streams/MESSAGES.json", include_str!("../../nats/streams/MESSAGES.json")),
-    ("streams/SCREENING.json", include_str!("../../nats/streams/SCREENING.json")),
-    ("streams/CLASSIFICATIONS.json", include_str!("../../nats/streams/CLASSIFICATIONS.json")),
-    ("streams/USERS.json", include_str!("../../nats/streams/USERS.json")),
-    ("streams/PAYMENTS.json", include_str!("../../nats/streams/PAYMENTS.json")),
-    ("streams/DELIVERIES.json", include_str!("../../nats/streams/DELIVERIES.json")),
-    ("streams/DLQ.json", include_str!("../../nats/streams/DLQ.json")),
-    ("consumers/SCREENING/classify.json", include_str!("../../nats/consumers/SCREENING/classify.json")),
-    ("consumers/CLASSIFICATIONS/fanout.json", include_str!("../../nats/consumers/CLASSIFICATIONS/fanout.json")),
+    (
+        "streams/CATALOG.json",
+        include_str!("../../nats/streams/CATALOG.json"),
+    ),
+    (
+        "streams/MESSAGES.json",
+        include_str!("../../nats/streams/MESSAGES.json"),
+    ),
+    (
+        "streams/SCREENING.json",
+        include_str!("../../nats/streams/SCREENING.json"),
+    ),
+    (
+        "streams/CLASSIFICATIONS.json",
+        include_str!("../../nats/streams/CLASSIFICATIONS.json"),
+    ),
+    (
+        "streams/USERS.json",
+        include_str!("../../nats/streams/USERS.json"),
+    ),
+    (
+        "streams/PAYMENTS.json",
+        include_str!("../../nats/streams/PAYMENTS.json"),
+    ),
+    (
+        "streams/DELIVERIES.json",
+        include_str!("../../nats/streams/DELIVERIES.json"),
+    ),
+    (
+        "streams/DLQ.json",
+        include_str!("../../nats/streams/DLQ.json"),
+    ),
+    (
+        "consumers/SCREENING/classify.json",
+        include_str!("../../nats/consumers/SCREENING/classify.json"),
+    ),
+    (
+        "consumers/CLASSIFICATIONS/fanout.json",
+        include_str!("../../nats/consumers/CLASSIFICATIONS/fanout.json"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -202,20 +232,28 @@ impl Bus {
                     Change::Unchanged
                 }
             };
-            report.items.push((format!("stream {}", definition.name), change));
+            report
+                .items
+                .push((format!("stream {}", definition.name), change));
         }
         for definition in &definitions.consumers {
             let stream = self
                 .js
                 .get_stream(&definition.stream)
                 .await
-                .with_context(|| format!("stream {} of consumer {}", definition.stream, definition.name))?;
+                .with_context(|| {
+                    format!(
+                        "stream {} of consumer {}",
+                        definition.stream, definition.name
+                    )
+                })?;
             let change = match stream.consumer_info(&definition.name).await {
                 Ok(info) => {
                     let current = serde_json::to_value(&info.config)?;
-                    let desired = serde_json::to_value(consumer::Config::from(
-                        consumer::IntoConsumerConfig::into_consumer_config(definition.config.clone()),
-                    ))?;
+                    let desired =
+                        serde_json::to_value(consumer::IntoConsumerConfig::into_consumer_config(
+                            definition.config.clone(),
+                        ))?;
                     if differs(&definition.raw, &desired, &current) {
                         stream
                             .update_consumer(definition.config.clone())
@@ -226,7 +264,10 @@ impl Bus {
                         Change::Unchanged
                     }
                 }
-                Err(e) if e.kind() == async_nats::jetstream::context::ConsumerInfoErrorKind::NotFound => {
+                Err(e)
+                    if e.kind()
+                        == async_nats::jetstream::context::ConsumerInfoErrorKind::NotFound =>
+                {
                     stream
                         .create_consumer(definition.config.clone())
                         .await

@@ -81,7 +81,10 @@ impl Bus {
         expected_last_sequence: u64,
     ) -> Result<Published, PublishError> {
         let (outgoing, ack) = self
-            .send(envelope, Expect::LastSubjectSequence(expected_last_sequence))
+            .send(
+                envelope,
+                Expect::LastSubjectSequence(expected_last_sequence),
+            )
             .await?;
         self.settle(outgoing, ack.await).await
     }
@@ -152,7 +155,10 @@ impl Bus {
     async fn settle(
         &self,
         outgoing: Outgoing,
-        ack: Result<async_nats::jetstream::publish::PublishAck, async_nats::jetstream::context::PublishError>,
+        ack: Result<
+            async_nats::jetstream::publish::PublishAck,
+            async_nats::jetstream::context::PublishError,
+        >,
     ) -> Result<Published, PublishError> {
         match ack {
             Ok(ack) => Ok(Published {
@@ -160,7 +166,9 @@ impl Bus {
                 sequence: ack.sequence,
                 duplicate: ack.duplicate,
             }),
-            Err(source) if source.kind() == PublishErrorKind::WrongLastSequence && outgoing.once => {
+            Err(source)
+                if source.kind() == PublishErrorKind::WrongLastSequence && outgoing.once =>
+            {
                 // A once-per-subject event is already stored (outside the duplicate window):
                 // that is a duplicate, not a failure.
                 let sequence = self.last_sequence_on(&outgoing.subject).await?;
@@ -198,10 +206,7 @@ impl Bus {
             .map_err(|e| lookup(e.to_string()))?;
         match stream.direct_get_last_for_subject(subject).await {
             Ok(message) => Ok(message.sequence),
-            Err(e)
-                if e.kind()
-                    == async_nats::jetstream::stream::DirectGetErrorKind::NotFound =>
-            {
+            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
                 Ok(0)
             }
             Err(e) => Err(lookup(e.to_string())),

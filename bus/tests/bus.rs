@@ -1,6 +1,8 @@
 //! The bus against a real nats-server (own account per test): dedup, once-events, optimistic
 //! concurrency, idempotent apply, and the consumer loop's ack / retry / dead-letter / recovery.
 
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -24,20 +26,29 @@ fn accepted(message_id: i64) -> Envelope {
     let key = MessageKey::new(-100, message_id);
     Envelope::with_id(
         format!("screen:{}", key.id()),
-        MessageAccepted { key, rule: "require_any:ваканс*".into(), scope: "global".into() },
+        MessageAccepted {
+            key,
+            rule: "require_any:ваканс*".into(),
+            scope: "global".into(),
+        },
     )
 }
 
 #[tokio::test]
 async fn connect_checks_the_server_and_applies_streams() {
     let nats = testkit::nats();
-    let bus = Bus::connect(&nats.url_with_credentials()).await.expect("2.10+ server accepted");
+    let bus = Bus::connect(&nats.url_with_credentials())
+        .await
+        .expect("2.10+ server accepted");
     assert!(bus.server_version().starts_with('2'));
 }
 
 #[tokio::test]
 async fn connecting_to_nothing_is_a_clear_error() {
-    let error = Bus::connect("nats://127.0.0.1:1").await.err().expect("fails");
+    let error = Bus::connect("nats://127.0.0.1:1")
+        .await
+        .err()
+        .expect("fails");
     assert!(error.to_string().contains("connecting to NATS"), "{error}");
 }
 
@@ -46,13 +57,22 @@ async fn nats_apply_creates_everything_then_changes_nothing() {
     // given an account with no streams
     let nats = testkit::nats();
     let bus = Bus::from_client(nats.connect().await.expect("connect"));
-    let definitions = Definitions::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../nats")).expect("nats/ loads");
+    let definitions =
+        Definitions::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../nats"))
+            .expect("nats/ loads");
     // when the definitions are applied twice
     let first = bus.apply(&definitions).await.expect("first apply");
     let second = bus.apply(&definitions).await.expect("second apply");
     // then the first run creates every stream and consumer and the second changes nothing
-    assert_eq!(first.items.len(), definitions.streams.len() + definitions.consumers.len());
-    assert!(first.items.iter().all(|(_, c)| *c == Change::Created), "{:?}", first.items);
+    assert_eq!(
+        first.items.len(),
+        definitions.streams.len() + definitions.consumers.len()
+    );
+    assert!(
+        first.items.iter().all(|(_, c)| *c == Change::Created),
+        "{:?}",
+        first.items
+    );
     assert_eq!(second.changed(), 0, "{:?}", second.items);
     // and the files on disk are exactly the definitions built into the binary
     let embedded = Definitions::embedded();
@@ -64,12 +84,20 @@ async fn nats_apply_creates_everything_then_changes_nothing() {
 async fn a_changed_definition_is_updated_in_place() {
     let bus = bus().await;
     let mut definitions = Definitions::embedded();
-    let stream = definitions.streams.iter_mut().find(|s| s.name == "DLQ").expect("DLQ");
+    let stream = definitions
+        .streams
+        .iter_mut()
+        .find(|s| s.name == "DLQ")
+        .expect("DLQ");
     stream.config.description = Some("changed".into());
     stream.raw["description"] = "changed".into();
     let report = bus.apply(&definitions).await.expect("apply");
     assert_eq!(report.changed(), 1, "{:?}", report.items);
-    assert!(report.items.contains(&("stream DLQ".to_string(), Change::Updated)));
+    assert!(
+        report
+            .items
+            .contains(&("stream DLQ".to_string(), Change::Updated))
+    );
 }
 
 #[tokio::test]
@@ -88,10 +116,20 @@ async fn the_same_event_published_twice_is_stored_once() {
 async fn a_once_event_is_unique_per_subject_even_with_another_id() {
     // given a trial already started (a retry after the dedup window would have another id)
     let bus = bus().await;
-    let trial = TrialStarted { user_id: 7, starts_at: Utc::now(), ends_at: Utc::now() + chrono::Duration::days(2) };
-    let first = bus.publish(&Envelope::new(trial.clone())).await.expect("first trial");
+    let trial = TrialStarted {
+        user_id: 7,
+        starts_at: Utc::now(),
+        ends_at: Utc::now() + chrono::Duration::days(2),
+    };
+    let first = bus
+        .publish(&Envelope::new(trial.clone()))
+        .await
+        .expect("first trial");
     // when a second trial is published for the same user
-    let second = bus.publish(&Envelope::new(trial)).await.expect("second trial");
+    let second = bus
+        .publish(&Envelope::new(trial))
+        .await
+        .expect("second trial");
     // then it is reported as the stored one, and the stream holds one
     assert!(second.duplicate);
     assert_eq!(second.sequence, first.sequence);
@@ -101,18 +139,30 @@ async fn a_once_event_is_unique_per_subject_even_with_another_id() {
 #[tokio::test]
 async fn optimistic_concurrency_rejects_a_stale_writer() {
     let bus = bus().await;
-    let choose = |categories: &[&str]| Envelope::new(CategoriesChosen { user_id: 9, categories: categories.iter().map(|c| c.to_string()).collect() });
+    let choose = |categories: &[&str]| {
+        Envelope::new(CategoriesChosen {
+            user_id: 9,
+            categories: categories.iter().map(|c| c.to_string()).collect(),
+        })
+    };
     let subject = choose(&[]).subject();
     // given two writers that both read the subject empty
     let expected = bus.last_sequence_on(&subject).await.expect("lookup");
     assert_eq!(expected, 0);
-    bus.publish_expecting(&choose(&["design"]), expected).await.expect("first writer wins");
+    bus.publish_expecting(&choose(&["design"]), expected)
+        .await
+        .expect("first writer wins");
     // when the second writes with the stale expectation
-    let error = bus.publish_expecting(&choose(&["texts"]), expected).await.expect_err("stale");
+    let error = bus
+        .publish_expecting(&choose(&["texts"]), expected)
+        .await
+        .expect_err("stale");
     // then it is a conflict, and a fresh read lets it through
     assert!(matches!(error, PublishError::Conflict { .. }), "{error}");
     let fresh = bus.last_sequence_on(&subject).await.expect("lookup");
-    bus.publish_expecting(&choose(&["design", "texts"]), fresh).await.expect("fresh writer");
+    bus.publish_expecting(&choose(&["design", "texts"]), fresh)
+        .await
+        .expect("fresh writer");
 }
 
 #[tokio::test]
@@ -137,9 +187,15 @@ impl Handler for Recorder {
     async fn handle(&self, envelope: Envelope, delivery: &Delivery) -> Result<(), HandlerError> {
         if self.fail_first.load(Ordering::SeqCst) > 0 {
             self.fail_first.fetch_sub(1, Ordering::SeqCst);
-            return Err(HandlerError::RetryAfter("upstream busy".into(), Duration::from_millis(50)));
+            return Err(HandlerError::RetryAfter(
+                "upstream busy".into(),
+                Duration::from_millis(50),
+            ));
         }
-        self.handled.lock().await.push((envelope.id, delivery.attempt));
+        self.handled
+            .lock()
+            .await
+            .push((envelope.id, delivery.attempt));
         Ok(())
     }
 }
@@ -158,13 +214,24 @@ async fn wait_until(mut check: impl AsyncFnMut() -> bool) {
 async fn a_poison_event_is_dead_lettered_and_the_next_one_flows() {
     // given a malformed event followed by a valid one on the classify consumer's subjects
     let bus = bus().await;
-    let garbage = async_nats::jetstream::message::PublishMessage::build().payload("{\"type\":\"MessageAccepted\"".into());
-    bus.jetstream().send_publish("rh.screening.accepted.x", garbage).await.unwrap().await.unwrap();
+    let garbage = async_nats::jetstream::message::PublishMessage::build()
+        .payload("{\"type\":\"MessageAccepted\"".into());
+    bus.jetstream()
+        .send_publish("rh.screening.accepted.x", garbage)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     bus.publish(&accepted(2)).await.expect("publish");
     // when the consumer runs
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(bus.clone(), ConsumerSpec::new("SCREENING", "classify"), recorder.clone(), shutdown.clone()));
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        ConsumerSpec::new("SCREENING", "classify"),
+        recorder.clone(),
+        shutdown.clone(),
+    ));
     // then the valid event is handled and the garbage is on the DLQ with its reason and origin
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     wait_until(async || !bus.dead_letters().await.unwrap_or_default().is_empty()).await;
@@ -173,7 +240,11 @@ async fn a_poison_event_is_dead_lettered_and_the_next_one_flows() {
     assert_eq!(letters[0].subject, "rh.screening.accepted.x");
     assert_eq!(letters[0].sequence, 1);
     assert_eq!(letters[0].consumer, "classify");
-    assert!(letters[0].reason.contains("undecodable"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("undecodable"),
+        "{}",
+        letters[0].reason
+    );
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
@@ -185,9 +256,18 @@ async fn retryable_failures_are_redelivered_until_they_succeed() {
     let recorder = Recorder::default();
     recorder.fail_first.store(2, Ordering::SeqCst);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(bus.clone(), ConsumerSpec::new("SCREENING", "classify"), recorder.clone(), shutdown.clone()));
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        ConsumerSpec::new("SCREENING", "classify"),
+        recorder.clone(),
+        shutdown.clone(),
+    ));
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
-    assert_eq!(recorder.handled.lock().await[0].1, 3, "handled on the third attempt");
+    assert_eq!(
+        recorder.handled.lock().await[0].1,
+        3,
+        "handled on the third attempt"
+    );
     assert!(bus.dead_letters().await.expect("dlq").is_empty());
     shutdown.cancel();
     task.await.unwrap().unwrap();
@@ -203,17 +283,33 @@ async fn retries_past_the_limit_are_dead_lettered_and_can_be_replayed() {
     let mut spec = ConsumerSpec::new("SCREENING", "classify");
     spec.max_attempts = 3;
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(bus.clone(), spec, recorder.clone(), shutdown.clone()));
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        spec,
+        recorder.clone(),
+        shutdown.clone(),
+    ));
     // then it is dead-lettered after the third attempt
     wait_until(async || !bus.dead_letters().await.unwrap_or_default().is_empty()).await;
     let letter = bus.dead_letters().await.expect("dlq").remove(0);
-    assert!(letter.reason.contains("gave up after 3 attempts"), "{}", letter.reason);
+    assert!(
+        letter.reason.contains("gave up after 3 attempts"),
+        "{}",
+        letter.reason
+    );
     assert!(recorder.handled.lock().await.is_empty());
     // when the operator replays it (the cause is gone now)
-    bus.replay_dead_letter(letter.dlq_sequence).await.expect("replay");
+    bus.replay_dead_letter(letter.dlq_sequence)
+        .await
+        .expect("replay");
     // then it is handled, and a second replay stores nothing new
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
-    assert!(bus.replay_dead_letter(letter.dlq_sequence).await.expect("replay again").duplicate);
+    assert!(
+        bus.replay_dead_letter(letter.dlq_sequence)
+            .await
+            .expect("replay again")
+            .duplicate
+    );
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
@@ -223,16 +319,33 @@ async fn the_consumer_is_recreated_when_it_vanishes() {
     let bus = bus().await;
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(bus.clone(), ConsumerSpec::new("SCREENING", "classify"), recorder.clone(), shutdown.clone()));
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        ConsumerSpec::new("SCREENING", "classify"),
+        recorder.clone(),
+        shutdown.clone(),
+    ));
     bus.publish(&accepted(5)).await.expect("publish");
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     // when an operator deletes the consumer under the running loop
-    let stream = bus.jetstream().get_stream("SCREENING").await.expect("stream");
+    let stream = bus
+        .jetstream()
+        .get_stream("SCREENING")
+        .await
+        .expect("stream");
     stream.delete_consumer("classify").await.expect("delete");
     // then the loop recreates it from nats/ and keeps handling (the recreated consumer starts
     // from the stream's start, and handlers are idempotent)
     bus.publish(&accepted(6)).await.expect("publish");
-    wait_until(async || recorder.handled.lock().await.iter().any(|(id, _)| id.ends_with(":6"))).await;
+    wait_until(async || {
+        recorder
+            .handled
+            .lock()
+            .await
+            .iter()
+            .any(|(id, _)| id.ends_with(":6"))
+    })
+    .await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
@@ -245,7 +358,12 @@ async fn the_consumer_survives_a_server_restart() {
     bus.ensure_streams().await.expect("streams");
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(bus.clone(), ConsumerSpec::new("SCREENING", "classify"), recorder.clone(), shutdown.clone()));
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        ConsumerSpec::new("SCREENING", "classify"),
+        recorder.clone(),
+        shutdown.clone(),
+    ));
     bus.publish(&accepted(7)).await.expect("publish");
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     // when the server is killed and started again on the same port and store
@@ -260,7 +378,15 @@ async fn the_consumer_survives_a_server_restart() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(published, "publish after restart");
-    wait_until(async || recorder.handled.lock().await.iter().any(|(id, _)| id.ends_with(":8"))).await;
+    wait_until(async || {
+        recorder
+            .handled
+            .lock()
+            .await
+            .iter()
+            .any(|(id, _)| id.ends_with(":8"))
+    })
+    .await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
@@ -271,7 +397,8 @@ async fn traceparent_travels_from_producer_to_consumer() {
     // given a subscriber with the OpenTelemetry layer, as services have
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "test");
-    let subscriber = tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
     let _guard = tracing::subscriber::set_default(subscriber);
     let bus = bus().await;
     // when an event is published inside a span
@@ -284,9 +411,15 @@ async fn traceparent_travels_from_producer_to_consumer() {
     // then the stored message carries that trace in a traceparent header
     let stored = bus.read_to_end("SCREENING", 1).await.expect("read");
     let traceparent = stored[0].header("traceparent").expect("traceparent header");
-    assert!(traceparent.contains(&trace_id), "{traceparent} vs {trace_id}");
+    assert!(
+        traceparent.contains(&trace_id),
+        "{traceparent} vs {trace_id}"
+    );
     // and a consumer span continues it
     let consumer_span = tracing::info_span!("consumer");
     telemetry::continue_trace(&consumer_span, traceparent);
-    assert_eq!(telemetry::trace_id(&consumer_span).as_deref(), Some(trace_id.as_str()));
+    assert_eq!(
+        telemetry::trace_id(&consumer_span).as_deref(),
+        Some(trace_id.as_str())
+    );
 }

@@ -13,8 +13,15 @@ use schemas::{Author, Envelope, MessageKey, MessageReceived, MessageSource};
 const TEXT: &str = "Ищем дизайнера на лендинг, Figma, бюджет 15000, удалённо. Пишите в ЛС";
 
 fn sample(n: usize, chat_offset: i64) -> Envelope {
-    let key = MessageKey::new(-1_002_000_000_000 - chat_offset - (n % 150) as i64, n as i64);
-    let posted_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default() + Duration::seconds(n as i64);
+    let key = MessageKey::new(
+        -1_002_000_000_000 - chat_offset - (n % 150) as i64,
+        n as i64,
+    );
+    let posted_at = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::seconds(n as i64);
     Envelope::with_id(
         key.event_id(),
         MessageReceived {
@@ -25,7 +32,11 @@ fn sample(n: usize, chat_offset: i64) -> Envelope {
             text: TEXT.into(),
             links: vec![],
             has_media: false,
-            author: Author { user_id: Some(n as i64 % 5000), username: None, signature: None },
+            author: Author {
+                user_id: Some(n as i64 % 5000),
+                username: None,
+                signature: None,
+            },
             contacts: vec![],
             link: Some(format!("https://t.me/bench_channel/{n}")),
             source: MessageSource::Import,
@@ -45,7 +56,10 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     bus.ensure_streams().await?;
     projections::migrate(&database.pool).await?;
     let payload_size = sample(0, 0).to_json().len();
-    println!("nats-server {} (own, file storage); event size {payload_size} bytes", bus.server_version());
+    println!(
+        "nats-server {} (own, file storage); event size {payload_size} bytes",
+        bus.server_version()
+    );
 
     let raw = raw_publish(&bus, publish_events, payload_size, RawShape::FewSubjects).await?;
     println!("raw publish (bare async-nats, acks awaited in windows of 1000): {raw:>9.0} msgs/s");
@@ -59,7 +73,11 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
         100.0 * bus_publish / raw
     );
 
-    for shape in [RawShape::SubjectPerMessage, RawShape::WithMessageId, RawShape::WithOnceGuard] {
+    for shape in [
+        RawShape::SubjectPerMessage,
+        RawShape::WithMessageId,
+        RawShape::WithOnceGuard,
+    ] {
         let rate = raw_publish(&bus, publish_events, payload_size, shape).await?;
         println!("  raw, {:<52} {rate:>9.0} msgs/s", shape.describe());
     }
@@ -73,13 +91,17 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     let total = bus.last_sequence("MESSAGES").await? as usize;
 
     let raw_upsert = raw_upsert(&database.pool, rebuild_events.min(300_000)).await?;
-    println!("raw UNNEST upsert (2,000 rows + checkpoint per transaction):    {raw_upsert:>9.0} rows/s");
+    println!(
+        "raw UNNEST upsert (2,000 rows + checkpoint per transaction):    {raw_upsert:>9.0} rows/s"
+    );
 
     let config = projections::Config::new(database.url.clone());
     let started = Instant::now();
     let applied = projections::rebuild(&bus, &database.pool, Projection::Messages, &config).await?;
     let rebuild = rate(applied as usize, started);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await?;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&database.pool)
+        .await?;
     println!(
         "projection rebuild ({applied} events of {total} into messages, {rows} rows): {rebuild:>9.0} events/s = {:.0}% of raw upsert",
         100.0 * rebuild / raw_upsert
@@ -108,7 +130,12 @@ impl RawShape {
     }
 }
 
-async fn raw_publish(bus: &bus::Bus, count: usize, size: usize, shape: RawShape) -> anyhow::Result<f64> {
+async fn raw_publish(
+    bus: &bus::Bus,
+    count: usize,
+    size: usize,
+    shape: RawShape,
+) -> anyhow::Result<f64> {
     let js = bus.jetstream();
     let name = format!("BENCH_RAW_{}", shape as u8);
     js.create_stream(async_nats::jetstream::stream::Config {
@@ -124,11 +151,19 @@ async fn raw_publish(bus: &bus::Bus, count: usize, size: usize, shape: RawShape)
     for n in 0..count {
         use async_nats::jetstream::message::PublishMessage;
         let (subject, message) = match shape {
-            RawShape::FewSubjects => (format!("bench.{name}.{}", n % 150), PublishMessage::build().payload(payload.clone())),
-            RawShape::SubjectPerMessage => (format!("bench.{name}.{n}"), PublishMessage::build().payload(payload.clone())),
+            RawShape::FewSubjects => (
+                format!("bench.{name}.{}", n % 150),
+                PublishMessage::build().payload(payload.clone()),
+            ),
+            RawShape::SubjectPerMessage => (
+                format!("bench.{name}.{n}"),
+                PublishMessage::build().payload(payload.clone()),
+            ),
             RawShape::WithMessageId => (
                 format!("bench.{name}.{n}"),
-                PublishMessage::build().payload(payload.clone()).message_id(format!("tg:-1002000000000:{n}")),
+                PublishMessage::build()
+                    .payload(payload.clone())
+                    .message_id(format!("tg:-1002000000000:{n}")),
             ),
             RawShape::WithOnceGuard => (
                 format!("bench.{name}.{n}"),
@@ -154,8 +189,12 @@ async fn raw_publish(bus: &bus::Bus, count: usize, size: usize, shape: RawShape)
 /// The ceiling for a rebuild: the same rows, prepared in memory, upserted with UNNEST in
 /// transactions of 2,000 rows with a checkpoint row each.
 async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {
-    sqlx::query("CREATE TABLE bench_messages (LIKE messages INCLUDING ALL)").execute(pool).await?;
-    sqlx::query("CREATE TABLE bench_checkpoint (name text PRIMARY KEY, seq bigint)").execute(pool).await?;
+    sqlx::query("CREATE TABLE bench_messages (LIKE messages INCLUDING ALL)")
+        .execute(pool)
+        .await?;
+    sqlx::query("CREATE TABLE bench_checkpoint (name text PRIMARY KEY, seq bigint)")
+        .execute(pool)
+        .await?;
     let started = Instant::now();
     for start in (0..count).step_by(2_000) {
         let rows: Vec<MessageReceived> = (start..(start + 2_000).min(count))

@@ -31,29 +31,69 @@ const USER: i64 = 700000001;
 
 /// Sample posts: (chat, message id, author username, text, verdict).
 const POSTS: &[(i64, i64, &str, &str)] = &[
-    (DESIGN_CHAT, 101, "studio_lena", "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena"),
-    (DESIGN_CHAT, 102, "ivan_portfolio", "#резюме Я дизайнер с опытом 5 лет, делаю логотипы и фирменный стиль. Портфолио в профиле."),
-    (DEV_CHAT, 201, "shop_owner", "Вакансия: нужен Python-разработчик для Telegram-бота магазина, оплата 40 000 ₽ за проект, удалёнка. Контакт: @shop_owner"),
-    (DEV_CHAT, 202, "studio_lena", "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena"),
+    (
+        DESIGN_CHAT,
+        101,
+        "studio_lena",
+        "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena",
+    ),
+    (
+        DESIGN_CHAT,
+        102,
+        "ivan_portfolio",
+        "#резюме Я дизайнер с опытом 5 лет, делаю логотипы и фирменный стиль. Портфолио в профиле.",
+    ),
+    (
+        DEV_CHAT,
+        201,
+        "shop_owner",
+        "Вакансия: нужен Python-разработчик для Telegram-бота магазина, оплата 40 000 ₽ за проект, удалёнка. Контакт: @shop_owner",
+    ),
+    (
+        DEV_CHAT,
+        202,
+        "studio_lena",
+        "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena",
+    ),
 ];
 
 fn at(minutes: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single().unwrap_or_default() + Duration::minutes(minutes)
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::minutes(minutes)
 }
 
 fn events() -> Vec<Envelope> {
     let mut out = Vec::new();
     for (order, (slug, name)) in CATEGORIES.iter().enumerate() {
-        let event = CategoryDefined { slug: (*slug).into(), name: (*name).into(), order: order as i32 };
+        let event = CategoryDefined {
+            slug: (*slug).into(),
+            name: (*name).into(),
+            order: order as i32,
+        };
         out.push(Envelope::with_id(format!("demo:category:{slug}"), event).at(at(0)));
     }
-    for (chat_id, username, title) in [(DESIGN_CHAT, "demo_design_jobs", "Демо: дизайн-вакансии"), (DEV_CHAT, "demo_dev_jobs", "Демо: IT-фриланс")] {
-        let event = ChannelConfigured { chat_id, username: Some(username.into()), title: title.into(), kind: ChannelKind::Channel, enabled: true };
+    for (chat_id, username, title) in [
+        (DESIGN_CHAT, "demo_design_jobs", "Демо: дизайн-вакансии"),
+        (DEV_CHAT, "demo_dev_jobs", "Демо: IT-фриланс"),
+    ] {
+        let event = ChannelConfigured {
+            chat_id,
+            username: Some(username.into()),
+            title: title.into(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+        };
         out.push(Envelope::with_id(format!("demo:channel:{chat_id}"), event).at(at(0)));
     }
     let rules = ChannelRulesSet {
         scope: RuleScope::Global,
-        rules: Rules { require_any: vec!["ваканс*".into(), "ищем".into(), "нужен".into()], forbid: vec!["#резюме".into()], ..Rules::default() },
+        rules: Rules {
+            require_any: vec!["ваканс*".into(), "ищем".into(), "нужен".into()],
+            forbid: vec!["#резюме".into()],
+            ..Rules::default()
+        },
     };
     out.push(Envelope::with_id("demo:rules:global", rules).at(at(0)));
 
@@ -61,123 +101,283 @@ fn events() -> Vec<Envelope> {
         let key = MessageKey::new(*chat_id, *message_id);
         let received = MessageReceived {
             key,
-            chat_username: Some(if *chat_id == DESIGN_CHAT { "demo_design_jobs" } else { "demo_dev_jobs" }.into()),
+            chat_username: Some(
+                if *chat_id == DESIGN_CHAT {
+                    "demo_design_jobs"
+                } else {
+                    "demo_dev_jobs"
+                }
+                .into(),
+            ),
             chat_title: None,
             posted_at: at(10 + i as i64),
             text: (*text).into(),
             links: vec![],
             has_media: false,
-            author: Author { user_id: None, username: Some((*author).into()), signature: None },
+            author: Author {
+                user_id: None,
+                username: Some((*author).into()),
+                signature: None,
+            },
             contacts: vec![format!("@{author}")],
-            link: Some(format!("https://t.me/{}/{message_id}", if *chat_id == DESIGN_CHAT { "demo_design_jobs" } else { "demo_dev_jobs" })),
+            link: Some(format!(
+                "https://t.me/{}/{message_id}",
+                if *chat_id == DESIGN_CHAT {
+                    "demo_design_jobs"
+                } else {
+                    "demo_dev_jobs"
+                }
+            )),
             source: MessageSource::Import,
         };
         let received = Envelope::with_id(key.event_id(), received).at(at(10 + i as i64));
         let screened: Envelope = match (chat_id, message_id) {
-            (_, 102) => Envelope::with_id(format!("screen:{}", key.id()), MessageRejected { key, rule: "forbid:#резюме".into(), scope: "global".into() }),
+            (_, 102) => Envelope::with_id(
+                format!("screen:{}", key.id()),
+                MessageRejected {
+                    key,
+                    rule: "forbid:#резюме".into(),
+                    scope: "global".into(),
+                },
+            ),
             (_, 202) => Envelope::with_id(
                 format!("dup:{}", key.id()),
-                DuplicateDetected { key, original: MessageKey::new(DESIGN_CHAT, 101), similarity: 1.0 },
+                DuplicateDetected {
+                    key,
+                    original: MessageKey::new(DESIGN_CHAT, 101),
+                    similarity: 1.0,
+                },
             ),
-            _ => Envelope::with_id(format!("screen:{}", key.id()), MessageAccepted { key, rule: "require_any:ваканс*".into(), scope: "global".into() }),
+            _ => Envelope::with_id(
+                format!("screen:{}", key.id()),
+                MessageAccepted {
+                    key,
+                    rule: "require_any:ваканс*".into(),
+                    scope: "global".into(),
+                },
+            ),
         }
         .caused_by(&received)
         .at(at(10 + i as i64));
         let accepted = matches!(screened.event, Event::MessageAccepted(_));
         out.push(received);
         if accepted {
-            let (slug, title, amount) = if *chat_id == DESIGN_CHAT { ("design", "Дизайн лендинга кофейни", 15_000) } else { ("development", "Python-бот для магазина", 40_000) };
+            let (slug, title, amount) = if *chat_id == DESIGN_CHAT {
+                ("design", "Дизайн лендинга кофейни", 15_000)
+            } else {
+                ("development", "Python-бот для магазина", 40_000)
+            };
             let classified = MessageClassified {
                 key,
                 kind: PostKind::Vacancy,
-                categories: vec![RankedCategory { slug: slug.into(), score: 0.94 }],
+                categories: vec![RankedCategory {
+                    slug: slug.into(),
+                    score: 0.94,
+                }],
                 confidence: 0.94,
                 classifier: Classifier::Local,
                 model: "demo-local".into(),
                 prompt_version: None,
                 tokens: None,
                 latency_ms: 0,
-                budget: Some(Budget { amount, currency: "RUB".into(), period: PayPeriod::Once }),
+                budget: Some(Budget {
+                    amount,
+                    currency: "RUB".into(),
+                    period: PayPeriod::Once,
+                }),
                 remote: Some(true),
                 contacts: vec![format!("@{author}")],
                 title: Some(title.into()),
             };
-            out.push(Envelope::with_id(format!("classify:{}:demo", key.id()), classified).caused_by(&screened).at(at(11 + i as i64)));
+            out.push(
+                Envelope::with_id(format!("classify:{}:demo", key.id()), classified)
+                    .caused_by(&screened)
+                    .at(at(11 + i as i64)),
+            );
         }
         out.push(screened);
     }
 
     let user_events: Vec<Event> = vec![
-        UserRegistered { user_id: USER, username: Some("demo_freelancer".into()), first_name: "Аня".into(), language_code: Some("ru".into()) }.into(),
-        TrialStarted { user_id: USER, starts_at: at(1), ends_at: at(1) + Duration::days(2) }.into(),
-        CategoriesChosen { user_id: USER, categories: vec!["design".into(), "texts".into()] }.into(),
-        CategoryBotStarted { user_id: USER, category: "design".into() }.into(),
+        UserRegistered {
+            user_id: USER,
+            username: Some("demo_freelancer".into()),
+            first_name: "Аня".into(),
+            language_code: Some("ru".into()),
+        }
+        .into(),
+        TrialStarted {
+            user_id: USER,
+            starts_at: at(1),
+            ends_at: at(1) + Duration::days(2),
+        }
+        .into(),
+        CategoriesChosen {
+            user_id: USER,
+            categories: vec!["design".into(), "texts".into()],
+        }
+        .into(),
+        CategoryBotStarted {
+            user_id: USER,
+            category: "design".into(),
+        }
+        .into(),
     ];
     for (i, event) in user_events.into_iter().enumerate() {
         out.push(Envelope::with_id(format!("demo:user:{i}"), event).at(at(1)));
     }
     let payment_id = "demo-payment-1".to_string();
-    let amount = Money { minor: 19_900, currency: Currency::Rub };
-    out.push(Envelope::with_id("demo:payment:created", PaymentCreated {
-        payment_id: payment_id.clone(), user_id: USER, plan: "week".into(), days: 7, provider: Provider::Yookassa, amount, provider_payment_id: Some("yk-demo-1".into()),
-    }).at(at(20)));
-    out.push(Envelope::with_id("demo:payment:succeeded", PaymentSucceeded {
-        payment_id: payment_id.clone(), user_id: USER, provider: Provider::Yookassa, provider_payment_id: "yk-demo-1".into(), amount, paid_at: at(21),
-    }).at(at(21)));
-    out.push(Envelope::with_id("demo:subscription:1", SubscriptionExtended {
-        user_id: USER, from: at(1) + Duration::days(2), until: at(1) + Duration::days(9), source: ExtensionSource::Payment { payment_id },
-    }).at(at(21)));
+    let amount = Money {
+        minor: 19_900,
+        currency: Currency::Rub,
+    };
+    out.push(
+        Envelope::with_id(
+            "demo:payment:created",
+            PaymentCreated {
+                payment_id: payment_id.clone(),
+                user_id: USER,
+                plan: "week".into(),
+                days: 7,
+                provider: Provider::Yookassa,
+                amount,
+                provider_payment_id: Some("yk-demo-1".into()),
+            },
+        )
+        .at(at(20)),
+    );
+    out.push(
+        Envelope::with_id(
+            "demo:payment:succeeded",
+            PaymentSucceeded {
+                payment_id: payment_id.clone(),
+                user_id: USER,
+                provider: Provider::Yookassa,
+                provider_payment_id: "yk-demo-1".into(),
+                amount,
+                paid_at: at(21),
+            },
+        )
+        .at(at(21)),
+    );
+    out.push(
+        Envelope::with_id(
+            "demo:subscription:1",
+            SubscriptionExtended {
+                user_id: USER,
+                from: at(1) + Duration::days(2),
+                until: at(1) + Duration::days(9),
+                source: ExtensionSource::Payment { payment_id },
+            },
+        )
+        .at(at(21)),
+    );
     let key = MessageKey::new(DESIGN_CHAT, 101);
-    out.push(Envelope::with_id(format!("delivery:{USER}:{}", key.id()), VacancyDelivered {
-        user_id: USER, key, category: "design".into(), sent_message_id: 1, delivered_at: at(12),
-    }).at(at(12)));
+    out.push(
+        Envelope::with_id(
+            format!("delivery:{USER}:{}", key.id()),
+            VacancyDelivered {
+                user_id: USER,
+                key,
+                category: "design".into(),
+                sent_message_id: 1,
+                delivered_at: at(12),
+            },
+        )
+        .at(at(12)),
+    );
     out
 }
 
 pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     let report = bus.ensure_streams().await?;
-    println!("== streams: {} created or updated, {} unchanged", report.changed(), report.items.len() - report.changed());
+    println!(
+        "== streams: {} created or updated, {} unchanged",
+        report.changed(),
+        report.items.len() - report.changed()
+    );
     let pool = connect_database(database_url).await?;
     println!("== database migrated");
 
     let events = events();
     let published = bus.publish_batch(&events).await?;
     let fresh = published.iter().filter(|p| !p.duplicate).count();
-    println!("== published {} sample events ({fresh} new, {} already stored)", events.len(), events.len() - fresh);
+    println!(
+        "== published {} sample events ({fresh} new, {} already stored)",
+        events.len(),
+        events.len() - fresh
+    );
 
     // A malformed event, as a broken producer might send: it must be dead-lettered, not stop
     // the projector.
     let garbage = async_nats::jetstream::message::PublishMessage::build()
-        .payload(bytes::Bytes::from_static(b"{\"type\":\"MessageReceived\",\"data\":42}"))
+        .payload(bytes::Bytes::from_static(
+            b"{\"type\":\"MessageReceived\",\"data\":42}",
+        ))
         .message_id("demo:garbage");
-    bus.jetstream().send_publish("rh.messages.received.demo-garbage", garbage).await?.await?;
+    bus.jetstream()
+        .send_publish("rh.messages.received.demo-garbage", garbage)
+        .await?
+        .await?;
 
     let config = projections::Config::new(database_url);
     for projection in Projection::ALL {
-        projections::catch_up(&bus, &pool, projection, &config).await.with_context(|| format!("projecting {}", projection.name()))?;
+        projections::catch_up(&bus, &pool, projection, &config)
+            .await
+            .with_context(|| format!("projecting {}", projection.name()))?;
     }
     println!("== projectors caught up\n");
     print_read_models(&pool).await?;
     println!("\n== dead letters");
     for letter in bus.dead_letters().await? {
-        println!("  #{} {} seq {} ({}): {}", letter.dlq_sequence, letter.stream, letter.sequence, letter.consumer, letter.reason);
+        println!(
+            "  #{} {} seq {} ({}): {}",
+            letter.dlq_sequence, letter.stream, letter.sequence, letter.consumer, letter.reason
+        );
     }
     Ok(())
 }
 
 async fn print_read_models(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     println!("categories:");
-    for row in sqlx::query("SELECT slug, name FROM categories WHERE NOT retired ORDER BY ord").fetch_all(pool).await? {
-        println!("  {:<12} {}", row.get::<String, _>(0), row.get::<String, _>(1));
+    for row in sqlx::query("SELECT slug, name FROM categories WHERE NOT retired ORDER BY ord")
+        .fetch_all(pool)
+        .await?
+    {
+        println!(
+            "  {:<12} {}",
+            row.get::<String, _>(0),
+            row.get::<String, _>(1)
+        );
     }
     println!("channels:");
-    for row in sqlx::query("SELECT key, username, title, enabled FROM channels ORDER BY key").fetch_all(pool).await? {
-        println!("  {:<16} @{:<18} {} {}", row.get::<String, _>(0), row.get::<Option<String>, _>(1).unwrap_or_default(), row.get::<String, _>(2), if row.get::<bool, _>(3) { "" } else { "(disabled)" });
+    for row in sqlx::query("SELECT key, username, title, enabled FROM channels ORDER BY key")
+        .fetch_all(pool)
+        .await?
+    {
+        println!(
+            "  {:<16} @{:<18} {} {}",
+            row.get::<String, _>(0),
+            row.get::<Option<String>, _>(1).unwrap_or_default(),
+            row.get::<String, _>(2),
+            if row.get::<bool, _>(3) {
+                ""
+            } else {
+                "(disabled)"
+            }
+        );
     }
     println!("rules:");
-    for row in sqlx::query("SELECT scope, rules::text FROM channel_rules ORDER BY scope").fetch_all(pool).await? {
-        println!("  {:<8} {}", row.get::<String, _>(0), row.get::<String, _>(1));
+    for row in sqlx::query("SELECT scope, rules::text FROM channel_rules ORDER BY scope")
+        .fetch_all(pool)
+        .await?
+    {
+        println!(
+            "  {:<8} {}",
+            row.get::<String, _>(0),
+            row.get::<String, _>(1)
+        );
     }
     println!("messages and screening:");
     for row in sqlx::query(
@@ -220,5 +420,6 @@ async fn print_read_models(pool: &sqlx::PgPool) -> anyhow::Result<()> {
 }
 
 fn fmt_time(time: Option<DateTime<Utc>>) -> String {
-    time.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into())
+    time.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".into())
 }

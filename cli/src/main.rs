@@ -10,13 +10,27 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "remotehunt", version, about = "Finds freelance work in Telegram and delivers it to subscribers")]
+#[command(
+    name = "remotehunt",
+    version,
+    about = "Finds freelance work in Telegram and delivers it to subscribers"
+)]
 struct Cli {
     /// NATS server URL (credentials may be in it).
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", global = true)]
+    #[arg(
+        long,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222",
+        global = true
+    )]
     nats_url: String,
     /// Postgres URL of the read-model database.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/remotehunt", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/remotehunt",
+        global = true
+    )]
     database_url: String,
     #[command(subcommand)]
     command: Command,
@@ -107,7 +121,12 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let format = match cli.command {
         // Commands a person reads keep logs short and plain.
-        Command::Demo | Command::Bench { .. } | Command::Nats { .. } | Command::Dlq { .. } | Command::Migrate | Command::Schemas { .. } => {
+        Command::Demo
+        | Command::Bench { .. }
+        | Command::Nats { .. }
+        | Command::Dlq { .. }
+        | Command::Migrate
+        | Command::Schemas { .. } => {
             if std::env::var_os("LOG_FORMAT").is_none() {
                 telemetry::LogFormat::Text
             } else {
@@ -133,26 +152,47 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
-    let Cli { nats_url, database_url, command } = cli;
+    let Cli {
+        nats_url,
+        database_url,
+        command,
+    } = cli;
     match command {
-        Command::All | Command::Projections { command: ProjectionsCommand::Run } => {
+        Command::All
+        | Command::Projections {
+            command: ProjectionsCommand::Run,
+        } => {
             let shutdown = shutdown_on_signal();
             ops::run_projections(&nats_url, &database_url, shutdown).await
         }
-        Command::Projections { command: ProjectionsCommand::Rebuild { name } } => {
-            ops::rebuild(&nats_url, &database_url, name.as_deref()).await
-        }
-        Command::Projections { command: ProjectionsCommand::Status } => ops::projection_status(&nats_url, &database_url).await,
-        Command::Nats { command: NatsCommand::Apply { dir } } => ops::nats_apply(&nats_url, dir.as_deref()).await,
-        Command::Nats { command: NatsCommand::Status } => ops::nats_status(&nats_url).await,
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild { name },
+        } => ops::rebuild(&nats_url, &database_url, name.as_deref()).await,
+        Command::Projections {
+            command: ProjectionsCommand::Status,
+        } => ops::projection_status(&nats_url, &database_url).await,
+        Command::Nats {
+            command: NatsCommand::Apply { dir },
+        } => ops::nats_apply(&nats_url, dir.as_deref()).await,
+        Command::Nats {
+            command: NatsCommand::Status,
+        } => ops::nats_status(&nats_url).await,
         Command::Migrate => ops::migrate(&database_url).await,
-        Command::Dlq { command: DlqCommand::List } => ops::dlq_list(&nats_url).await,
-        Command::Dlq { command: DlqCommand::Replay { dlq_sequence } } => ops::dlq_replay(&nats_url, dlq_sequence).await,
+        Command::Dlq {
+            command: DlqCommand::List,
+        } => ops::dlq_list(&nats_url).await,
+        Command::Dlq {
+            command: DlqCommand::Replay { dlq_sequence },
+        } => ops::dlq_replay(&nats_url, dlq_sequence).await,
         Command::Schemas { dir } => ops::export_schemas(&dir),
         Command::Demo => demo::run(&nats_url, &database_url).await,
-        Command::Bench { command: BenchCommand::Backbone { publish_events, rebuild_events } } => {
-            bench::backbone(publish_events, rebuild_events).await
-        }
+        Command::Bench {
+            command:
+                BenchCommand::Backbone {
+                    publish_events,
+                    rebuild_events,
+                },
+        } => bench::backbone(publish_events, rebuild_events).await,
     }
 }
 
@@ -161,7 +201,8 @@ fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}

@@ -19,7 +19,11 @@ pub async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool
     Ok(pool)
 }
 
-pub async fn run_projections(nats_url: &str, database_url: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_projections(
+    nats_url: &str,
+    database_url: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     bus.ensure_streams().await?;
     let pool = connect_database(database_url).await?;
@@ -54,11 +58,18 @@ pub async fn rebuild(nats_url: &str, database_url: &str, name: Option<&str>) -> 
 pub async fn projection_status(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     let pool = connect_database(database_url).await?;
-    println!("{:<16} {:<16} {:>12} {:>12}", "projection", "stream", "applied", "stream end");
+    println!(
+        "{:<16} {:<16} {:>12} {:>12}",
+        "projection", "stream", "applied", "stream end"
+    );
     for projection in Projection::ALL {
         let applied = projections::checkpoint(&pool, projection.name()).await?;
         let end = bus.last_sequence(projection.stream()).await.unwrap_or(0);
-        println!("{:<16} {:<16} {applied:>12} {end:>12}", projection.name(), projection.stream());
+        println!(
+            "{:<16} {:<16} {applied:>12} {end:>12}",
+            projection.name(),
+            projection.stream()
+        );
     }
     Ok(())
 }
@@ -78,7 +89,11 @@ pub async fn nats_apply(nats_url: &str, dir: Option<&Path>) -> anyhow::Result<()
         };
         println!("{word:<10} {item}");
     }
-    println!("{} changed, {} unchanged", report.changed(), report.items.len() - report.changed());
+    println!(
+        "{} changed, {} unchanged",
+        report.changed(),
+        report.items.len() - report.changed()
+    );
     Ok(())
 }
 
@@ -91,10 +106,16 @@ pub async fn nats_status(nats_url: &str) -> anyhow::Result<()> {
                 let info = stream.info().await?;
                 println!(
                     "{:<16} {:>10} messages {:>12} bytes  last seq {}",
-                    definition.name, info.state.messages, info.state.bytes, info.state.last_sequence
+                    definition.name,
+                    info.state.messages,
+                    info.state.bytes,
+                    info.state.last_sequence
                 );
             }
-            Err(_) => println!("{:<16} missing (run `remotehunt nats apply`)", definition.name),
+            Err(_) => println!(
+                "{:<16} missing (run `remotehunt nats apply`)",
+                definition.name
+            ),
         }
     }
     Ok(())
@@ -104,7 +125,14 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let created = projections::create_database_if_missing(database_url).await?;
     let pool = projections::connect(database_url).await?;
     projections::migrate(&pool).await?;
-    println!("{} and migrated", if created { "database created" } else { "database exists" });
+    println!(
+        "{} and migrated",
+        if created {
+            "database created"
+        } else {
+            "database exists"
+        }
+    );
     Ok(())
 }
 
@@ -136,7 +164,11 @@ pub async fn dlq_replay(nats_url: &str, dlq_sequence: u64) -> anyhow::Result<()>
         "replayed dead letter #{dlq_sequence} as {} seq {}{}",
         published.stream,
         published.sequence,
-        if published.duplicate { " (already replayed)" } else { "" }
+        if published.duplicate {
+            " (already replayed)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

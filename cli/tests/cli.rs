@@ -1,6 +1,8 @@
 //! The `remotehunt` binary end to end: operators' verbs, the demo on a fresh database, and a
 //! projector killed with SIGKILL mid-batch that resumes to exactly a clean rebuild.
 
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,7 +24,12 @@ fn remotehunt(nats_url: &str, database_url: &str, args: &[&str]) -> std::process
 }
 
 fn stdout(output: &std::process::Output) -> String {
-    assert!(output.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -37,14 +44,21 @@ impl FreshDatabaseName {
         let name = format!("rh_test_{}", uuid::Uuid::new_v4().simple());
         let admin = testkit::admin_url();
         let base = &admin[..admin.rfind('/').expect("url with a database")];
-        Self { url: format!("{base}/{name}"), name }
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 }
 
 impl Drop for FreshDatabaseName {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args([testkit::admin_url().as_str(), "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                testkit::admin_url().as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .output();
     }
 }
@@ -55,8 +69,20 @@ fn nats_apply_creates_then_changes_nothing() {
     let url = nats.url_with_credentials();
     let first = stdout(&remotehunt(&url, "", &["nats", "apply"]));
     assert!(first.contains("created    stream MESSAGES"), "{first}");
-    assert!(first.contains("created    consumer SCREENING/classify"), "{first}");
-    let second = stdout(&remotehunt(&url, "", &["nats", "apply", "--dir", concat!(env!("CARGO_MANIFEST_DIR"), "/../nats")]));
+    assert!(
+        first.contains("created    consumer SCREENING/classify"),
+        "{first}"
+    );
+    let second = stdout(&remotehunt(
+        &url,
+        "",
+        &[
+            "nats",
+            "apply",
+            "--dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../nats"),
+        ],
+    ));
     assert!(second.contains("0 changed, 10 unchanged"), "{second}");
 }
 
@@ -65,7 +91,10 @@ fn an_unreachable_nats_is_a_clear_error_not_a_panic() {
     let output = remotehunt("nats://127.0.0.1:1", "", &["nats", "apply"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("error: connecting to NATS at nats://127.0.0.1:1"), "{stderr}");
+    assert!(
+        stderr.contains("error: connecting to NATS at nats://127.0.0.1:1"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
@@ -77,11 +106,28 @@ fn migrate_then_demo_work_on_a_fresh_database() {
     let database = FreshDatabaseName::new();
     // when an operator migrates and runs the demo
     let migrated = stdout(&remotehunt(&url, &database.url, &["migrate"]));
-    assert!(migrated.contains("database created and migrated"), "{migrated}");
+    assert!(
+        migrated.contains("database created and migrated"),
+        "{migrated}"
+    );
     let demo = stdout(&remotehunt(&url, &database.url, &["demo"]));
     // then the read models are printed with the sample data, and the bad event is dead-lettered
-    for expected in ["Разработка", "Тестирование", "@demo_design_jobs", "duplicate", "forbid:#резюме", "Дизайн лендинга кофейни", "categories [design,texts]", "199.00 RUB succeeded", "via the design bot", "undecodable event"] {
-        assert!(demo.contains(expected), "demo output lacks {expected:?}:\n{demo}");
+    for expected in [
+        "Разработка",
+        "Тестирование",
+        "@demo_design_jobs",
+        "duplicate",
+        "forbid:#резюме",
+        "Дизайн лендинга кофейни",
+        "categories [design,texts]",
+        "199.00 RUB succeeded",
+        "via the design bot",
+        "undecodable event",
+    ] {
+        assert!(
+            demo.contains(expected),
+            "demo output lacks {expected:?}:\n{demo}"
+        );
     }
     // and a second run stores nothing twice
     let again = stdout(&remotehunt(&url, &database.url, &["demo"]));
@@ -95,10 +141,21 @@ fn post(n: i64) -> Envelope {
     Envelope::with_id(
         key.event_id(),
         MessageReceived {
-            key, chat_username: None, chat_title: None,
-            posted_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("time") + chrono::Duration::seconds(n),
-            text: format!("Ищем дизайнера №{n}"), links: vec![], has_media: false, author: Author::default(),
-            contacts: vec![], link: None, source: MessageSource::Import,
+            key,
+            chat_username: None,
+            chat_title: None,
+            posted_at: Utc
+                .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+                .single()
+                .expect("time")
+                + chrono::Duration::seconds(n),
+            text: format!("Ищем дизайнера №{n}"),
+            links: vec![],
+            has_media: false,
+            author: Author::default(),
+            contacts: vec![],
+            link: None,
+            source: MessageSource::Import,
         },
     )
 }
@@ -130,7 +187,9 @@ async fn a_projector_killed_mid_batch_resumes_to_a_clean_rebuild() {
     let started = Instant::now();
     let mut at_kill = 0;
     while started.elapsed() < Duration::from_secs(60) {
-        at_kill = projections::checkpoint(&database.pool, "messages").await.expect("checkpoint");
+        at_kill = projections::checkpoint(&database.pool, "messages")
+            .await
+            .expect("checkpoint");
         if at_kill > 0 {
             break;
         }
@@ -138,21 +197,56 @@ async fn a_projector_killed_mid_batch_resumes_to_a_clean_rebuild() {
     }
     projector.kill().expect("SIGKILL");
     projector.wait().expect("reaped");
-    assert!(at_kill > 0 && at_kill < total as u64, "killed mid-stream (checkpoint {at_kill} of {total})");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await.expect("count");
-    let checkpoint = projections::checkpoint(&database.pool, "messages").await.expect("checkpoint");
-    assert_eq!(rows as u64, checkpoint, "rows and checkpoint committed together");
+    assert!(
+        at_kill > 0 && at_kill < total as u64,
+        "killed mid-stream (checkpoint {at_kill} of {total})"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&database.pool)
+        .await
+        .expect("count");
+    let checkpoint = projections::checkpoint(&database.pool, "messages")
+        .await
+        .expect("checkpoint");
+    assert_eq!(
+        rows as u64, checkpoint,
+        "rows and checkpoint committed together"
+    );
     // and started again
     let mut projector = spawn();
-    let caught_up = projections::wait_for(&database.pool, "messages", total as u64, Duration::from_secs(120)).await.expect("wait");
+    let caught_up = projections::wait_for(
+        &database.pool,
+        "messages",
+        total as u64,
+        Duration::from_secs(120),
+    )
+    .await
+    .expect("wait");
     projector.kill().expect("stop");
     projector.wait().expect("reaped");
     assert!(caught_up, "caught up after restart");
     // then the read model equals a clean rebuild
-    let resumed = testkit::snapshot(&database.pool, Projection::Messages.tables()).await.expect("snapshot");
-    projections::rebuild(&bus, &database.pool, Projection::Messages, &Config::new(database.url.clone())).await.expect("rebuild");
-    let rebuilt = testkit::snapshot(&database.pool, Projection::Messages.tables()).await.expect("snapshot");
-    assert!(resumed == rebuilt, "resumed read model differs from a clean rebuild");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&database.pool).await.expect("count");
+    let resumed = testkit::snapshot(&database.pool, Projection::Messages.tables())
+        .await
+        .expect("snapshot");
+    projections::rebuild(
+        &bus,
+        &database.pool,
+        Projection::Messages,
+        &Config::new(database.url.clone()),
+    )
+    .await
+    .expect("rebuild");
+    let rebuilt = testkit::snapshot(&database.pool, Projection::Messages.tables())
+        .await
+        .expect("snapshot");
+    assert!(
+        resumed == rebuilt,
+        "resumed read model differs from a clean rebuild"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&database.pool)
+        .await
+        .expect("count");
     assert_eq!(rows, total);
 }

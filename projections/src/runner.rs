@@ -144,10 +144,16 @@ impl Item {
 }
 
 /// Runs every configured projection until `shutdown`: the `remotehunt projections` service.
-pub async fn run(bus: Bus, pool: PgPool, config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    bus: Bus,
+    pool: PgPool,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for projection in config.projections.clone() {
-        let (bus, pool, config, shutdown) = (bus.clone(), pool.clone(), config.clone(), shutdown.clone());
+        let (bus, pool, config, shutdown) =
+            (bus.clone(), pool.clone(), config.clone(), shutdown.clone());
         tasks.spawn(run_projection(bus, pool, projection, config, shutdown));
     }
     while let Some(result) = tasks.join_next().await {
@@ -182,24 +188,50 @@ pub async fn run_projection(
 }
 
 /// Applies everything the stream holds now, then returns the number of events applied.
-pub async fn catch_up(bus: &Bus, pool: &PgPool, projection: Projection, config: &Config) -> Result<u64, ProjectorError> {
+pub async fn catch_up(
+    bus: &Bus,
+    pool: &PgPool,
+    projection: Projection,
+    config: &Config,
+) -> Result<u64, ProjectorError> {
     let until = bus.last_sequence(projection.stream()).await?;
-    project(bus, pool, projection, config, Some(until), &CancellationToken::new()).await
+    project(
+        bus,
+        pool,
+        projection,
+        config,
+        Some(until),
+        &CancellationToken::new(),
+    )
+    .await
 }
 
 /// Empties the projection's tables and applies its stream from the first event.
-pub async fn rebuild(bus: &Bus, pool: &PgPool, projection: Projection, config: &Config) -> Result<u64, ProjectorError> {
+pub async fn rebuild(
+    bus: &Bus,
+    pool: &PgPool,
+    projection: Projection,
+    config: &Config,
+) -> Result<u64, ProjectorError> {
     {
         let mut lock = pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(projection.lock_key()).execute(&mut *lock).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(projection.lock_key())
+            .execute(&mut *lock)
+            .await?;
         let mut tx = lock.begin().await?;
-        sqlx::query(&format!("TRUNCATE {}", projection.tables().join(", "))).execute(&mut *tx).await?;
+        sqlx::query(&format!("TRUNCATE {}", projection.tables().join(", ")))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE projection = $1")
             .bind(projection.name())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(projection.lock_key()).execute(&mut *lock).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(projection.lock_key())
+            .execute(&mut *lock)
+            .await?;
     }
     catch_up(bus, pool, projection, config).await
 }
@@ -233,7 +265,14 @@ async fn project(
         return Ok(0);
     }
     let (sender, mut batches) = mpsc::channel::<Vec<Item>>(4);
-    let reader = tokio::spawn(read_batches(bus.clone(), projection, start + 1, config.batch_size, until, sender));
+    let reader = tokio::spawn(read_batches(
+        bus.clone(),
+        projection,
+        start + 1,
+        config.batch_size,
+        until,
+        sender,
+    ));
     let mut applied = 0;
     let result = loop {
         let batch = tokio::select! {
@@ -282,10 +321,16 @@ async fn read_batches(
             }
         });
         let at_end = until.is_some_and(|until| sequence >= until);
-        if batch.len() >= batch_size || pending == 0 || at_end {
-            if sender.send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).await.is_err() {
-                return Ok(());
-            }
+        if (batch.len() >= batch_size || pending == 0 || at_end)
+            && sender
+                .send(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(batch_size),
+                ))
+                .await
+                .is_err()
+        {
+            return Ok(());
         }
         if at_end {
             return Ok(());
@@ -296,7 +341,12 @@ async fn read_batches(
 
 /// Applies a batch and its checkpoint in one transaction. If the batch fails in the database,
 /// each event is retried alone so one bad event is dead-lettered instead of blocking the rest.
-async fn write_batch(bus: &Bus, pool: &PgPool, projection: Projection, batch: Vec<Item>) -> Result<u64, ProjectorError> {
+async fn write_batch(
+    bus: &Bus,
+    pool: &PgPool,
+    projection: Projection,
+    batch: Vec<Item>,
+) -> Result<u64, ProjectorError> {
     let last = batch.last().map(Item::sequence).unwrap_or(0);
     let mut events = Vec::with_capacity(batch.len());
     let mut poison = Vec::new();
@@ -307,20 +357,47 @@ async fn write_batch(bus: &Bus, pool: &PgPool, projection: Projection, batch: Ve
         }
     }
     for (raw, reason) in &poison {
-        dead_letter(bus, projection, raw.sequence, &raw.subject, raw.payload.clone(), raw.headers.as_ref(), reason).await?;
+        dead_letter(
+            bus,
+            projection,
+            raw.sequence,
+            &raw.subject,
+            raw.payload.clone(),
+            raw.headers.as_ref(),
+            reason,
+        )
+        .await?;
     }
     match apply_with_checkpoint(pool, projection, &events, last).await {
         Ok(()) => return Ok(events.len() as u64),
         Err(error) if !is_data_error(&error) => return Err(error.into()),
-        Err(error) => tracing::warn!(projection = projection.name(), %error, "batch failed; applying its events one by one"),
+        Err(error) => {
+            tracing::warn!(projection = projection.name(), %error, "batch failed; applying its events one by one")
+        }
     }
     let mut applied = 0;
     for stored in &events {
-        match apply_with_checkpoint(pool, projection, std::slice::from_ref(stored), stored.sequence).await {
+        match apply_with_checkpoint(
+            pool,
+            projection,
+            std::slice::from_ref(stored),
+            stored.sequence,
+        )
+        .await
+        {
             Ok(()) => applied += 1,
             Err(error) if is_data_error(&error) => {
                 let payload = bytes::Bytes::from(stored.envelope.to_json());
-                dead_letter(bus, projection, stored.sequence, &stored.envelope.subject(), payload, None, &format!("cannot apply: {error}")).await?;
+                dead_letter(
+                    bus,
+                    projection,
+                    stored.sequence,
+                    &stored.envelope.subject(),
+                    payload,
+                    None,
+                    &format!("cannot apply: {error}"),
+                )
+                .await?;
                 set_checkpoint_alone(pool, projection, stored.sequence).await?;
             }
             Err(error) => return Err(error.into()),
@@ -335,19 +412,32 @@ fn is_data_error(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(_))
 }
 
-async fn apply_with_checkpoint(pool: &PgPool, projection: Projection, events: &[Stored], last: u64) -> sqlx::Result<()> {
+async fn apply_with_checkpoint(
+    pool: &PgPool,
+    projection: Projection,
+    events: &[Stored],
+    last: u64,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     projection.apply(&mut tx, events).await?;
     store_checkpoint(&mut tx, projection, last).await?;
     tx.commit().await
 }
 
-async fn set_checkpoint_alone(pool: &PgPool, projection: Projection, last: u64) -> sqlx::Result<()> {
+async fn set_checkpoint_alone(
+    pool: &PgPool,
+    projection: Projection,
+    last: u64,
+) -> sqlx::Result<()> {
     let mut connection = pool.acquire().await?;
     store_checkpoint(&mut connection, projection, last).await
 }
 
-async fn store_checkpoint(connection: &mut PgConnection, projection: Projection, last: u64) -> sqlx::Result<()> {
+async fn store_checkpoint(
+    connection: &mut PgConnection,
+    projection: Projection,
+    last: u64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO projection_checkpoints (projection, stream, last_sequence, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (projection) DO UPDATE SET last_sequence = GREATEST(projection_checkpoints.last_sequence, excluded.last_sequence),

@@ -9,5 +9,5 @@ mod subject;
 
 pub use envelope::{Aggregate, AggregateKind, DecodeError, Envelope, EventId};
 pub use events::*;
-pub use json_schema::{event_schemas, EventSchema};
+pub use json_schema::{EventSchema, event_schemas};
 pub use subject::{Area, subject_token};

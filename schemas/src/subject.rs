@@ -46,7 +46,12 @@ impl Area {
     }
 
     pub fn subject(self, event_name: &str, aggregate_id: &str) -> String {
-        format!("rh.{}.{}.{}", self.as_str(), event_name, subject_token(aggregate_id))
+        format!(
+            "rh.{}.{}.{}",
+            self.as_str(),
+            event_name,
+            subject_token(aggregate_id)
+        )
     }
 }
 

@@ -1,11 +1,15 @@
 //! The event vocabulary as a contract: every type round-trips through the envelope, matches its
 //! committed JSON Schema, and the committed schemas are up to date.
 
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
 use chrono::{TimeZone, Utc};
 use schemas::*;
 
 fn t(minute: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 1, 12, minute, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 1, 12, minute, 0)
+        .single()
+        .expect("valid time")
 }
 
 fn key() -> MessageKey {
@@ -14,48 +18,235 @@ fn key() -> MessageKey {
 
 /// One realistic instance of every event type.
 fn samples() -> Vec<Event> {
-    let rub = Money { minor: 19_900, currency: Currency::Rub };
+    let rub = Money {
+        minor: 19_900,
+        currency: Currency::Rub,
+    };
     vec![
-        CategoryDefined { slug: "design".into(), name: "Дизайн".into(), order: 1 }.into(),
-        CategoryRetired { slug: "design".into() }.into(),
-        ChannelConfigured { chat_id: -1001234567890, username: Some("jobs".into()), title: "Jobs".into(), kind: ChannelKind::Channel, enabled: true }.into(),
-        ChannelRemoved { channel: "-1001234567890".into() }.into(),
-        ChannelRulesSet { scope: RuleScope::Channel("-1001234567890".into()), rules: Rules { require_any: vec!["ваканс*".into()], forbid: vec!["#резюме".into()], ..Rules::default() } }.into(),
+        CategoryDefined {
+            slug: "design".into(),
+            name: "Дизайн".into(),
+            order: 1,
+        }
+        .into(),
+        CategoryRetired {
+            slug: "design".into(),
+        }
+        .into(),
+        ChannelConfigured {
+            chat_id: -1001234567890,
+            username: Some("jobs".into()),
+            title: "Jobs".into(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+        }
+        .into(),
+        ChannelRemoved {
+            channel: "-1001234567890".into(),
+        }
+        .into(),
+        ChannelRulesSet {
+            scope: RuleScope::Channel("-1001234567890".into()),
+            rules: Rules {
+                require_any: vec!["ваканс*".into()],
+                forbid: vec!["#резюме".into()],
+                ..Rules::default()
+            },
+        }
+        .into(),
         MessageReceived {
-            key: key(), chat_username: Some("jobs".into()), chat_title: Some("Jobs".into()), posted_at: t(0),
-            text: "Ищем дизайнера <b>срочно</b> 🎨".into(), links: vec!["https://example.org".into()], has_media: true,
-            author: Author { user_id: Some(7), username: Some("boss".into()), signature: None },
-            contacts: vec!["@boss".into()], link: Some("https://t.me/jobs/42".into()), source: MessageSource::Live,
-        }.into(),
-        MessageEdited { key: key(), edited_at: t(5), text: "Ищем дизайнера".into(), links: vec![], contacts: vec![] }.into(),
+            key: key(),
+            chat_username: Some("jobs".into()),
+            chat_title: Some("Jobs".into()),
+            posted_at: t(0),
+            text: "Ищем дизайнера <b>срочно</b> 🎨".into(),
+            links: vec!["https://example.org".into()],
+            has_media: true,
+            author: Author {
+                user_id: Some(7),
+                username: Some("boss".into()),
+                signature: None,
+            },
+            contacts: vec!["@boss".into()],
+            link: Some("https://t.me/jobs/42".into()),
+            source: MessageSource::Live,
+        }
+        .into(),
+        MessageEdited {
+            key: key(),
+            edited_at: t(5),
+            text: "Ищем дизайнера".into(),
+            links: vec![],
+            contacts: vec![],
+        }
+        .into(),
         MessageDeleted { key: key() }.into(),
-        MessageAccepted { key: key(), rule: "require_any:ваканс*".into(), scope: "global".into() }.into(),
-        MessageRejected { key: key(), rule: "forbid:#резюме".into(), scope: "global".into() }.into(),
-        DuplicateDetected { key: key(), original: MessageKey::new(-1001, 1), similarity: 0.93 }.into(),
+        MessageAccepted {
+            key: key(),
+            rule: "require_any:ваканс*".into(),
+            scope: "global".into(),
+        }
+        .into(),
+        MessageRejected {
+            key: key(),
+            rule: "forbid:#резюме".into(),
+            scope: "global".into(),
+        }
+        .into(),
+        DuplicateDetected {
+            key: key(),
+            original: MessageKey::new(-1001, 1),
+            similarity: 0.93,
+        }
+        .into(),
         MessageClassified {
-            key: key(), kind: PostKind::Vacancy, categories: vec![RankedCategory { slug: "design".into(), score: 0.9 }],
-            confidence: 0.9, classifier: Classifier::Llm, model: "gpt-x".into(), prompt_version: Some("p1".into()),
-            tokens: Some(312), latency_ms: 1200, budget: Some(Budget { amount: 15000, currency: "RUB".into(), period: PayPeriod::Once }),
-            remote: Some(true), contacts: vec!["@boss".into()], title: Some("Дизайн лендинга".into()),
-        }.into(),
-        ClassificationCorrected { key: key(), kind: PostKind::Ad, categories: vec![], admin_id: 1, report_id: Some("r1".into()) }.into(),
-        UserRegistered { user_id: 7, username: None, first_name: "Аня".into(), language_code: Some("ru".into()) }.into(),
-        CategoriesChosen { user_id: 7, categories: vec!["design".into(), "texts".into()] }.into(),
-        CategoryBotStarted { user_id: 7, category: "design".into() }.into(),
-        CategoryBotStopped { user_id: 7, category: "design".into(), reason: BotStopReason::Blocked }.into(),
-        TrialStarted { user_id: 7, starts_at: t(0), ends_at: t(0) + chrono::Duration::days(2) }.into(),
-        SubscriptionExtended { user_id: 7, from: t(0), until: t(0) + chrono::Duration::days(7), source: ExtensionSource::Grant { admin_id: 1, reason: "promo".into() } }.into(),
-        SubscriptionRevoked { user_id: 7, until: t(1), reason: "refund".into(), payment_id: Some("p1".into()) }.into(),
-        AuthorHidden { user_id: 7, author: "@boss".into() }.into(),
-        AuthorUnhidden { user_id: 7, author: "@boss".into() }.into(),
-        VacancyReported { report_id: "r1".into(), user_id: 7, key: key(), category: Some("design".into()), reason: ReportReason::WrongCategory }.into(),
-        ReportResolved { report_id: "r1".into(), admin_id: 1, resolution: Resolution::Confirmed }.into(),
-        PaymentCreated { payment_id: "p1".into(), user_id: 7, plan: "week".into(), days: 7, provider: Provider::Yookassa, amount: rub, provider_payment_id: None }.into(),
-        PaymentSucceeded { payment_id: "p1".into(), user_id: 7, provider: Provider::Yookassa, provider_payment_id: "yk1".into(), amount: rub, paid_at: t(3) }.into(),
-        PaymentCanceled { payment_id: "p2".into(), user_id: 7, reason: "expired".into() }.into(),
-        PaymentRefunded { payment_id: "p1".into(), user_id: 7, refund_id: "rf1".into(), amount: rub }.into(),
-        VacancyDelivered { user_id: 7, key: key(), category: "design".into(), sent_message_id: 99, delivered_at: t(1) }.into(),
-        DeliveryFailed { user_id: 7, key: key(), category: "design".into(), error: "403: bot was blocked by the user".into() }.into(),
+            key: key(),
+            kind: PostKind::Vacancy,
+            categories: vec![RankedCategory {
+                slug: "design".into(),
+                score: 0.9,
+            }],
+            confidence: 0.9,
+            classifier: Classifier::Llm,
+            model: "gpt-x".into(),
+            prompt_version: Some("p1".into()),
+            tokens: Some(312),
+            latency_ms: 1200,
+            budget: Some(Budget {
+                amount: 15000,
+                currency: "RUB".into(),
+                period: PayPeriod::Once,
+            }),
+            remote: Some(true),
+            contacts: vec!["@boss".into()],
+            title: Some("Дизайн лендинга".into()),
+        }
+        .into(),
+        ClassificationCorrected {
+            key: key(),
+            kind: PostKind::Ad,
+            categories: vec![],
+            admin_id: 1,
+            report_id: Some("r1".into()),
+        }
+        .into(),
+        UserRegistered {
+            user_id: 7,
+            username: None,
+            first_name: "Аня".into(),
+            language_code: Some("ru".into()),
+        }
+        .into(),
+        CategoriesChosen {
+            user_id: 7,
+            categories: vec!["design".into(), "texts".into()],
+        }
+        .into(),
+        CategoryBotStarted {
+            user_id: 7,
+            category: "design".into(),
+        }
+        .into(),
+        CategoryBotStopped {
+            user_id: 7,
+            category: "design".into(),
+            reason: BotStopReason::Blocked,
+        }
+        .into(),
+        TrialStarted {
+            user_id: 7,
+            starts_at: t(0),
+            ends_at: t(0) + chrono::Duration::days(2),
+        }
+        .into(),
+        SubscriptionExtended {
+            user_id: 7,
+            from: t(0),
+            until: t(0) + chrono::Duration::days(7),
+            source: ExtensionSource::Grant {
+                admin_id: 1,
+                reason: "promo".into(),
+            },
+        }
+        .into(),
+        SubscriptionRevoked {
+            user_id: 7,
+            until: t(1),
+            reason: "refund".into(),
+            payment_id: Some("p1".into()),
+        }
+        .into(),
+        AuthorHidden {
+            user_id: 7,
+            author: "@boss".into(),
+        }
+        .into(),
+        AuthorUnhidden {
+            user_id: 7,
+            author: "@boss".into(),
+        }
+        .into(),
+        VacancyReported {
+            report_id: "r1".into(),
+            user_id: 7,
+            key: key(),
+            category: Some("design".into()),
+            reason: ReportReason::WrongCategory,
+        }
+        .into(),
+        ReportResolved {
+            report_id: "r1".into(),
+            admin_id: 1,
+            resolution: Resolution::Confirmed,
+        }
+        .into(),
+        PaymentCreated {
+            payment_id: "p1".into(),
+            user_id: 7,
+            plan: "week".into(),
+            days: 7,
+            provider: Provider::Yookassa,
+            amount: rub,
+            provider_payment_id: None,
+        }
+        .into(),
+        PaymentSucceeded {
+            payment_id: "p1".into(),
+            user_id: 7,
+            provider: Provider::Yookassa,
+            provider_payment_id: "yk1".into(),
+            amount: rub,
+            paid_at: t(3),
+        }
+        .into(),
+        PaymentCanceled {
+            payment_id: "p2".into(),
+            user_id: 7,
+            reason: "expired".into(),
+        }
+        .into(),
+        PaymentRefunded {
+            payment_id: "p1".into(),
+            user_id: 7,
+            refund_id: "rf1".into(),
+            amount: rub,
+        }
+        .into(),
+        VacancyDelivered {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            sent_message_id: 99,
+            delivered_at: t(1),
+        }
+        .into(),
+        DeliveryFailed {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            error: "403: bot was blocked by the user".into(),
+        }
+        .into(),
     ]
 }
 
@@ -83,7 +274,11 @@ fn every_event_round_trips_through_the_envelope() {
 
 #[test]
 fn subjects_name_area_event_and_aggregate() {
-    let envelope = Envelope::new(TrialStarted { user_id: 7, starts_at: t(0), ends_at: t(1) });
+    let envelope = Envelope::new(TrialStarted {
+        user_id: 7,
+        starts_at: t(0),
+        ends_at: t(1),
+    });
     assert_eq!(envelope.subject(), "rh.users.trial_started.7");
     let envelope = Envelope::with_id(key().event_id(), samples().swap_remove(5));
     assert_eq!(envelope.subject(), "rh.messages.received.-1001234567890:42");
@@ -102,19 +297,34 @@ fn bad_bytes_are_errors_never_panics() {
         "\u{0}\u{202e}{\"id\":".as_bytes(),
     ];
     for bytes in cases {
-        assert!(Envelope::from_json(bytes).is_err(), "{:?} decoded", String::from_utf8_lossy(bytes));
+        assert!(
+            Envelope::from_json(bytes).is_err(),
+            "{:?} decoded",
+            String::from_utf8_lossy(bytes)
+        );
     }
 }
 
 #[test]
 fn invariants_are_checked_on_decode() {
     // given a trial that ends before it starts
-    let envelope = Envelope::new(TrialStarted { user_id: 7, starts_at: t(5), ends_at: t(1) });
+    let envelope = Envelope::new(TrialStarted {
+        user_id: 7,
+        starts_at: t(5),
+        ends_at: t(1),
+    });
     // when it is decoded
     let error = Envelope::from_json(&envelope.to_json()).expect_err("rejected");
     // then the error says why
-    assert!(error.to_string().contains("trial ends before it starts"), "{error}");
-    let bad_slug = Envelope::new(CategoryDefined { slug: "Дизайн".into(), name: "x".into(), order: 0 });
+    assert!(
+        error.to_string().contains("trial ends before it starts"),
+        "{error}"
+    );
+    let bad_slug = Envelope::new(CategoryDefined {
+        slug: "Дизайн".into(),
+        name: "x".into(),
+        order: 0,
+    });
     assert!(Envelope::from_json(&bad_slug.to_json()).is_err());
 }
 
@@ -123,10 +333,17 @@ fn samples_validate_against_their_json_schema() {
     let schemas = event_schemas();
     for event in samples() {
         let envelope = Envelope::new(event);
-        let schema = schemas.iter().find(|s| s.event_type == envelope.event_type()).expect("schema exists");
+        let schema = schemas
+            .iter()
+            .find(|s| s.event_type == envelope.event_type())
+            .expect("schema exists");
         let validator = jsonschema::draft202012::new(&schema.schema).expect("valid JSON Schema");
-        let instance: serde_json::Value = serde_json::from_slice(&envelope.to_json()).expect("json");
-        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        let instance: serde_json::Value =
+            serde_json::from_slice(&envelope.to_json()).expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", envelope.event_type());
         // and the schema pins the type: another type's envelope does not validate
         let mut other = instance.clone();
@@ -141,7 +358,8 @@ fn committed_json_schemas_are_up_to_date() {
     let mut stale = Vec::new();
     for schema in event_schemas() {
         let path = dir.join(schema.file_name());
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(schema.to_pretty_json().as_str()) {
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(schema.to_pretty_json().as_str())
+        {
             stale.push(schema.file_name());
         }
     }
@@ -158,7 +376,11 @@ fn no_event_carries_a_secret() {
     for schema in event_schemas() {
         let text = schema.to_pretty_json().to_lowercase();
         for word in ["secret", "password", "bot_token", "api_key", "session"] {
-            assert!(!text.contains(&format!("\"{word}")), "{} has a {word} field", schema.event_type);
+            assert!(
+                !text.contains(&format!("\"{word}")),
+                "{} has a {word} field",
+                schema.event_type
+            );
         }
     }
 }

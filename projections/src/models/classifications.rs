@@ -13,7 +13,10 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
     for stored in batch {
         let last_seq = seq(stored);
         let occurred_at = stored.envelope.occurred_at;
-        let (key, categories): (schemas::MessageKey, Vec<(String, f32)>) = match &stored.envelope.event {
+        let (key, categories): (schemas::MessageKey, Vec<(String, f32)>) = match &stored
+            .envelope
+            .event
+        {
             Event::MessageClassified(e) => {
                 let classifier = match e.classifier {
                     Classifier::Local => "local",
@@ -48,7 +51,13 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 if applied == 0 {
                     continue;
                 }
-                (e.key, e.categories.iter().map(|c| (c.slug.clone(), c.score)).collect())
+                (
+                    e.key,
+                    e.categories
+                        .iter()
+                        .map(|c| (c.slug.clone(), c.score))
+                        .collect(),
+                )
             }
             Event::ClassificationCorrected(e) => {
                 let applied = sqlx::query(
@@ -69,7 +78,10 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 if applied == 0 {
                     continue;
                 }
-                (e.key, e.categories.iter().map(|c| (c.clone(), 1.0)).collect())
+                (
+                    e.key,
+                    e.categories.iter().map(|c| (c.clone(), 1.0)).collect(),
+                )
             }
             _ => continue,
         };
@@ -79,7 +91,10 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
             .execute(&mut *tx)
             .await?;
         let mut seen = std::collections::HashSet::new();
-        let categories: Vec<_> = categories.into_iter().filter(|(slug, _)| seen.insert(slug.clone())).collect();
+        let categories: Vec<_> = categories
+            .into_iter()
+            .filter(|(slug, _)| seen.insert(slug.clone()))
+            .collect();
         sqlx::query(
             "INSERT INTO vacancy_categories (chat_id, message_id, slug, rank, score)
              SELECT $1, $2, slug, rank, score FROM UNNEST($3::text[], $4::int[], $5::real[]) AS t(slug, rank, score)",

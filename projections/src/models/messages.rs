@@ -78,10 +78,11 @@ struct Columns {
 }
 
 async fn insert_received(tx: &mut PgConnection, run: &[Stored]) -> sqlx::Result<()> {
-    let rows: Vec<(&MessageReceived, i64)> = last_per_key(run.iter().filter_map(|s| match &s.envelope.event {
-        Event::MessageReceived(e) => Some((e.key, (e, seq(s)))),
-        _ => None,
-    }));
+    let rows: Vec<(&MessageReceived, i64)> =
+        last_per_key(run.iter().filter_map(|s| match &s.envelope.event {
+            Event::MessageReceived(e) => Some((e.key, (e, seq(s)))),
+            _ => None,
+        }));
     let mut c = Columns::default();
     for (e, last_seq) in rows {
         c.chat_id.push(e.key.chat_id);

@@ -13,10 +13,10 @@ use bus::Stored;
 
 /// Splits a batch into maximal runs of consecutive events that `same` says belong together, so
 /// high-volume events go to Postgres as one array statement per run while order is kept.
-pub(crate) fn runs<'a>(
-    batch: &'a [Stored],
+pub(crate) fn runs(
+    batch: &[Stored],
     same: impl Fn(&Stored) -> bool + Copy,
-) -> impl Iterator<Item = (bool, &'a [Stored])> {
+) -> impl Iterator<Item = (bool, &[Stored])> {
     let mut start = 0;
     std::iter::from_fn(move || {
         if start >= batch.len() {

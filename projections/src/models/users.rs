@@ -27,12 +27,13 @@ async fn ensure_user(tx: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
 /// Advances the user's `last_seq`; false when this event was already applied.
 async fn claim(tx: &mut PgConnection, user_id: i64, last_seq: i64) -> sqlx::Result<bool> {
     ensure_user(tx, user_id).await?;
-    let claimed = sqlx::query("UPDATE users SET last_seq = $2 WHERE user_id = $1 AND last_seq < $2")
-        .bind(user_id)
-        .bind(last_seq)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let claimed =
+        sqlx::query("UPDATE users SET last_seq = $2 WHERE user_id = $1 AND last_seq < $2")
+            .bind(user_id)
+            .bind(last_seq)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     Ok(claimed == 1)
 }
 
@@ -40,21 +41,33 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
     for stored in batch {
         let s = seq(stored);
         let at = stored.envelope.occurred_at;
+        // Events that change the user row itself apply once, guarded by its last_seq.
+        let user_row = match &stored.envelope.event {
+            Event::UserRegistered(e) => Some(e.user_id),
+            Event::CategoriesChosen(e) => Some(e.user_id),
+            Event::TrialStarted(e) => Some(e.user_id),
+            Event::SubscriptionExtended(e) => Some(e.user_id),
+            Event::SubscriptionRevoked(e) => Some(e.user_id),
+            _ => None,
+        };
+        if let Some(user_id) = user_row
+            && !claim(tx, user_id, s).await?
+        {
+            continue;
+        }
         match &stored.envelope.event {
             Event::UserRegistered(e) => {
-                if claim(tx, e.user_id, s).await? {
-                    sqlx::query("UPDATE users SET username = $2, first_name = $3, language_code = $4, registered_at = $5 WHERE user_id = $1")
-                        .bind(e.user_id).bind(&e.username).bind(&e.first_name).bind(&e.language_code).bind(at)
-                        .execute(&mut *tx).await?;
-                }
+                sqlx::query("UPDATE users SET username = $2, first_name = $3, language_code = $4, registered_at = $5 WHERE user_id = $1")
+                    .bind(e.user_id).bind(&e.username).bind(&e.first_name).bind(&e.language_code).bind(at)
+                    .execute(&mut *tx).await?;
             }
             Event::CategoriesChosen(e) => {
-                if claim(tx, e.user_id, s).await? {
-                    sqlx::query("DELETE FROM user_categories WHERE user_id = $1")
-                        .bind(e.user_id).execute(&mut *tx).await?;
-                    sqlx::query("INSERT INTO user_categories (user_id, slug) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
-                        .bind(e.user_id).bind(&e.categories).execute(&mut *tx).await?;
-                }
+                sqlx::query("DELETE FROM user_categories WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO user_categories (user_id, slug) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+                    .bind(e.user_id).bind(&e.categories).execute(&mut *tx).await?;
             }
             Event::CategoryBotStarted(e) => {
                 set_bot(tx, e.user_id, &e.category, true, None, s).await?;
@@ -67,22 +80,25 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 set_bot(tx, e.user_id, &e.category, false, Some(reason), s).await?;
             }
             Event::TrialStarted(e) => {
-                if claim(tx, e.user_id, s).await? {
-                    sqlx::query("UPDATE users SET trial_ends_at = $2 WHERE user_id = $1")
-                        .bind(e.user_id).bind(e.ends_at).execute(&mut *tx).await?;
-                }
+                sqlx::query("UPDATE users SET trial_ends_at = $2 WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .bind(e.ends_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Event::SubscriptionExtended(e) => {
-                if claim(tx, e.user_id, s).await? {
-                    sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
-                        .bind(e.user_id).bind(e.until).execute(&mut *tx).await?;
-                }
+                sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .bind(e.until)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Event::SubscriptionRevoked(e) => {
-                if claim(tx, e.user_id, s).await? {
-                    sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
-                        .bind(e.user_id).bind(e.until).execute(&mut *tx).await?;
-                }
+                sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .bind(e.until)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Event::AuthorHidden(e) => set_hidden(tx, e.user_id, &e.author, true, s).await?,
             Event::AuthorUnhidden(e) => set_hidden(tx, e.user_id, &e.author, false, s).await?,

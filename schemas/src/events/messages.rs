@@ -9,7 +9,9 @@ use super::Payload;
 use crate::{Aggregate, AggregateKind};
 
 /// Identifies a Telegram message: chat id and message id within it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct MessageKey {
     pub chat_id: i64,
     pub message_id: i64,
