@@ -183,6 +183,16 @@ struct Recorder {
     fail_first: Arc<AtomicUsize>,
 }
 
+impl Recorder {
+    async fn has_handled(&self, id_suffix: &str) -> bool {
+        self.handled
+            .lock()
+            .await
+            .iter()
+            .any(|(id, _)| id.ends_with(id_suffix))
+    }
+}
+
 impl Handler for Recorder {
     async fn handle(&self, envelope: Envelope, delivery: &Delivery) -> Result<(), HandlerError> {
         if self.fail_first.load(Ordering::SeqCst) > 0 {
@@ -198,6 +208,25 @@ impl Handler for Recorder {
             .push((envelope.id, delivery.attempt));
         Ok(())
     }
+}
+
+/// Runs the consumer loop in the background; cancel the token to stop it.
+fn start(
+    bus: &Bus,
+    spec: ConsumerSpec,
+    recorder: &Recorder,
+) -> (
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    CancellationToken,
+) {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(consume(
+        bus.clone(),
+        spec,
+        recorder.clone(),
+        shutdown.clone(),
+    ));
+    (task, shutdown)
 }
 
 async fn wait_until(mut check: impl AsyncFnMut() -> bool) {
@@ -225,13 +254,7 @@ async fn a_poison_event_is_dead_lettered_and_the_next_one_flows() {
     bus.publish(&accepted(2)).await.expect("publish");
     // when the consumer runs
     let recorder = Recorder::default();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(
-        bus.clone(),
-        ConsumerSpec::new("SCREENING", "classify"),
-        recorder.clone(),
-        shutdown.clone(),
-    ));
+    let (task, shutdown) = start(&bus, ConsumerSpec::new("SCREENING", "classify"), &recorder);
     // then the valid event is handled and the garbage is on the DLQ with its reason and origin
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     wait_until(async || !bus.dead_letters().await.unwrap_or_default().is_empty()).await;
@@ -255,13 +278,7 @@ async fn retryable_failures_are_redelivered_until_they_succeed() {
     bus.publish(&accepted(3)).await.expect("publish");
     let recorder = Recorder::default();
     recorder.fail_first.store(2, Ordering::SeqCst);
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(
-        bus.clone(),
-        ConsumerSpec::new("SCREENING", "classify"),
-        recorder.clone(),
-        shutdown.clone(),
-    ));
+    let (task, shutdown) = start(&bus, ConsumerSpec::new("SCREENING", "classify"), &recorder);
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     assert_eq!(
         recorder.handled.lock().await[0].1,
@@ -282,13 +299,7 @@ async fn retries_past_the_limit_are_dead_lettered_and_can_be_replayed() {
     recorder.fail_first.store(3, Ordering::SeqCst);
     let mut spec = ConsumerSpec::new("SCREENING", "classify");
     spec.max_attempts = 3;
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(
-        bus.clone(),
-        spec,
-        recorder.clone(),
-        shutdown.clone(),
-    ));
+    let (task, shutdown) = start(&bus, spec, &recorder);
     // then it is dead-lettered after the third attempt
     wait_until(async || !bus.dead_letters().await.unwrap_or_default().is_empty()).await;
     let letter = bus.dead_letters().await.expect("dlq").remove(0);
@@ -318,13 +329,7 @@ async fn retries_past_the_limit_are_dead_lettered_and_can_be_replayed() {
 async fn the_consumer_is_recreated_when_it_vanishes() {
     let bus = bus().await;
     let recorder = Recorder::default();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(
-        bus.clone(),
-        ConsumerSpec::new("SCREENING", "classify"),
-        recorder.clone(),
-        shutdown.clone(),
-    ));
+    let (task, shutdown) = start(&bus, ConsumerSpec::new("SCREENING", "classify"), &recorder);
     bus.publish(&accepted(5)).await.expect("publish");
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     // when an operator deletes the consumer under the running loop
@@ -337,15 +342,7 @@ async fn the_consumer_is_recreated_when_it_vanishes() {
     // then the loop recreates it from nats/ and keeps handling (the recreated consumer starts
     // from the stream's start, and handlers are idempotent)
     bus.publish(&accepted(6)).await.expect("publish");
-    wait_until(async || {
-        recorder
-            .handled
-            .lock()
-            .await
-            .iter()
-            .any(|(id, _)| id.ends_with(":6"))
-    })
-    .await;
+    wait_until(async || recorder.has_handled(":6").await).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
@@ -357,13 +354,7 @@ async fn the_consumer_survives_a_server_restart() {
     let bus = Bus::connect(&server.url).await.expect("connect");
     bus.ensure_streams().await.expect("streams");
     let recorder = Recorder::default();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(consume(
-        bus.clone(),
-        ConsumerSpec::new("SCREENING", "classify"),
-        recorder.clone(),
-        shutdown.clone(),
-    ));
+    let (task, shutdown) = start(&bus, ConsumerSpec::new("SCREENING", "classify"), &recorder);
     bus.publish(&accepted(7)).await.expect("publish");
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
     // when the server is killed and started again on the same port and store
@@ -378,15 +369,7 @@ async fn the_consumer_survives_a_server_restart() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(published, "publish after restart");
-    wait_until(async || {
-        recorder
-            .handled
-            .lock()
-            .await
-            .iter()
-            .any(|(id, _)| id.ends_with(":8"))
-    })
-    .await;
+    wait_until(async || recorder.has_handled(":8").await).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
