@@ -1,5 +1,8 @@
 //! Ingest: reads Telegram channels with a user account, applies per-channel keyword rules and
 //! cross-post dedup, and publishes raw messages and screening decisions.
 //!
-//! The service itself arrives with the ingest issue; until then this crate only fixes its place
-//! in the workspace layout. Its events (`MessageReceived`, `MessageAccepted`, …) are in `schemas`.
+//! This crate grows with the ingest issue. Today it holds the pure parts: the keyword-rule
+//! engine ([`rules`]) and text normalisation ([`text`]).
+
+pub mod rules;
+pub mod text;

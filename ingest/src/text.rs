@@ -1,0 +1,87 @@
+//! Text normalisation shared by rules and dedup: case- and ё/е-insensitive, invisible characters
+//! removed, split into word tokens (a `#` right before a word marks a hashtag).
+
+/// Lower-cases, folds ё to е and drops zero-width and direction marks.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{feff}' => {}
+            'ё' | 'Ё' => out.push('е'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// A word of normalised text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub word: &'a str,
+    /// Written as `#word`.
+    pub hashtag: bool,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Splits normalised text into words on every non-word character.
+pub fn tokens(normalised: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut previous = ' ';
+    let mut hashtag = false;
+    for (i, c) in normalised.char_indices() {
+        if is_word_char(c) {
+            if start.is_none() {
+                start = Some(i);
+                hashtag = previous == '#';
+            }
+        } else if let Some(s) = start.take() {
+            out.push(Token {
+                word: &normalised[s..i],
+                hashtag,
+            });
+        }
+        previous = c;
+    }
+    if let Some(s) = start {
+        out.push(Token {
+            word: &normalised[s..],
+            hashtag,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_yo_and_invisible_characters_do_not_matter() {
+        assert_eq!(
+            normalise("Ищём\u{200b} ДИЗАЙНЕРА\u{202e}"),
+            "ищем дизайнера"
+        );
+    }
+
+    #[test]
+    fn hashtags_are_marked_and_punctuation_splits_words() {
+        let text = normalise("#Вакансия: Python-разработчик (удалённо)!");
+        let words: Vec<(&str, bool)> = tokens(&text).iter().map(|t| (t.word, t.hashtag)).collect();
+        assert_eq!(
+            words,
+            vec![
+                ("вакансия", true),
+                ("python", false),
+                ("разработчик", false),
+                ("удаленно", false)
+            ]
+        );
+    }
+}
