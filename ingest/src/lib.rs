@@ -4,5 +4,6 @@
 //! This crate grows with the ingest issue. Today it holds the pure parts: the keyword-rule
 //! engine ([`rules`]) and text normalisation ([`text`]).
 
+pub mod dedup;
 pub mod rules;
 pub mod text;
