@@ -234,3 +234,77 @@ async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {
     }
     Ok(rate(count, started))
 }
+
+/// Rules and dedup are the per-message work of ingest before anything is published: measured
+/// together, single-threaded, on real posts.
+pub fn ingest(
+    corpus: &std::path::Path,
+    catalog: &std::path::Path,
+    passes: usize,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let catalog: toml::Table = toml::from_str(
+        &std::fs::read_to_string(catalog)
+            .with_context(|| format!("reading {}", catalog.display()))?,
+    )?;
+    let rules: schemas::Rules = catalog
+        .get("rules")
+        .cloned()
+        .map(|r| r.try_into())
+        .transpose()?
+        .unwrap_or_default();
+    let rules = ingest::rules::CompiledRules::compile(&rules)?;
+    let text =
+        std::fs::read_to_string(corpus).with_context(|| format!("reading {}", corpus.display()))?;
+    let posts: Vec<(MessageKey, String)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(n, line)| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            let text = value.get("text")?.as_str()?.to_owned();
+            let chat = value.get("chat_id").and_then(|v| v.as_i64()).unwrap_or(0);
+            let id = value
+                .get("message_id")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(n as i64);
+            Some((MessageKey::new(chat, id), text))
+        })
+        .collect();
+    let started = Instant::now();
+    let passed = posts
+        .iter()
+        .filter(|(_, text)| rules.decide(text).accepted)
+        .count();
+    println!(
+        "rules alone: {:.0} msgs/s ({passed} of {} pass)",
+        rate(posts.len(), started),
+        posts.len()
+    );
+    let mut dedup = ingest::dedup::Deduper::default();
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let (mut accepted, mut duplicates) = (0usize, 0usize);
+    let started = Instant::now();
+    for pass in 0..passes {
+        for (n, (key, text)) in posts.iter().enumerate() {
+            let key = MessageKey::new(
+                key.chat_id - pass as i64 * 1_000_000_000_000,
+                key.message_id,
+            );
+            if rules.decide(text).accepted {
+                accepted += 1;
+                let at = start + Duration::days(pass as i64) + Duration::seconds(n as i64);
+                duplicates += usize::from(dedup.check(key, text, at).is_some());
+            }
+        }
+    }
+    let total = posts.len() * passes;
+    println!(
+        "rules + dedup, one thread: {total} messages in {:.2}s = {:.0} msgs/s ({accepted} passed the rules, {duplicates} duplicates)",
+        started.elapsed().as_secs_f64(),
+        rate(total, started)
+    );
+    Ok(())
+}

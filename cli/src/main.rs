@@ -114,6 +114,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rebuild_events: usize,
     },
+    /// Keyword rules + cross-post dedup on one core, over the real posts of a corpus file.
+    Ingest {
+        /// JSON lines with a `text` field (and `chat_id`, `message_id`, `date` when known).
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        /// The catalog whose global rules are applied.
+        #[arg(long, default_value = "catalog.toml")]
+        catalog: PathBuf,
+        /// Passes over the corpus (later passes are all duplicates, as daily reposts are).
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
 }
 
 #[tokio::main]
@@ -193,6 +205,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     rebuild_events,
                 },
         } => bench::backbone(publish_events, rebuild_events).await,
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    corpus,
+                    catalog,
+                    passes,
+                },
+        } => bench::ingest(&corpus, &catalog, passes),
     }
 }
 

@@ -60,24 +60,34 @@ fn hash_str(s: &str) -> u64 {
     mix(h)
 }
 
-/// Words of a text for comparison, or nothing for a text without words.
-fn words(text: &str) -> Vec<String> {
+/// Hashes of a text's words, in order (empty for a text without words).
+fn word_hashes(text: &str) -> Vec<u64> {
     let normalised = normalise(text);
     tokens(&normalised)
         .into_iter()
-        .map(|t| t.word.to_owned())
+        .map(|t| hash_str(t.word))
         .collect()
 }
 
-fn signature(words: &[String]) -> [u64; HASHES] {
+/// Hash of the whole word sequence: equal for texts that differ only in case, punctuation,
+/// emoji and spacing.
+fn exact_hash(words: &[u64]) -> u64 {
+    words.iter().fold(0x5eed, |acc, w| mix(acc ^ w))
+}
+
+/// MinHash over word 3-shingles. The 64 hash functions are `h1 + i·h2` of one shingle hash
+/// (double hashing): an add and a compare per function.
+fn signature(words: &[u64]) -> [u64; HASHES] {
     let mut signature = [u64::MAX; HASHES];
     for shingle in words.windows(3) {
-        let h = hash_str(&shingle.join(" "));
-        for (i, slot) in signature.iter_mut().enumerate() {
-            let value = mix(h ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let h1 = mix(shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42));
+        let h2 = mix(h1) | 1;
+        let mut value = h1;
+        for slot in signature.iter_mut() {
             if value < *slot {
                 *slot = value;
             }
+            value = value.wrapping_add(h2);
         }
     }
     signature
@@ -116,12 +126,12 @@ impl Deduper {
         if self.by_key.contains_key(&key) {
             return None;
         }
-        let words = words(text);
+        let words = word_hashes(text);
         if words.is_empty() {
             // Media without a caption: nothing to compare.
             return None;
         }
-        let exact = hash_str(&words.join(" "));
+        let exact = exact_hash(&words);
         let within = |entry: &Entry| (at - entry.at).abs() <= self.window;
         if let Some(&i) = self.exact.get(&exact)
             && within(&self.entries[i])
@@ -136,8 +146,14 @@ impl Deduper {
         let signature = (words.len() >= MIN_WORDS_FOR_NEAR).then(|| signature(&words));
         if let Some(signature) = &signature {
             let mut best: Option<(usize, f32)> = None;
+            // A candidate shares up to all 16 bands; compare it once.
+            let mut seen: Vec<usize> = Vec::new();
             for band in band_keys(signature) {
                 for &i in self.bands.get(&band).into_iter().flatten() {
+                    if seen.contains(&i) {
+                        continue;
+                    }
+                    seen.push(i);
                     let entry = &self.entries[i];
                     let Some(other) = &entry.signature else {
                         continue;
@@ -156,7 +172,9 @@ impl Deduper {
                     original: self.entries[i].original,
                     similarity: s,
                 };
-                self.remember(key, exact, Some(*signature), at, duplicate.original);
+                // Only originals go into the bands: near-duplicates of one template would
+                // otherwise pile up in its buckets and make every lookup scan them all.
+                self.remember(key, exact, None, at, duplicate.original);
                 return Some(duplicate);
             }
         }

@@ -11,6 +11,10 @@ pub fn normalise(text: &str) -> String {
             | '\u{2060}'..='\u{2064}'
             | '\u{feff}' => {}
             'ё' | 'Ё' => out.push('е'),
+            // Fast paths for the scripts of our posts: the general Unicode tables are slow.
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+            'а'..='я' => out.push(c),
             c => out.extend(c.to_lowercase()),
         }
     }
@@ -26,7 +30,11 @@ pub struct Token<'a> {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    // Cyrillic letters without the slow general lookup.
+    matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё') || c.is_alphanumeric()
 }
 
 /// Splits normalised text into words on every non-word character.
