@@ -8,22 +8,9 @@ use projections::Projection;
 use schemas::*;
 use sqlx::Row;
 
-use crate::ops::{connect_bus, connect_database};
+use ingest::catalog::{CatalogFile, ChannelEntry};
 
-const CATEGORIES: &[(&str, &str)] = &[
-    ("development", "Разработка"),
-    ("design", "Дизайн"),
-    ("texts", "Тексты и переводы"),
-    ("smm", "SMM и контент"),
-    ("marketing", "Маркетинг и реклама"),
-    ("video", "Видео и монтаж"),
-    ("animation", "3D и анимация"),
-    ("assistant", "Ассистенты и администрирование"),
-    ("sales", "Продажи и поддержка"),
-    ("management", "Управление и HR"),
-    ("analytics", "Аналитика и данные"),
-    ("testing", "Тестирование"),
-];
+use crate::ops::{connect_bus, connect_database};
 
 const DESIGN_CHAT: i64 = -1001000000001;
 const DEV_CHAT: i64 = -1001000000002;
@@ -66,37 +53,6 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn events() -> Vec<Envelope> {
     let mut out = Vec::new();
-    for (order, (slug, name)) in CATEGORIES.iter().enumerate() {
-        let event = CategoryDefined {
-            slug: (*slug).into(),
-            name: (*name).into(),
-            order: order as i32,
-        };
-        out.push(Envelope::with_id(format!("demo:category:{slug}"), event).at(at(0)));
-    }
-    for (chat_id, username, title) in [
-        (DESIGN_CHAT, "demo_design_jobs", "Демо: дизайн-вакансии"),
-        (DEV_CHAT, "demo_dev_jobs", "Демо: IT-фриланс"),
-    ] {
-        let event = ChannelConfigured {
-            chat_id,
-            username: Some(username.into()),
-            title: title.into(),
-            kind: ChannelKind::Channel,
-            enabled: true,
-        };
-        out.push(Envelope::with_id(format!("demo:channel:{chat_id}"), event).at(at(0)));
-    }
-    let rules = ChannelRulesSet {
-        scope: RuleScope::Global,
-        rules: Rules {
-            require_any: vec!["ваканс*".into(), "ищем".into(), "нужен".into()],
-            forbid: vec!["#резюме".into()],
-            ..Rules::default()
-        },
-    };
-    out.push(Envelope::with_id("demo:rules:global", rules).at(at(0)));
-
     for (i, (chat_id, message_id, author, text)) in POSTS.iter().enumerate() {
         let key = MessageKey::new(*chat_id, *message_id);
         let received = MessageReceived {
@@ -289,6 +245,25 @@ fn events() -> Vec<Envelope> {
     out
 }
 
+/// The shipped catalog plus the two demo channels.
+fn catalog() -> anyhow::Result<CatalogFile> {
+    let mut file = CatalogFile::parse(include_str!("../../catalog.toml"))?;
+    for (chat_id, username, title) in [
+        (DESIGN_CHAT, "demo_design_jobs", "Демо: дизайн-вакансии"),
+        (DEV_CHAT, "demo_dev_jobs", "Демо: IT-фриланс"),
+    ] {
+        file.channels.push(ChannelEntry {
+            chat_id,
+            username: Some(username.into()),
+            title: title.into(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+            rules: None,
+        });
+    }
+    Ok(file)
+}
+
 pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     let report = bus.ensure_streams().await?;
@@ -299,6 +274,9 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     );
     let pool = connect_database(database_url).await?;
     println!("== database migrated");
+
+    let changes = crate::catalog::apply_file(&bus, &catalog()?).await?;
+    println!("== catalog.toml and the demo channels applied: {changes} change(s)");
 
     let events = events();
     let published = bus.publish_batch(&events).await?;

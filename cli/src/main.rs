@@ -1,6 +1,7 @@
 //! `remotehunt`: parses arguments, builds configs and calls the libraries. No logic lives here.
 
 mod bench;
+mod catalog;
 mod demo;
 mod ops;
 
@@ -40,6 +41,11 @@ struct Cli {
 enum Command {
     /// Every service in one process (today: the projectors).
     All,
+    /// The catalog of categories, channels and rules.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Read-model projectors.
     Projections {
         #[command(subcommand)]
@@ -70,6 +76,14 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Makes the catalog match a TOML file, publishing only the differences.
+    Apply { file: PathBuf },
+    /// Prints the catalog as the events say it is.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -131,21 +145,18 @@ enum BenchCommand {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let format = match cli.command {
-        // Commands a person reads keep logs short and plain.
-        Command::Demo
-        | Command::Bench { .. }
-        | Command::Nats { .. }
-        | Command::Dlq { .. }
-        | Command::Migrate
-        | Command::Schemas { .. } => {
-            if std::env::var_os("LOG_FORMAT").is_none() {
-                telemetry::LogFormat::Text
-            } else {
-                telemetry::LogFormat::from_env()
+    // Services log JSON; commands a person reads log plain text, unless LOG_FORMAT says.
+    let service = matches!(
+        cli.command,
+        Command::All
+            | Command::Projections {
+                command: ProjectionsCommand::Run
             }
-        }
-        _ => telemetry::LogFormat::from_env(),
+    );
+    let format = if service || std::env::var_os("LOG_FORMAT").is_some() {
+        telemetry::LogFormat::from_env()
+    } else {
+        telemetry::LogFormat::Text
     };
     let _telemetry = match telemetry::init("remotehunt", format) {
         Ok(guard) => Some(guard),
@@ -190,6 +201,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             command: NatsCommand::Status,
         } => ops::nats_status(&nats_url).await,
         Command::Migrate => ops::migrate(&database_url).await,
+        Command::Catalog {
+            command: CatalogCommand::Apply { file },
+        } => catalog::apply(&nats_url, &file).await,
+        Command::Catalog {
+            command: CatalogCommand::Show,
+        } => catalog::show(&nats_url).await,
         Command::Dlq {
             command: DlqCommand::List,
         } => ops::dlq_list(&nats_url).await,

@@ -131,7 +131,10 @@ fn migrate_then_demo_work_on_a_fresh_database() {
     }
     // and a second run stores nothing twice
     let again = stdout(&remotehunt(&url, &database.url, &["demo"]));
-    assert!(again.contains("(0 new, 33 already stored)"), "{again}");
+    assert!(
+        again.contains("0 change(s)") && again.contains("(0 new, 18 already stored)"),
+        "{again}"
+    );
     let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));
     assert!(status.contains("messages"), "{status}");
 }
@@ -249,4 +252,41 @@ async fn a_projector_killed_mid_batch_resumes_to_a_clean_rebuild() {
         .await
         .expect("count");
     assert_eq!(rows, total);
+}
+
+#[test]
+fn catalog_apply_emits_only_differences() {
+    // given an empty catalog
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog.toml");
+    // when the shipped catalog is applied twice
+    let first = stdout(&remotehunt(&url, "", &["catalog", "apply", catalog]));
+    let second = stdout(&remotehunt(&url, "", &["catalog", "apply", catalog]));
+    // then the first run defines the 12 categories and the rules, the second changes nothing
+    assert!(first.contains("13 change(s) published"), "{first}");
+    assert!(second.contains("0 change(s) published"), "{second}");
+    let shown = stdout(&remotehunt(&url, "", &["catalog", "show"]));
+    assert!(
+        shown.contains("development  Разработка") && shown.contains("testing      Тестирование"),
+        "{shown}"
+    );
+    // and a broken file is refused with its position, changing nothing
+    let broken = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        broken.path(),
+        "[[categories]]\nslug = \"design\"\nname = \n",
+    )
+    .unwrap();
+    let output = remotehunt(
+        &url,
+        "",
+        &["catalog", "apply", broken.path().to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("line 3"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

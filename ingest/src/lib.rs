@@ -4,6 +4,7 @@
 //! This crate grows with the ingest issue. Today it holds the pure parts: the keyword-rule
 //! engine ([`rules`]) and text normalisation ([`text`]).
 
+pub mod catalog;
 pub mod dedup;
 pub mod rules;
 pub mod text;

@@ -43,12 +43,18 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber: `RUST_LOG` filter (default `info`), logs on stderr, and the
+/// Installs the global subscriber: `RUST_LOG` filter (default `info` for JSON, `warn` for
+/// text), logs on stderr, and the
 /// OpenTelemetry layer. Call once, at start-up.
 pub fn init(service: &'static str, format: LogFormat) -> anyhow::Result<Guard> {
     let provider = tracer_provider(service)?;
     let tracer = provider.tracer(service);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A person at a terminal wants warnings; a service's log collector wants the story.
+    let default = match format {
+        LogFormat::Json => "info",
+        LogFormat::Text => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match format {

@@ -1,0 +1,339 @@
+//! The catalog as a declarative file: `remotehunt catalog apply FILE` folds the CATALOG stream
+//! into the current [`Catalog`], compares it with the file and publishes only the differences,
+//! so a second run publishes nothing. Pure: no I/O here.
+
+use std::collections::BTreeMap;
+
+use schemas::{
+    CategoryDefined, CategoryRetired, ChannelConfigured, ChannelKind, ChannelRemoved,
+    ChannelRulesSet, Event, RuleScope, Rules, channel_key, validate_slug,
+};
+use serde::Deserialize;
+
+use crate::rules::CompiledRules;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("catalog file: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryEntry {
+    pub slug: String,
+    pub name: String,
+    /// Position in pickers; the file's order when absent.
+    pub order: Option<i32>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+fn channel_by_default() -> ChannelKind {
+    ChannelKind::Channel
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelEntry {
+    #[serde(default)]
+    pub chat_id: i64,
+    pub username: Option<String>,
+    pub title: String,
+    #[serde(default = "channel_by_default")]
+    pub kind: ChannelKind,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The channel's own rules; without them the global ones apply.
+    pub rules: Option<Rules>,
+}
+
+/// `catalog.toml` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    #[serde(default)]
+    pub categories: Vec<CategoryEntry>,
+    /// The global default rules.
+    #[serde(default)]
+    pub rules: Rules,
+    #[serde(default)]
+    pub channels: Vec<ChannelEntry>,
+}
+
+impl CatalogFile {
+    /// Parses and checks the file: valid unique slugs, channels with an id or a username, rules
+    /// that compile.
+    pub fn parse(text: &str) -> Result<Self, CatalogError> {
+        let file: CatalogFile = toml::from_str(text)?;
+        let mut slugs = std::collections::HashSet::new();
+        for category in &file.categories {
+            validate_slug(&category.slug).map_err(CatalogError::Invalid)?;
+            if !slugs.insert(&category.slug) {
+                return Err(CatalogError::Invalid(format!(
+                    "category {} twice",
+                    category.slug
+                )));
+            }
+        }
+        CompiledRules::compile(&file.rules)
+            .map_err(|e| CatalogError::Invalid(format!("global rules: {e}")))?;
+        let mut keys = std::collections::HashSet::new();
+        for channel in &file.channels {
+            let event = channel.configured();
+            schemas::Payload::validate(&event).map_err(CatalogError::Invalid)?;
+            if !keys.insert(event.key()) {
+                return Err(CatalogError::Invalid(format!(
+                    "channel {} twice",
+                    event.key()
+                )));
+            }
+            if let Some(rules) = &channel.rules {
+                CompiledRules::compile(rules)
+                    .map_err(|e| CatalogError::Invalid(format!("rules of {}: {e}", event.key())))?;
+            }
+        }
+        Ok(file)
+    }
+}
+
+impl ChannelEntry {
+    fn configured(&self) -> ChannelConfigured {
+        ChannelConfigured {
+            chat_id: self.chat_id,
+            username: self
+                .username
+                .as_ref()
+                .map(|u| u.trim_start_matches('@').to_owned()),
+            title: self.title.clone(),
+            kind: self.kind,
+            enabled: self.enabled,
+        }
+    }
+}
+
+/// The catalog as the events say it is now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    /// Active categories by slug: (name, order).
+    pub categories: BTreeMap<String, (String, i32)>,
+    /// Channels by key.
+    pub channels: BTreeMap<String, ChannelConfigured>,
+    /// Rules by scope key (`global` or a channel key); an empty set for a channel means "use
+    /// the global rules".
+    pub rules: BTreeMap<String, Rules>,
+}
+
+impl Catalog {
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::CategoryDefined(e) => {
+                self.categories
+                    .insert(e.slug.clone(), (e.name.clone(), e.order));
+            }
+            Event::CategoryRetired(e) => {
+                self.categories.remove(&e.slug);
+            }
+            Event::ChannelConfigured(e) => {
+                self.channels.insert(e.key(), e.clone());
+            }
+            Event::ChannelRemoved(e) => {
+                self.channels.remove(&e.channel);
+            }
+            Event::ChannelRulesSet(e) => {
+                self.rules.insert(e.scope.key(), e.rules.clone());
+            }
+            _ => {}
+        }
+    }
+
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut catalog = Self::default();
+        for event in events {
+            catalog.apply(event);
+        }
+        catalog
+    }
+
+    /// The rules that apply to a channel: its own, else the global ones.
+    pub fn rules_for<'a>(&'a self, channel: &'a str) -> (&'a str, Rules) {
+        match self.rules.get(channel) {
+            Some(rules) if *rules != Rules::default() => (channel, rules.clone()),
+            _ => (
+                "global",
+                self.rules.get("global").cloned().unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// The events that make this catalog equal to `file`, in an order that applies cleanly.
+    pub fn changes_to(&self, file: &CatalogFile) -> Vec<Event> {
+        let mut events = Vec::new();
+        for (position, category) in file.categories.iter().enumerate() {
+            let wanted = (
+                category.name.clone(),
+                category.order.unwrap_or(position as i32),
+            );
+            if self.categories.get(&category.slug) != Some(&wanted) {
+                events.push(
+                    CategoryDefined {
+                        slug: category.slug.clone(),
+                        name: wanted.0,
+                        order: wanted.1,
+                    }
+                    .into(),
+                );
+            }
+        }
+        for slug in self.categories.keys() {
+            if !file.categories.iter().any(|c| &c.slug == slug) {
+                events.push(CategoryRetired { slug: slug.clone() }.into());
+            }
+        }
+        let global = self.rules.get("global").cloned().unwrap_or_default();
+        if global != file.rules {
+            events.push(
+                ChannelRulesSet {
+                    scope: RuleScope::Global,
+                    rules: file.rules.clone(),
+                }
+                .into(),
+            );
+        }
+        for channel in &file.channels {
+            let configured = channel.configured();
+            let key = configured.key();
+            if self.channels.get(&key) != Some(&configured) {
+                events.push(configured.into());
+            }
+            let wanted = channel.rules.clone().unwrap_or_default();
+            if self.rules.get(&key).cloned().unwrap_or_default() != wanted {
+                events.push(
+                    ChannelRulesSet {
+                        scope: RuleScope::Channel(key),
+                        rules: wanted,
+                    }
+                    .into(),
+                );
+            }
+        }
+        for key in self.channels.keys() {
+            let in_file = file.channels.iter().any(|c| {
+                channel_key(
+                    c.chat_id,
+                    c.username.as_deref().map(|u| u.trim_start_matches('@')),
+                ) == *key
+            });
+            if !in_file {
+                events.push(
+                    ChannelRemoved {
+                        channel: key.clone(),
+                    }
+                    .into(),
+                );
+            }
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r##"
+        [[categories]]
+        slug = "design"
+        name = "Дизайн"
+        [[categories]]
+        slug = "texts"
+        name = "Тексты"
+        [rules]
+        require_any = ["ваканс*"]
+        [[channels]]
+        username = "@jobs"
+        title = "Jobs"
+        [channels.rules]
+        forbid = ["#резюме"]
+    "##;
+
+    #[test]
+    fn an_empty_catalog_gets_everything_then_nothing() {
+        // given an empty catalog and a file
+        let file = CatalogFile::parse(FILE).expect("parses");
+        let mut catalog = Catalog::default();
+        // when the changes are applied
+        let changes = catalog.changes_to(&file);
+        for event in &changes {
+            catalog.apply(event);
+        }
+        // then the first diff defines everything and the second is empty
+        let types: Vec<&str> = changes.iter().map(Event::event_type).collect();
+        assert_eq!(
+            types,
+            [
+                "CategoryDefined",
+                "CategoryDefined",
+                "ChannelRulesSet",
+                "ChannelConfigured",
+                "ChannelRulesSet"
+            ]
+        );
+        assert!(catalog.changes_to(&file).is_empty());
+        assert_eq!(catalog.rules_for("@jobs").0, "@jobs");
+        assert_eq!(catalog.rules_for("@other").0, "global");
+    }
+
+    #[test]
+    fn only_differences_are_emitted() {
+        let mut catalog = Catalog::default();
+        for event in catalog.changes_to(&CatalogFile::parse(FILE).expect("parses")) {
+            catalog.apply(&event);
+        }
+        let edited = FILE.replace("name = \"Тексты\"", "name = \"Тексты и переводы\"").replace(
+            "[[channels]]\n        username = \"@jobs\"\n        title = \"Jobs\"\n        [channels.rules]\n        forbid = [\"#резюме\"]",
+            "",
+        );
+        let changes = catalog.changes_to(&CatalogFile::parse(&edited).expect("parses"));
+        let types: Vec<&str> = changes.iter().map(Event::event_type).collect();
+        assert_eq!(types, ["CategoryDefined", "ChannelRemoved"]);
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        assert!(CatalogFile::parse("[[categories]]\nslug = \"Дизайн\"\nname = \"x\"").is_err());
+        assert!(CatalogFile::parse("[rules]\nrequire_regex = \"(\"").is_err());
+        assert!(CatalogFile::parse("[[channels]]\ntitle = \"no id\"").is_err());
+        assert!(CatalogFile::parse("unknown = 1").is_err());
+        let error = CatalogFile::parse("[[categories]]\nslug = 5").expect_err("type error");
+        assert!(error.to_string().contains("line"), "{error}");
+    }
+
+    #[test]
+    fn the_shipped_catalog_has_the_twelve_categories() {
+        let file =
+            CatalogFile::parse(include_str!("../../catalog.toml")).expect("catalog.toml parses");
+        let slugs: Vec<&str> = file.categories.iter().map(|c| c.slug.as_str()).collect();
+        assert_eq!(
+            slugs,
+            [
+                "development",
+                "design",
+                "texts",
+                "smm",
+                "marketing",
+                "video",
+                "animation",
+                "assistant",
+                "sales",
+                "management",
+                "analytics",
+                "testing"
+            ]
+        );
+    }
+}
