@@ -8,7 +8,7 @@ use projections::Projection;
 use schemas::*;
 use sqlx::Row;
 
-use ingest::catalog::{CatalogFile, ChannelEntry};
+use ingest::catalog::CatalogFile;
 
 use crate::ops::{connect_bus, connect_database};
 
@@ -16,31 +16,15 @@ const DESIGN_CHAT: i64 = -1001000000001;
 const DEV_CHAT: i64 = -1001000000002;
 const USER: i64 = 700000001;
 
-/// Sample posts: (chat, message id, author username, text, verdict).
-const POSTS: &[(i64, i64, &str, &str)] = &[
+/// Sample chat exports written for the demo: (file, public @username).
+const EXPORTS: &[(&[u8], &str)] = &[
     (
-        DESIGN_CHAT,
-        101,
-        "studio_lena",
-        "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena",
+        include_bytes!("../../demo/design-jobs.json"),
+        "demo_design_jobs",
     ),
     (
-        DESIGN_CHAT,
-        102,
-        "ivan_portfolio",
-        "#резюме Я дизайнер с опытом 5 лет, делаю логотипы и фирменный стиль. Портфолио в профиле.",
-    ),
-    (
-        DEV_CHAT,
-        201,
-        "shop_owner",
-        "Вакансия: нужен Python-разработчик для Telegram-бота магазина, оплата 40 000 ₽ за проект, удалёнка. Контакт: @shop_owner",
-    ),
-    (
-        DEV_CHAT,
-        202,
-        "studio_lena",
-        "#вакансия Ищем дизайнера для лендинга кофейни. Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena",
+        include_bytes!("../../demo/dev-freelance.json"),
+        "demo_dev_jobs",
     ),
 ];
 
@@ -53,105 +37,49 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn events() -> Vec<Envelope> {
     let mut out = Vec::new();
-    for (i, (chat_id, message_id, author, text)) in POSTS.iter().enumerate() {
-        let key = MessageKey::new(*chat_id, *message_id);
-        let received = MessageReceived {
+    // Stand-ins for the classifier's answers on the two vacancies the rules let through.
+    for (chat_id, message_id, slug, title, amount, author) in [
+        (
+            DESIGN_CHAT,
+            101,
+            "design",
+            "Дизайн лендинга кофейни",
+            15_000,
+            "studio_lena",
+        ),
+        (
+            DEV_CHAT,
+            201,
+            "development",
+            "Python-бот для магазина",
+            40_000,
+            "shop_owner",
+        ),
+    ] {
+        let key = MessageKey::new(chat_id, message_id);
+        let classified = MessageClassified {
             key,
-            chat_username: Some(
-                if *chat_id == DESIGN_CHAT {
-                    "demo_design_jobs"
-                } else {
-                    "demo_dev_jobs"
-                }
-                .into(),
-            ),
-            chat_title: None,
-            posted_at: at(10 + i as i64),
-            text: (*text).into(),
-            links: vec![],
-            has_media: false,
-            author: Author {
-                user_id: None,
-                username: Some((*author).into()),
-                signature: None,
-            },
+            kind: PostKind::Vacancy,
+            categories: vec![RankedCategory {
+                slug: slug.into(),
+                score: 0.94,
+            }],
+            confidence: 0.94,
+            classifier: Classifier::Local,
+            model: "demo-local".into(),
+            prompt_version: None,
+            tokens: None,
+            latency_ms: 0,
+            budget: Some(Budget {
+                amount,
+                currency: "RUB".into(),
+                period: PayPeriod::Once,
+            }),
+            remote: Some(true),
             contacts: vec![format!("@{author}")],
-            link: Some(format!(
-                "https://t.me/{}/{message_id}",
-                if *chat_id == DESIGN_CHAT {
-                    "demo_design_jobs"
-                } else {
-                    "demo_dev_jobs"
-                }
-            )),
-            source: MessageSource::Import,
+            title: Some(title.into()),
         };
-        let received = Envelope::with_id(key.event_id(), received).at(at(10 + i as i64));
-        let screened: Envelope = match (chat_id, message_id) {
-            (_, 102) => Envelope::with_id(
-                format!("screen:{}", key.id()),
-                MessageRejected {
-                    key,
-                    rule: "forbid:#резюме".into(),
-                    scope: "global".into(),
-                },
-            ),
-            (_, 202) => Envelope::with_id(
-                format!("dup:{}", key.id()),
-                DuplicateDetected {
-                    key,
-                    original: MessageKey::new(DESIGN_CHAT, 101),
-                    similarity: 1.0,
-                },
-            ),
-            _ => Envelope::with_id(
-                format!("screen:{}", key.id()),
-                MessageAccepted {
-                    key,
-                    rule: "require_any:ваканс*".into(),
-                    scope: "global".into(),
-                },
-            ),
-        }
-        .caused_by(&received)
-        .at(at(10 + i as i64));
-        let accepted = matches!(screened.event, Event::MessageAccepted(_));
-        out.push(received);
-        if accepted {
-            let (slug, title, amount) = if *chat_id == DESIGN_CHAT {
-                ("design", "Дизайн лендинга кофейни", 15_000)
-            } else {
-                ("development", "Python-бот для магазина", 40_000)
-            };
-            let classified = MessageClassified {
-                key,
-                kind: PostKind::Vacancy,
-                categories: vec![RankedCategory {
-                    slug: slug.into(),
-                    score: 0.94,
-                }],
-                confidence: 0.94,
-                classifier: Classifier::Local,
-                model: "demo-local".into(),
-                prompt_version: None,
-                tokens: None,
-                latency_ms: 0,
-                budget: Some(Budget {
-                    amount,
-                    currency: "RUB".into(),
-                    period: PayPeriod::Once,
-                }),
-                remote: Some(true),
-                contacts: vec![format!("@{author}")],
-                title: Some(title.into()),
-            };
-            out.push(
-                Envelope::with_id(format!("classify:{}:demo", key.id()), classified)
-                    .caused_by(&screened)
-                    .at(at(11 + i as i64)),
-            );
-        }
-        out.push(screened);
+        out.push(Envelope::with_id(format!("classify:{}:demo", key.id()), classified).at(at(11)));
     }
 
     let user_events: Vec<Event> = vec![
@@ -245,25 +173,6 @@ fn events() -> Vec<Envelope> {
     out
 }
 
-/// The shipped catalog plus the two demo channels.
-fn catalog() -> anyhow::Result<CatalogFile> {
-    let mut file = CatalogFile::parse(include_str!("../../catalog.toml"))?;
-    for (chat_id, username, title) in [
-        (DESIGN_CHAT, "demo_design_jobs", "Демо: дизайн-вакансии"),
-        (DEV_CHAT, "demo_dev_jobs", "Демо: IT-фриланс"),
-    ] {
-        file.channels.push(ChannelEntry {
-            chat_id,
-            username: Some(username.into()),
-            title: title.into(),
-            kind: ChannelKind::Channel,
-            enabled: true,
-            rules: None,
-        });
-    }
-    Ok(file)
-}
-
 pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     let report = bus.ensure_streams().await?;
@@ -275,8 +184,29 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     let pool = connect_database(database_url).await?;
     println!("== database migrated");
 
-    let changes = crate::catalog::apply_file(&bus, &catalog()?).await?;
-    println!("== catalog.toml and the demo channels applied: {changes} change(s)");
+    let catalog = CatalogFile::parse(include_str!("../../catalog.toml"))?;
+    let mut changes = crate::catalog::current(&bus).await?.changes_to(&catalog);
+    // The demo's channels come from its imports, not from catalog.toml: keep them.
+    changes.retain(|e| !matches!(e, Event::ChannelRemoved(_)));
+    let envelopes: Vec<Envelope> = changes.into_iter().map(Envelope::new).collect();
+    bus.publish_batch(&envelopes).await?;
+    println!("== catalog.toml applied: {} change(s)", envelopes.len());
+    for (bytes, username) in EXPORTS {
+        let report = ingest::import::import_bytes(bus.clone(), bytes, Some(username)).await?;
+        println!(
+            "== imported @{username}: {} messages, {} new: {} accepted, {} rejected by rules, {} duplicates{}",
+            report.messages,
+            report.new,
+            report.accepted,
+            report.rejected,
+            report.duplicates,
+            if report.channels_added > 0 {
+                "; channel added to the catalog"
+            } else {
+                ""
+            }
+        );
+    }
 
     let events = events();
     let published = bus.publish_batch(&events).await?;

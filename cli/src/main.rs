@@ -41,6 +41,11 @@ struct Cli {
 enum Command {
     /// Every service in one process (today: the projectors).
     All,
+    /// Reading Telegram: imports.
+    Ingest {
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
     /// The catalog of categories, channels and rules.
     Catalog {
         #[command(subcommand)]
@@ -75,6 +80,17 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IngestCommand {
+    /// Replays a Telegram Desktop chat export (result.json) through ingest, like live messages.
+    Import {
+        file: PathBuf,
+        /// The chat's public @username (exports omit it), for post links.
+        #[arg(long)]
+        username: Option<String>,
     },
 }
 
@@ -207,6 +223,23 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog {
             command: CatalogCommand::Show,
         } => catalog::show(&nats_url).await,
+        Command::Ingest {
+            command: IngestCommand::Import { file, username },
+        } => {
+            let bus = ops::connect_bus(&nats_url).await?;
+            let username = username.as_deref().map(|u| u.trim_start_matches('@'));
+            let report = ingest::import::import_file(bus, &file, username).await?;
+            println!(
+                "{} messages, {} new: {} accepted, {} rejected by rules, {} duplicates; {} channel(s) added",
+                report.messages,
+                report.new,
+                report.accepted,
+                report.rejected,
+                report.duplicates,
+                report.channels_added
+            );
+            Ok(())
+        }
         Command::Dlq {
             command: DlqCommand::List,
         } => ops::dlq_list(&nats_url).await,

@@ -1,10 +1,18 @@
 //! Ingest: reads Telegram channels with a user account, applies per-channel keyword rules and
 //! cross-post dedup, and publishes raw messages and screening decisions.
 //!
-//! This crate grows with the ingest issue. Today it holds the pure parts: the keyword-rule
-//! engine ([`rules`]) and text normalisation ([`text`]).
+//! Pure parts: the keyword-rule engine ([`rules`]), text normalisation ([`text`]), dedup
+//! ([`dedup`]), the declarative catalog ([`catalog`]), export parsing ([`export`]), contacts
+//! ([`contacts`]) and the screening decision ([`screen`]). The path into the bus is
+//! [`ingestor`]; [`import`] replays Telegram Desktop exports through it. The live Telegram
+//! reader (user account) is still to come.
 
 pub mod catalog;
+pub mod contacts;
 pub mod dedup;
+pub mod export;
+pub mod import;
+pub mod ingestor;
 pub mod rules;
+pub mod screen;
 pub mod text;

@@ -1,0 +1,143 @@
+//! Importing Telegram Desktop exports over real NATS: the live path (raw events, rules, dedup),
+//! idempotent re-import, nothing half-imported from a broken file, real posts in the array form.
+
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
+use bus::Bus;
+use ingest::catalog::{Catalog, CatalogFile};
+use ingest::import::{import_bytes, import_file};
+use schemas::Envelope;
+use serde_json::{Value, json};
+
+/// A bus with the shipped catalog (categories and default rules) applied.
+async fn bus() -> Bus {
+    let nats = testkit::nats();
+    let bus = Bus::from_client(nats.connect().await.unwrap());
+    bus.ensure_streams().await.unwrap();
+    let file = CatalogFile::parse(include_str!("../../catalog.toml")).unwrap();
+    let changes: Vec<Envelope> = Catalog::default()
+        .changes_to(&file)
+        .into_iter()
+        .map(Envelope::new)
+        .collect();
+    bus.publish_batch(&changes).await.unwrap();
+    bus
+}
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/");
+
+/// An export of real posts of one channel from the pool, with `text` in the array form.
+fn real_export(channel: i64, limit: usize) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/pool.jsonl"
+    );
+    let posts: Vec<Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|p| p["chat_id"] == channel && p["text"].is_string())
+        .take(limit)
+        .collect();
+    let messages: Vec<Value> = posts
+        .iter()
+        .map(|p| {
+            let date = p["date"].as_str().unwrap().replace(' ', "T");
+            json!({"id": p["message_id"], "type": "message", "date": date, "from": "x", "from_id": "user1",
+                   "text": [p["text"].as_str().unwrap(), {"type": "unknown_entity", "text": ""}]})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"name": "real", "type": "public_channel", "id": -channel - 1_000_000_000_000, "messages": messages})).unwrap()
+}
+
+#[tokio::test]
+async fn an_export_goes_through_rules_and_dedup_and_imports_once() {
+    // given the demo's two exports (the second cross-posts a vacancy of the first)
+    let bus = bus().await;
+    // when both are imported
+    let design = import_file(
+        bus.clone(),
+        &std::path::Path::new(DEMO).join("design-jobs.json"),
+        Some("demo_design_jobs"),
+    )
+    .await
+    .unwrap();
+    let dev = import_file(
+        bus.clone(),
+        &std::path::Path::new(DEMO).join("dev-freelance.json"),
+        None,
+    )
+    .await
+    .unwrap();
+    // then raw events, decisions and catalog additions are stored
+    assert_eq!(
+        (
+            design.messages,
+            design.accepted,
+            design.rejected,
+            design.channels_added
+        ),
+        (3, 1, 2, 1)
+    );
+    assert_eq!((dev.accepted, dev.rejected, dev.duplicates), (1, 1, 1));
+    assert_eq!(bus.last_sequence("MESSAGES").await.unwrap(), 6);
+    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 6);
+    let screening = bus.read_to_end("SCREENING", 1).await.unwrap();
+    let duplicate = screening
+        .iter()
+        .find(|m| m.subject.starts_with("rh.screening.duplicate."))
+        .unwrap();
+    assert!(duplicate.subject.ends_with("-1001000000002:202"));
+    // and importing again adds nothing anywhere
+    let again = import_file(
+        bus.clone(),
+        &std::path::Path::new(DEMO).join("design-jobs.json"),
+        Some("demo_design_jobs"),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.new, again.channels_added), (0, 0));
+    assert_eq!(bus.last_sequence("MESSAGES").await.unwrap(), 6);
+    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 6);
+    assert_eq!(bus.last_sequence("CATALOG").await.unwrap(), 13 + 2);
+}
+
+#[tokio::test]
+async fn a_broken_export_imports_nothing() {
+    let bus = bus().await;
+    let whole = std::fs::read(std::path::Path::new(DEMO).join("design-jobs.json")).unwrap();
+    let error = import_bytes(bus.clone(), &whole[..whole.len() - 40], None)
+        .await
+        .unwrap_err();
+    assert!(format!("{error:#}").contains("line"), "{error:#}");
+    for stream in ["MESSAGES", "SCREENING"] {
+        assert_eq!(bus.last_sequence(stream).await.unwrap(), 0, "{stream}");
+    }
+    assert_eq!(
+        bus.last_sequence("CATALOG").await.unwrap(),
+        13,
+        "no channel added"
+    );
+}
+
+#[tokio::test]
+async fn real_posts_import_with_their_reposts_caught() {
+    // given 100 real posts of a channel known for reposts, exported twice under two chats
+    let bus = bus().await;
+    let export = real_export(-1001995153153, 100);
+    let report = import_bytes(bus.clone(), &export, Some("revacancy"))
+        .await
+        .unwrap();
+    assert_eq!(report.new, report.messages);
+    assert!(report.accepted > 50, "{report:?}");
+    // when the same posts arrive from another chat (a cross-post of everything)
+    let text = String::from_utf8(export)
+        .unwrap()
+        .replace("\"id\":1995153153", "\"id\":777");
+    let cross = import_bytes(bus.clone(), text.as_bytes(), None)
+        .await
+        .unwrap();
+    // then every post that was accepted the first time is a duplicate now, none re-accepted
+    assert_eq!(cross.accepted, 0, "{cross:?}");
+    assert_eq!(cross.duplicates, report.accepted, "{cross:?}");
+}
