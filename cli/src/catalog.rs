@@ -83,3 +83,93 @@ pub async fn show(nats_url: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `remotehunt catalog yield`: per channel, what reading it brings.
+pub async fn channel_yield(database_url: &str) -> anyhow::Result<()> {
+    use sqlx::Row;
+    let pool = crate::ops::connect_database(database_url).await?;
+    let rows = sqlx::query(
+        "SELECT chat_id, coalesce(username, ''), seen, passed_rules, duplicates, vacancies, reports
+         FROM channel_yield ORDER BY vacancies DESC, seen DESC",
+    )
+    .fetch_all(&pool)
+    .await?;
+    println!(
+        "{:<16} {:<20} {:>7} {:>7} {:>7} {:>9} {:>7}",
+        "chat", "username", "seen", "passed", "dups", "vacancies", "reports"
+    );
+    for row in rows {
+        println!(
+            "{:<16} {:<20} {:>7} {:>7} {:>7} {:>9} {:>7}",
+            row.get::<i64, _>(0),
+            row.get::<String, _>(1),
+            row.get::<i64, _>(2),
+            row.get::<i64, _>(3),
+            row.get::<i64, _>(4),
+            row.get::<i64, _>(5),
+            row.get::<i64, _>(6)
+        );
+    }
+    Ok(())
+}
+
+/// `remotehunt rules test --channel ID FILE.toml`: replays a channel's stored messages through
+/// candidate rules (a backtest straight from the event log) and shows what would pass.
+pub async fn rules_test(
+    nats_url: &str,
+    channel: i64,
+    path: &Path,
+    examples: usize,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    // Either a bare rule set or a catalog-style file with a [rules] table.
+    let rules: schemas::Rules = match table.get("rules") {
+        Some(rules) => rules.clone().try_into()?,
+        None => toml::Value::Table(table).try_into()?,
+    };
+    let rules = ingest::rules::CompiledRules::compile(&rules)?;
+    let bus = connect_bus(nats_url).await?;
+    let stored = bus.read_to_end("MESSAGES", 1).await?;
+    let (mut seen, mut passed) = (0usize, 0usize);
+    let (mut passing, mut stopped) = (Vec::new(), Vec::new());
+    for message in &stored {
+        let Ok(decoded) = message.decode() else {
+            continue;
+        };
+        let schemas::Event::MessageReceived(received) = decoded.envelope.event else {
+            continue;
+        };
+        if received.key.chat_id != channel {
+            continue;
+        }
+        seen += 1;
+        let decision = rules.decide(&received.text);
+        let example = format!("  {:<28} {}", decision.rule, one_line(&received.text, 90));
+        if decision.accepted {
+            passed += 1;
+            passing.push(example);
+        } else {
+            stopped.push(example);
+        }
+    }
+    println!(
+        "channel {channel}: {seen} stored messages, {passed} would pass, {} would be stopped",
+        seen - passed
+    );
+    println!("would pass:");
+    passing.iter().take(examples).for_each(|e| println!("{e}"));
+    println!("would be stopped:");
+    stopped.iter().take(examples).for_each(|e| println!("{e}"));
+    Ok(())
+}
+
+fn one_line(text: &str, width: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(width) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}

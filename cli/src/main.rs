@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Keyword rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Read-model projectors.
     Projections {
         #[command(subcommand)]
@@ -100,6 +105,23 @@ enum CatalogCommand {
     Apply { file: PathBuf },
     /// Prints the catalog as the events say it is.
     Show,
+    /// Per channel: messages seen, passed the rules, duplicates, vacancies, reports.
+    Yield,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Replays a channel's stored messages through candidate rules and shows what would pass.
+    Test {
+        /// The channel's chat id (e.g. -1001234567890).
+        #[arg(long, allow_hyphen_values = true)]
+        channel: i64,
+        /// A TOML rule set (or a catalog file with a [rules] table).
+        file: PathBuf,
+        /// Examples to show of each outcome.
+        #[arg(long, default_value_t = 5)]
+        examples: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +165,14 @@ enum BenchCommand {
         /// Events the rebuild is measured on.
         #[arg(long, default_value_t = 1_000_000)]
         rebuild_events: usize,
+    },
+    /// Importing a Telegram Desktop export end to end into the streams (own nats-server).
+    Import {
+        /// Messages in the generated export (texts cycle through the corpus).
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
     },
     /// Keyword rules + cross-post dedup on one core, over the real posts of a corpus file.
     Ingest {
@@ -223,6 +253,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog {
             command: CatalogCommand::Show,
         } => catalog::show(&nats_url).await,
+        Command::Catalog {
+            command: CatalogCommand::Yield,
+        } => catalog::channel_yield(&database_url).await,
+        Command::Rules {
+            command:
+                RulesCommand::Test {
+                    channel,
+                    file,
+                    examples,
+                },
+        } => catalog::rules_test(&nats_url, channel, &file, examples).await,
         Command::Ingest {
             command: IngestCommand::Import { file, username },
         } => {
@@ -255,6 +296,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     rebuild_events,
                 },
         } => bench::backbone(publish_events, rebuild_events).await,
+        Command::Bench {
+            command: BenchCommand::Import { messages, corpus },
+        } => bench::import(messages, &corpus).await,
         Command::Bench {
             command:
                 BenchCommand::Ingest {

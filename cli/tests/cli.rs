@@ -139,6 +139,36 @@ fn migrate_then_demo_work_on_a_fresh_database() {
     );
     let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));
     assert!(status.contains("messages"), "{status}");
+    // and the imported channels' yield and a rules backtest read what the demo stored
+    let channel_yield = stdout(&remotehunt(&url, &database.url, &["catalog", "yield"]));
+    assert!(
+        channel_yield
+            .lines()
+            .any(|l| l.starts_with("-1001000000002")
+                && l.split_whitespace().skip(2).collect::<Vec<_>>() == ["3", "1", "1", "1", "0"]),
+        "{channel_yield}"
+    );
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(rules.path(), "require_any = [\"python\"]\n").unwrap();
+    let backtest = stdout(&remotehunt(
+        &url,
+        &database.url,
+        &[
+            "rules",
+            "test",
+            "--channel",
+            "-1001000000002",
+            rules.path().to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        backtest.contains("3 stored messages, 1 would pass, 2 would be stopped"),
+        "{backtest}"
+    );
+    assert!(
+        backtest.contains("require_any:python           Вакансия: нужен Python"),
+        "{backtest}"
+    );
 }
 
 fn post(n: i64) -> Envelope {

@@ -24,6 +24,9 @@ pub struct Report {
 pub struct Ingestor {
     bus: Bus,
     screener: Screener,
+    /// Last CATALOG sequence applied to the screener: rule changes published since are picked
+    /// up before the next batch, without a restart.
+    catalog_sequence: u64,
 }
 
 impl Ingestor {
@@ -31,8 +34,7 @@ impl Ingestor {
     /// already stored.
     pub async fn start(bus: Bus) -> anyhow::Result<Self> {
         bus.ensure_streams().await?;
-        let catalog_events = decoded(&bus, "CATALOG").await?;
-        let catalog = Catalog::from_events(catalog_events.iter().map(|e| &e.event));
+        let catalog = Catalog::default();
         let accepted: std::collections::HashSet<schemas::MessageKey> = decoded(&bus, "SCREENING")
             .await?
             .into_iter()
@@ -49,7 +51,28 @@ impl Ingestor {
                 screener.remember(&message);
             }
         }
-        Ok(Self { bus, screener })
+        let mut ingestor = Self {
+            bus,
+            screener,
+            catalog_sequence: 0,
+        };
+        ingestor.follow_catalog().await?;
+        Ok(ingestor)
+    }
+
+    /// Applies catalog events published since the last look (new channels, changed rules).
+    pub async fn follow_catalog(&mut self) -> anyhow::Result<()> {
+        for message in self
+            .bus
+            .read_to_end("CATALOG", self.catalog_sequence + 1)
+            .await?
+        {
+            if let Ok(stored) = message.decode() {
+                self.screener.update_catalog(&stored.envelope.event);
+            }
+            self.catalog_sequence = message.sequence;
+        }
+        Ok(())
     }
 
     /// Adds a chat to the catalog (enabled, default rules) unless it is there already.
@@ -89,6 +112,7 @@ impl Ingestor {
 
     /// Stores the messages and screens the new ones, in posting order.
     pub async fn ingest(&mut self, mut messages: Vec<MessageReceived>) -> anyhow::Result<Report> {
+        self.follow_catalog().await?;
         messages.sort_by_key(|m| (m.posted_at, m.key));
         let received: Vec<Envelope> = messages
             .into_iter()

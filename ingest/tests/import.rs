@@ -141,3 +141,43 @@ async fn real_posts_import_with_their_reposts_caught() {
     assert_eq!(cross.accepted, 0, "{cross:?}");
     assert_eq!(cross.duplicates, report.accepted, "{cross:?}");
 }
+
+#[tokio::test]
+async fn a_rule_change_takes_effect_in_a_running_ingest() {
+    use ingest::ingestor::Ingestor;
+    use schemas::{ChannelRulesSet, MessageKey, MessageReceived, MessageSource, RuleScope, Rules};
+    // given a running ingest and a channel whose default rules stop a post
+    let bus = bus().await;
+    let mut ingestor = Ingestor::start(bus.clone()).await.unwrap();
+    let post = |id: i64| MessageReceived {
+        key: MessageKey::new(-1005, id),
+        chat_username: None,
+        chat_title: None,
+        posted_at: chrono::Utc::now(),
+        text: format!("Python разработчик, пост {id}"),
+        links: vec![],
+        has_media: false,
+        author: Default::default(),
+        contacts: vec![],
+        link: None,
+        source: MessageSource::Live,
+    };
+    assert_eq!(ingestor.ingest(vec![post(1)]).await.unwrap().rejected, 1);
+    // when an admin gives the channel its own rules
+    let rules = ChannelRulesSet {
+        scope: RuleScope::Channel("-1005".into()),
+        rules: Rules {
+            require_any: vec!["python".into()],
+            ..Rules::default()
+        },
+    };
+    bus.publish(&Envelope::new(rules)).await.unwrap();
+    // then the next post is judged by them, without a restart
+    let report = ingestor.ingest(vec![post(2)]).await.unwrap();
+    assert_eq!(report.accepted, 1, "{report:?}");
+    let decisions = bus.read_to_end("SCREENING", 1).await.unwrap();
+    let last = decisions.last().unwrap().decode().unwrap();
+    assert!(
+        matches!(last.envelope.event, schemas::Event::MessageAccepted(ref a) if a.scope == "-1005" && a.rule == "require_any:python")
+    );
+}
