@@ -3,11 +3,22 @@
 //! decision. Channels not yet in the catalog are added with the default rules.
 
 use bus::Bus;
-use schemas::{ChannelConfigured, ChannelKind, Envelope, Event, MessageReceived, channel_key};
+use schemas::{
+    ChannelConfigured, ChannelKind, Envelope, Event, MessageDeleted, MessageEdited, MessageKey,
+    MessageReceived, channel_key,
+};
 
 use crate::catalog::Catalog;
 use crate::dedup::Deduper;
 use crate::screen::Screener;
+
+/// What the Telegram reader sees, as plain data (so the handler is tested without Telegram).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    New(MessageReceived),
+    Edited(MessageEdited),
+    Deleted(MessageKey),
+}
 
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +30,8 @@ pub struct Report {
     pub rejected: usize,
     pub duplicates: usize,
     pub channels_added: usize,
+    pub edits: usize,
+    pub deletions: usize,
 }
 
 pub struct Ingestor {
@@ -141,6 +154,46 @@ impl Ingestor {
             decisions.push(decision);
         }
         self.bus.publish_batch(&decisions).await?;
+        Ok(report)
+    }
+}
+
+impl Ingestor {
+    /// Handles a batch of live updates: new messages take the ingest path; edits and deletions
+    /// become events with deterministic ids (an edit per edit time, a deletion once).
+    pub async fn handle(&mut self, updates: Vec<Update>) -> anyhow::Result<Report> {
+        let mut new = Vec::new();
+        let mut changes = Vec::new();
+        let (mut edits, mut deletions) = (0, 0);
+        for update in updates {
+            match update {
+                Update::New(message) => new.push(message),
+                Update::Edited(edit) => {
+                    edits += 1;
+                    let id = format!(
+                        "{}:edit:{}",
+                        edit.key.event_id(),
+                        edit.edited_at.timestamp()
+                    );
+                    changes.push(Envelope::with_id(id, edit));
+                }
+                Update::Deleted(key) => {
+                    deletions += 1;
+                    changes.push(Envelope::with_id(
+                        format!("{}:deleted", key.event_id()),
+                        MessageDeleted { key },
+                    ));
+                }
+            }
+        }
+        let mut report = if new.is_empty() {
+            Report::default()
+        } else {
+            self.ingest(new).await?
+        };
+        self.bus.publish_batch(&changes).await?;
+        report.edits = edits;
+        report.deletions = deletions;
         Ok(report)
     }
 }

@@ -181,3 +181,64 @@ async fn a_rule_change_takes_effect_in_a_running_ingest() {
         matches!(last.envelope.event, schemas::Event::MessageAccepted(ref a) if a.scope == "-1005" && a.rule == "require_any:python")
     );
 }
+
+#[tokio::test]
+async fn live_updates_with_edits_and_deletions_are_stored_once() {
+    use ingest::ingestor::{Ingestor, Update};
+    use schemas::{MessageEdited, MessageKey, MessageReceived, MessageSource};
+    // given a running ingest and synthetic updates as the Telegram reader produces them
+    let bus = bus().await;
+    let mut ingestor = Ingestor::start(bus.clone()).await.unwrap();
+    let key = MessageKey::new(-1007, 1);
+    let at = chrono::Utc::now();
+    let new = MessageReceived {
+        key,
+        chat_username: Some("live".into()),
+        chat_title: None,
+        posted_at: at,
+        text: "Ищем монтажёра на Reels, оплата 2000 за ролик".into(),
+        links: vec![],
+        has_media: false,
+        author: Default::default(),
+        contacts: vec![],
+        link: None,
+        source: MessageSource::Live,
+    };
+    let edit = MessageEdited {
+        key,
+        edited_at: at + chrono::Duration::minutes(5),
+        text: "Ищем монтажёра на Reels, оплата 3000 за ролик".into(),
+        links: vec![],
+        contacts: vec![],
+    };
+    let updates = vec![
+        Update::New(new.clone()),
+        Update::Edited(edit.clone()),
+        Update::Deleted(key),
+    ];
+    // when they are handled, and handled again (a reconnect replays them)
+    let first = ingestor.handle(updates.clone()).await.unwrap();
+    let second = ingestor.handle(updates).await.unwrap();
+    // then the message, its edit and its deletion are stored once each, and it was screened once
+    assert_eq!(
+        (first.new, first.accepted, first.edits, first.deletions),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(second.new, 0);
+    let subjects: Vec<String> = bus
+        .read_to_end("MESSAGES", 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "rh.messages.received.-1007:1",
+            "rh.messages.edited.-1007:1",
+            "rh.messages.deleted.-1007:1"
+        ]
+    );
+    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 1);
+}
