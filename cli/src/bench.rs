@@ -293,10 +293,12 @@ pub fn ingest(
                 key.chat_id - pass as i64 * 1_000_000_000_000,
                 key.message_id,
             );
-            if rules.decide(text).accepted {
+            // As ingest's screening does: normalise once for rules and dedup.
+            let normalised = ingest::text::normalise(text);
+            if rules.decide_normalised(&normalised).accepted {
                 accepted += 1;
                 let at = start + Duration::days(pass as i64) + Duration::seconds(n as i64);
-                duplicates += usize::from(dedup.check(key, text, at).is_some());
+                duplicates += usize::from(dedup.check_normalised(key, &normalised, at).is_some());
             }
         }
     }

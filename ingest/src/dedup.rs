@@ -61,9 +61,8 @@ fn hash_str(s: &str) -> u64 {
 }
 
 /// Hashes of a text's words, in order (empty for a text without words).
-fn word_hashes(text: &str) -> Vec<u64> {
-    let normalised = normalise(text);
-    tokens(&normalised)
+fn word_hashes(normalised: &str) -> Vec<u64> {
+    tokens(normalised)
         .into_iter()
         .map(|t| hash_str(t.word))
         .collect()
@@ -123,10 +122,20 @@ impl Deduper {
     /// while the first one has left the window. A key already checked returns `None`: re-reading
     /// a message is not a repost.
     pub fn check(&mut self, key: MessageKey, text: &str, at: DateTime<Utc>) -> Option<Duplicate> {
+        self.check_normalised(key, &normalise(text), at)
+    }
+
+    /// [`Self::check`] on text already passed through [`normalise`] (shared with the rules).
+    pub fn check_normalised(
+        &mut self,
+        key: MessageKey,
+        normalised: &str,
+        at: DateTime<Utc>,
+    ) -> Option<Duplicate> {
         if self.by_key.contains_key(&key) {
             return None;
         }
-        let words = word_hashes(text);
+        let words = word_hashes(normalised);
         if words.is_empty() {
             // Media without a caption: nothing to compare.
             return None;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use schemas::Rules;
 
-use crate::text::{Token, normalise, tokens};
+use crate::text::{FastHash, Token, normalise, tokens};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
@@ -81,7 +81,7 @@ impl Term {
 struct Prepared<'a> {
     normalised: &'a str,
     tokens: Vec<Token<'a>>,
-    words: HashSet<&'a str>,
+    words: HashSet<&'a str, FastHash>,
 }
 
 /// The outcome for one message.
@@ -150,11 +150,15 @@ impl CompiledRules {
 
     /// Decides on a text: forbidden terms first, then required ones.
     pub fn decide(&self, text: &str) -> Decision {
-        let normalised = normalise(text);
-        let tokens = tokens(&normalised);
+        self.decide_normalised(&normalise(text))
+    }
+
+    /// [`Self::decide`] on text already passed through [`normalise`] (shared with dedup).
+    pub fn decide_normalised(&self, normalised: &str) -> Decision {
+        let tokens = tokens(normalised);
         let words = tokens.iter().map(|t| t.word).collect();
         let prepared = Prepared {
-            normalised: &normalised,
+            normalised,
             tokens,
             words,
         };

@@ -12,6 +12,7 @@ use schemas::{
 use crate::catalog::Catalog;
 use crate::dedup::Deduper;
 use crate::rules::{CompiledRules, RuleError};
+use crate::text::normalise;
 
 pub struct Screener {
     catalog: Catalog,
@@ -87,7 +88,8 @@ impl Screener {
             self.compiled
                 .insert(scope.clone(), CompiledRules::compile(&rules)?);
         }
-        let decision = self.compiled[&scope].decide(&message.text);
+        let normalised = normalise(&message.text);
+        let decision = self.compiled[&scope].decide_normalised(&normalised);
         let envelope = if !decision.accepted {
             Envelope::with_id(
                 format!("screen:{}", key.id()),
@@ -97,7 +99,10 @@ impl Screener {
                     scope,
                 },
             )
-        } else if let Some(duplicate) = self.dedup.check(key, &message.text, message.posted_at) {
+        } else if let Some(duplicate) =
+            self.dedup
+                .check_normalised(key, &normalised, message.posted_at)
+        {
             let event = DuplicateDetected {
                 key,
                 original: duplicate.original,
