@@ -179,7 +179,8 @@ async fn pump<H: Handler>(
 ) -> anyhow::Result<()> {
     let mut messages = consumer
         .stream()
-        .max_messages_per_batch(256)
+        // Buffer only what will be handled soon: a buffered message's ack_wait is running.
+        .max_messages_per_batch((spec.concurrency * 2).clamp(1, 256))
         .heartbeat(Duration::from_secs(5))
         .expires(Duration::from_secs(30))
         .messages()

@@ -89,16 +89,25 @@ impl Bus {
         stream: &str,
         from_sequence: u64,
     ) -> anyhow::Result<Vec<RawStored>> {
-        let last = self.last_sequence(stream).await?;
+        let state = self
+            .js
+            .get_stream(stream)
+            .await?
+            .info()
+            .await?
+            .state
+            .clone();
+        let last = state.last_sequence;
         let mut out = Vec::new();
-        if last == 0 || from_sequence > last {
+        // Empty, purged, or nothing from here on: there is no message to wait for.
+        if state.messages == 0 || from_sequence > last {
             return Ok(out);
         }
         let messages = self.read_stream(stream, from_sequence).await?;
         futures::pin_mut!(messages);
         while let Some(message) = messages.next().await {
             let message = message?;
-            let done = message.sequence >= last;
+            let done = message.sequence >= last || message.pending == 0;
             out.push(message);
             if done {
                 break;

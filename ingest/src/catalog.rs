@@ -126,6 +126,8 @@ pub struct Catalog {
     /// Rules by scope key (`global` or a channel key); an empty set for a channel means "use
     /// the global rules".
     pub rules: BTreeMap<String, Rules>,
+    /// Channels an operator removed: their messages are rejected and imports do not re-add them.
+    pub removed: std::collections::BTreeSet<String>,
 }
 
 impl Catalog {
@@ -139,10 +141,12 @@ impl Catalog {
                 self.categories.remove(&e.slug);
             }
             Event::ChannelConfigured(e) => {
+                self.removed.remove(&e.key());
                 self.channels.insert(e.key(), e.clone());
             }
             Event::ChannelRemoved(e) => {
                 self.channels.remove(&e.channel);
+                self.removed.insert(e.channel.clone());
             }
             Event::ChannelRulesSet(e) => {
                 self.rules.insert(e.scope.key(), e.rules.clone());

@@ -118,8 +118,9 @@ impl Deduper {
     }
 
     /// Checks a message against everything seen within the window around `at`. Duplicates point
-    /// at the first occurrence and are remembered too, so a chain of reposts keeps matching
-    /// while the first one has left the window. A key already checked returns `None`: re-reading
+    /// at the first occurrence and are remembered as exact texts, so a chain of identical
+    /// reposts keeps matching while the first one has left the window; an edited repost matches
+    /// only while its original is within the window. A key already checked returns `None`: re-reading
     /// a message is not a repost.
     pub fn check(&mut self, key: MessageKey, text: &str, at: DateTime<Utc>) -> Option<Duplicate> {
         self.check_normalised(key, &normalise(text), at)

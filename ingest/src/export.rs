@@ -66,7 +66,10 @@ pub struct ExportedChat {
 /// Parses an export. `username` (the chat's public @name, which exports omit) makes post links.
 pub fn parse(bytes: &[u8], username: Option<&str>) -> Result<ExportedChat, ExportError> {
     let raw: RawExport = serde_json::from_slice(bytes)?;
-    let (chat_id, kind) = chat_id(&raw.chat_type, raw.id);
+    let (chat_id, kind) = chat_id(&raw.chat_type, raw.id).ok_or_else(|| ExportError::Message {
+        id: 0,
+        reason: format!("chat id {} out of range", raw.id),
+    })?;
     let title = raw.name.unwrap_or_default();
     let mut messages = Vec::with_capacity(raw.messages.len());
     for message in raw.messages {
@@ -113,17 +116,15 @@ pub fn parse(bytes: &[u8], username: Option<&str>) -> Result<ExportedChat, Expor
 
 /// Exports give bare ids; the Bot API (and our catalog) use `-100<id>` for channels and
 /// supergroups and `-<id>` for basic groups.
-fn chat_id(chat_type: &str, id: i64) -> (i64, ChannelKind) {
-    match chat_type {
-        "public_channel" | "private_channel" => {
-            (-1_000_000_000_000 - id.abs(), ChannelKind::Channel)
-        }
-        "public_supergroup" | "private_supergroup" => {
-            (-1_000_000_000_000 - id.abs(), ChannelKind::Group)
-        }
-        "private_group" => (-id.abs(), ChannelKind::Group),
+fn chat_id(chat_type: &str, id: i64) -> Option<(i64, ChannelKind)> {
+    // Telegram ids fit in 52 bits; anything larger is a forged file.
+    let id = id.checked_abs().filter(|id| *id < 1_000_000_000_000)?;
+    Some(match chat_type {
+        "public_channel" | "private_channel" => (-1_000_000_000_000 - id, ChannelKind::Channel),
+        "public_supergroup" | "private_supergroup" => (-1_000_000_000_000 - id, ChannelKind::Group),
+        "private_group" => (-id, ChannelKind::Group),
         _ => (id, ChannelKind::Group),
-    }
+    })
 }
 
 fn posted_at(message: &RawMessage) -> Option<DateTime<Utc>> {
@@ -250,5 +251,7 @@ mod tests {
         assert!(error.to_string().contains("line"), "{error}");
         assert!(parse(b"{\"messages\": 5}", None).is_err());
         assert!(parse(b"", None).is_err());
+        let forged = r#"{"name": "x", "type": "public_channel", "id": -9223372036854775808, "messages": []}"#;
+        assert!(parse(forged.as_bytes(), None).is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! (deterministic id, so re-reading stores nothing), then screen what is new and publish the
 //! decision. Channels not yet in the catalog are added with the default rules.
 
+use std::collections::HashSet;
+
 use bus::Bus;
 use schemas::{
     ChannelConfigured, ChannelKind, Envelope, Event, MessageDeleted, MessageEdited, MessageKey,
@@ -40,6 +42,9 @@ pub struct Ingestor {
     /// Last CATALOG sequence applied to the screener: rule changes published since are picked
     /// up before the next batch, without a restart.
     catalog_sequence: u64,
+    /// Messages with a screening decision stored. A message is screened when it has none, not
+    /// when its raw event was new: a crash between the two must not leave it unscreened.
+    screened: HashSet<MessageKey>,
 }
 
 impl Ingestor {
@@ -48,26 +53,43 @@ impl Ingestor {
     pub async fn start(bus: Bus) -> anyhow::Result<Self> {
         bus.ensure_streams().await?;
         let catalog = Catalog::default();
-        let accepted: std::collections::HashSet<schemas::MessageKey> = decoded(&bus, "SCREENING")
+        // Originals and their reposts, so repost chains keep resolving after a restart.
+        let mut screened = HashSet::new();
+        let mut remembered = HashSet::new();
+        for envelope in decoded(&bus, "SCREENING").await? {
+            match envelope.event {
+                Event::MessageAccepted(e) => {
+                    screened.insert(e.key);
+                    remembered.insert(e.key);
+                }
+                Event::DuplicateDetected(e) => {
+                    screened.insert(e.key);
+                    remembered.insert(e.key);
+                }
+                Event::MessageRejected(e) => {
+                    screened.insert(e.key);
+                }
+                _ => {}
+            }
+        }
+        let mut history: Vec<MessageReceived> = decoded(&bus, "MESSAGES")
             .await?
             .into_iter()
             .filter_map(|e| match e.event {
-                Event::MessageAccepted(a) => Some(a.key),
+                Event::MessageReceived(m) if remembered.contains(&m.key) => Some(m),
                 _ => None,
             })
             .collect();
+        history.sort_by_key(|m| (m.posted_at, m.key));
         let mut screener = Screener::new(catalog, Deduper::default());
-        for envelope in decoded(&bus, "MESSAGES").await? {
-            if let Event::MessageReceived(message) = envelope.event
-                && accepted.contains(&message.key)
-            {
-                screener.remember(&message);
-            }
+        for message in &history {
+            screener.remember(message);
         }
         let mut ingestor = Self {
             bus,
             screener,
             catalog_sequence: 0,
+            screened,
         };
         ingestor.follow_catalog().await?;
         Ok(ingestor)
@@ -88,7 +110,8 @@ impl Ingestor {
         Ok(())
     }
 
-    /// Adds a chat to the catalog (enabled, default rules) unless it is there already.
+    /// Adds a chat to the catalog (enabled, default rules) unless it is there already or an
+    /// operator removed it.
     pub async fn ensure_channel(
         &mut self,
         chat_id: i64,
@@ -96,17 +119,16 @@ impl Ingestor {
         title: &str,
         kind: ChannelKind,
     ) -> anyhow::Result<bool> {
-        let known = self
-            .screener
-            .catalog()
-            .channels
-            .contains_key(&channel_key(chat_id, None))
-            || username.is_some_and(|u| {
-                self.screener
-                    .catalog()
-                    .channels
-                    .contains_key(&channel_key(0, Some(u)))
-            });
+        let catalog = self.screener.catalog();
+        let keys = [
+            Some(channel_key(chat_id, None)),
+            username.map(|u| channel_key(0, Some(u))),
+        ];
+        // Known, or removed by an operator (an import must not bring it back).
+        let known = keys
+            .iter()
+            .flatten()
+            .any(|key| catalog.channels.contains_key(key) || catalog.removed.contains(key));
         if known {
             return Ok(false);
         }
@@ -138,13 +160,13 @@ impl Ingestor {
         };
         let mut decisions = Vec::new();
         for (envelope, published) in received.iter().zip(&published) {
-            if published.duplicate {
-                continue;
-            }
-            report.new += 1;
+            report.new += usize::from(!published.duplicate);
             let Event::MessageReceived(message) = &envelope.event else {
                 continue;
             };
+            if self.screened.contains(&message.key) {
+                continue;
+            }
             let decision = self.screener.screen(envelope, message)?;
             match decision.event {
                 Event::MessageAccepted(_) => report.accepted += 1,
@@ -154,6 +176,8 @@ impl Ingestor {
             decisions.push(decision);
         }
         self.bus.publish_batch(&decisions).await?;
+        self.screened
+            .extend(decisions.iter().filter_map(|d| screened_key(&d.event)));
         Ok(report)
     }
 }
@@ -195,6 +219,15 @@ impl Ingestor {
         report.edits = edits;
         report.deletions = deletions;
         Ok(report)
+    }
+}
+
+fn screened_key(event: &Event) -> Option<MessageKey> {
+    match event {
+        Event::MessageAccepted(e) => Some(e.key),
+        Event::MessageRejected(e) => Some(e.key),
+        Event::DuplicateDetected(e) => Some(e.key),
+        _ => None,
     }
 }
 

@@ -57,7 +57,9 @@ impl Screener {
             .chat_username
             .as_deref()
             .map(|u| channel_key(0, Some(u)))
-            .filter(|key| self.catalog.channels.contains_key(key))
+            .filter(|key| {
+                self.catalog.channels.contains_key(key) || self.catalog.removed.contains(key)
+            })
             .unwrap_or(by_id)
     }
 
@@ -69,15 +71,22 @@ impl Screener {
     ) -> Result<Envelope, RuleError> {
         let key = message.key;
         let channel = self.channel_of(message);
-        if self
+        let closed = if self.catalog.removed.contains(&channel) {
+            Some("channel_removed")
+        } else if self
             .catalog
             .channels
             .get(&channel)
             .is_some_and(|c| !c.enabled)
         {
+            Some("channel_disabled")
+        } else {
+            None
+        };
+        if let Some(rule) = closed {
             let event = MessageRejected {
                 key,
-                rule: "channel_disabled".into(),
+                rule: rule.into(),
                 scope: channel,
             };
             return Ok(Envelope::with_id(format!("screen:{}", key.id()), event).caused_by(received));

@@ -242,3 +242,80 @@ async fn live_updates_with_edits_and_deletions_are_stored_once() {
     );
     assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_message_stored_before_a_crash_is_screened_on_the_retry() {
+    use ingest::ingestor::{Ingestor, Update};
+    use schemas::{MessageKey, MessageReceived, MessageSource};
+    // given a raw message stored by a run that crashed before screening it
+    let bus = bus().await;
+    let message = MessageReceived {
+        key: MessageKey::new(-1009, 1),
+        chat_username: None,
+        chat_title: None,
+        posted_at: chrono::Utc::now(),
+        text: "Ищем копирайтера, оплата 500 ₽ за текст".into(),
+        links: vec![],
+        has_media: false,
+        author: Default::default(),
+        contacts: vec![],
+        link: None,
+        source: MessageSource::Live,
+    };
+    bus.publish(&Envelope::with_id(message.key.event_id(), message.clone()))
+        .await
+        .unwrap();
+    // when ingest starts again and sees the message once more
+    let mut ingestor = Ingestor::start(bus.clone()).await.unwrap();
+    let report = ingestor
+        .handle(vec![Update::New(message.clone())])
+        .await
+        .unwrap();
+    // then it is screened now (though its raw event was not new), and only once
+    assert_eq!((report.new, report.accepted), (0, 1));
+    let again = ingestor.handle(vec![Update::New(message)]).await.unwrap();
+    assert_eq!(again.accepted, 0);
+    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_removed_channel_is_not_brought_back_by_an_import() {
+    use schemas::ChannelRemoved;
+    // given an imported channel that an operator then removed
+    let bus = bus().await;
+    let path = std::path::Path::new(DEMO).join("design-jobs.json");
+    import_file(bus.clone(), &path, Some("demo_design_jobs"))
+        .await
+        .unwrap();
+    bus.publish(&Envelope::new(ChannelRemoved {
+        channel: "-1001000000001".into(),
+    }))
+    .await
+    .unwrap();
+    let catalog_events = bus.last_sequence("CATALOG").await.unwrap();
+    // when a newer export of it is imported
+    let newer = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"id\": 101,", "\"id\": 111,");
+    let report = import_bytes(bus.clone(), newer.as_bytes(), Some("demo_design_jobs"))
+        .await
+        .unwrap();
+    // then the channel stays removed and its new post is rejected for that reason
+    assert_eq!(
+        (report.channels_added, report.new, report.rejected),
+        (0, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(bus.last_sequence("CATALOG").await.unwrap(), catalog_events);
+    let last = bus
+        .read_to_end("SCREENING", 1)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert!(
+        matches!(last.envelope.event, schemas::Event::MessageRejected(ref r) if r.rule == "channel_removed")
+    );
+}

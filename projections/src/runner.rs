@@ -214,11 +214,22 @@ pub async fn rebuild(
     config: &Config,
 ) -> Result<u64, ProjectorError> {
     {
-        let mut lock = pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)")
+        // A connection of its own: dropping it (on success or error) releases the lock.
+        let mut lock = PgConnection::connect(&config.database_url).await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(projection.lock_key())
-            .execute(&mut *lock)
+            .fetch_one(&mut lock)
             .await?;
+        if !locked {
+            tracing::warn!(
+                projection = projection.name(),
+                "waiting for the running projector to release the projection"
+            );
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(projection.lock_key())
+                .execute(&mut lock)
+                .await?;
+        }
         let mut tx = lock.begin().await?;
         sqlx::query(&format!("TRUNCATE {}", projection.tables().join(", ")))
             .execute(&mut *tx)
@@ -228,10 +239,7 @@ pub async fn rebuild(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(projection.lock_key())
-            .execute(&mut *lock)
-            .await?;
+        lock.close().await?;
     }
     catch_up(bus, pool, projection, config).await
 }
@@ -407,9 +415,16 @@ async fn write_batch(
     Ok(applied)
 }
 
-/// Errors caused by the event's data rather than by the database being unreachable.
+/// Errors caused by the event's data (SQLSTATE classes 22 "data exception" and 23 "integrity
+/// constraint violation"). Anything else — a missing table, a read-only database, a deadlock —
+/// is the database's problem and is retried, never dead-lettered.
 fn is_data_error(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(_))
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        _ => false,
+    }
 }
 
 async fn apply_with_checkpoint(

@@ -1,6 +1,7 @@
 //! Subject layout: `rh.<area>.<event>.<aggregate id>`. The area picks the stream, the event name
-//! lets consumers filter by type, and the aggregate token lets one subject carry one aggregate's
-//! history (so JetStream can enforce "expected last subject sequence" on it).
+//! lets consumers filter by type, and the aggregate token makes `rh.<area>.*.<id>` one
+//! aggregate's history. JetStream's "expected last subject sequence" guards one exact subject:
+//! one event type of one aggregate.
 
 use serde::{Deserialize, Serialize};
 
