@@ -24,6 +24,23 @@ async fn bus() -> Bus {
     bus
 }
 
+/// A live post as the Telegram reader would hand it over.
+fn live(chat_id: i64, message_id: i64, text: &str) -> schemas::MessageReceived {
+    schemas::MessageReceived {
+        key: schemas::MessageKey::new(chat_id, message_id),
+        chat_username: None,
+        chat_title: None,
+        posted_at: chrono::Utc::now(),
+        text: text.into(),
+        links: vec![],
+        has_media: false,
+        author: Default::default(),
+        contacts: vec![],
+        link: None,
+        source: schemas::MessageSource::Live,
+    }
+}
+
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/");
 
 /// An export of real posts of one channel from the pool, with `text` in the array form.
@@ -145,23 +162,11 @@ async fn real_posts_import_with_their_reposts_caught() {
 #[tokio::test]
 async fn a_rule_change_takes_effect_in_a_running_ingest() {
     use ingest::ingestor::Ingestor;
-    use schemas::{ChannelRulesSet, MessageKey, MessageReceived, MessageSource, RuleScope, Rules};
+    use schemas::{ChannelRulesSet, RuleScope, Rules};
     // given a running ingest and a channel whose default rules stop a post
     let bus = bus().await;
     let mut ingestor = Ingestor::start(bus.clone()).await.unwrap();
-    let post = |id: i64| MessageReceived {
-        key: MessageKey::new(-1005, id),
-        chat_username: None,
-        chat_title: None,
-        posted_at: chrono::Utc::now(),
-        text: format!("Python разработчик, пост {id}"),
-        links: vec![],
-        has_media: false,
-        author: Default::default(),
-        contacts: vec![],
-        link: None,
-        source: MessageSource::Live,
-    };
+    let post = |id: i64| live(-1005, id, &format!("Python разработчик, пост {id}"));
     assert_eq!(ingestor.ingest(vec![post(1)]).await.unwrap().rejected, 1);
     // when an admin gives the channel its own rules
     let rules = ChannelRulesSet {
@@ -185,25 +190,13 @@ async fn a_rule_change_takes_effect_in_a_running_ingest() {
 #[tokio::test]
 async fn live_updates_with_edits_and_deletions_are_stored_once() {
     use ingest::ingestor::{Ingestor, Update};
-    use schemas::{MessageEdited, MessageKey, MessageReceived, MessageSource};
+    use schemas::{MessageEdited, MessageKey};
     // given a running ingest and synthetic updates as the Telegram reader produces them
     let bus = bus().await;
     let mut ingestor = Ingestor::start(bus.clone()).await.unwrap();
     let key = MessageKey::new(-1007, 1);
     let at = chrono::Utc::now();
-    let new = MessageReceived {
-        key,
-        chat_username: Some("live".into()),
-        chat_title: None,
-        posted_at: at,
-        text: "Ищем монтажёра на Reels, оплата 2000 за ролик".into(),
-        links: vec![],
-        has_media: false,
-        author: Default::default(),
-        contacts: vec![],
-        link: None,
-        source: MessageSource::Live,
-    };
+    let new = live(-1007, 1, "Ищем монтажёра на Reels, оплата 2000 за ролик");
     let edit = MessageEdited {
         key,
         edited_at: at + chrono::Duration::minutes(5),
@@ -246,22 +239,9 @@ async fn live_updates_with_edits_and_deletions_are_stored_once() {
 #[tokio::test]
 async fn a_message_stored_before_a_crash_is_screened_on_the_retry() {
     use ingest::ingestor::{Ingestor, Update};
-    use schemas::{MessageKey, MessageReceived, MessageSource};
     // given a raw message stored by a run that crashed before screening it
     let bus = bus().await;
-    let message = MessageReceived {
-        key: MessageKey::new(-1009, 1),
-        chat_username: None,
-        chat_title: None,
-        posted_at: chrono::Utc::now(),
-        text: "Ищем копирайтера, оплата 500 ₽ за текст".into(),
-        links: vec![],
-        has_media: false,
-        author: Default::default(),
-        contacts: vec![],
-        link: None,
-        source: MessageSource::Live,
-    };
+    let message = live(-1009, 1, "Ищем копирайтера, оплата 500 ₽ за текст");
     bus.publish(&Envelope::with_id(message.key.event_id(), message.clone()))
         .await
         .unwrap();
