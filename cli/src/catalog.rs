@@ -25,16 +25,20 @@ pub async fn current(bus: &Bus) -> anyhow::Result<Catalog> {
     Ok(Catalog::from_events(&events))
 }
 
-/// Publishes the events that make the catalog match `file`; returns how many.
-pub async fn apply_file(bus: &Bus, file: &CatalogFile) -> anyhow::Result<usize> {
-    let changes: Vec<Envelope> = current(bus)
-        .await?
-        .changes_to(file)
-        .into_iter()
-        .map(Envelope::new)
-        .collect();
+/// Publishes the events that make the catalog match `file` and returns them. With
+/// `keep_unlisted_channels`, channels missing from the file (added by imports) are kept.
+pub async fn apply_file(
+    bus: &Bus,
+    file: &CatalogFile,
+    keep_unlisted_channels: bool,
+) -> anyhow::Result<Vec<Envelope>> {
+    let mut changes = current(bus).await?.changes_to(file);
+    if keep_unlisted_channels {
+        changes.retain(|e| !matches!(e, schemas::Event::ChannelRemoved(_)));
+    }
+    let changes: Vec<Envelope> = changes.into_iter().map(Envelope::new).collect();
     bus.publish_batch(&changes).await?;
-    Ok(changes.len())
+    Ok(changes)
 }
 
 pub async fn apply(nats_url: &str, path: &Path) -> anyhow::Result<()> {
@@ -43,13 +47,11 @@ pub async fn apply(nats_url: &str, path: &Path) -> anyhow::Result<()> {
     let file = CatalogFile::parse(&text).with_context(|| format!("in {}", path.display()))?;
     let bus = connect_bus(nats_url).await?;
     bus.ensure_streams().await?;
-    let before = current(&bus).await?;
-    let changes = before.changes_to(&file);
-    for event in &changes {
-        println!("{:<18} {}", event.event_type(), event.aggregate().id);
+    let published = apply_file(&bus, &file, false).await?;
+    for envelope in &published {
+        println!("{:<18} {}", envelope.event_type(), envelope.aggregate().id);
     }
-    let published = apply_file(&bus, &file).await?;
-    println!("{published} change(s) published");
+    println!("{} change(s) published", published.len());
     Ok(())
 }
 

@@ -185,11 +185,8 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     println!("== database migrated");
 
     let catalog = CatalogFile::parse(include_str!("../../catalog.toml"))?;
-    let mut changes = crate::catalog::current(&bus).await?.changes_to(&catalog);
     // The demo's channels come from its imports, not from catalog.toml: keep them.
-    changes.retain(|e| !matches!(e, Event::ChannelRemoved(_)));
-    let envelopes: Vec<Envelope> = changes.into_iter().map(Envelope::new).collect();
-    bus.publish_batch(&envelopes).await?;
+    let envelopes = crate::catalog::apply_file(&bus, &catalog, true).await?;
     println!("== catalog.toml applied: {} change(s)", envelopes.len());
     for (bytes, username) in EXPORTS {
         let report = ingest::import::import_bytes(bus.clone(), bytes, Some(username)).await?;
