@@ -68,8 +68,13 @@ pub async fn show(nats_url: &str) -> anyhow::Result<()> {
     println!("channels:");
     for (key, channel) in &catalog.channels {
         let (scope, _) = catalog.rules_for(key);
+        let unreadable = catalog
+            .unreadable
+            .get(key)
+            .map(|reason| format!(" UNREADABLE: {reason}"))
+            .unwrap_or_default();
         println!(
-            "  {key:<16} {:<24} {:?} {} rules: {scope}",
+            "  {key:<16} {:<24} {:?} {} rules: {scope}{unreadable}",
             channel.title,
             channel.kind,
             if channel.enabled {

@@ -4,6 +4,7 @@ mod bench;
 mod catalog;
 mod demo;
 mod ops;
+mod telegram;
 
 use std::path::PathBuf;
 
@@ -33,15 +34,18 @@ struct Cli {
         global = true
     )]
     database_url: String,
+    #[command(flatten)]
+    telegram: telegram::TelegramArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Every service in one process (today: the projectors).
+    /// Every service in one process: the projectors, and the Telegram reader when a session
+    /// exists (`remotehunt ingest login`).
     All,
-    /// Reading Telegram: imports.
+    /// Reading Telegram: the user account, live reading, imports.
     Ingest {
         #[command(subcommand)]
         command: IngestCommand,
@@ -90,6 +94,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum IngestCommand {
+    /// Signs the Telegram user account in (phone, code, 2FA password) and stores its session.
+    Login {
+        /// The account's phone number; asked for when missing.
+        #[arg(long, env = "TELEGRAM_PHONE")]
+        phone: Option<String>,
+    },
+    /// Reads the catalog's channels: catches up on what was missed, then follows new messages,
+    /// edits and deletions until stopped.
+    Run {
+        /// At most this many of a channel's newest messages are read on catch-up.
+        #[arg(long, default_value_t = 500)]
+        catch_up_limit: usize,
+    },
     /// Replays a Telegram Desktop chat export (result.json) through ingest, like live messages.
     Import {
         file: PathBuf,
@@ -198,6 +215,9 @@ async fn main() -> std::process::ExitCode {
             | Command::Projections {
                 command: ProjectionsCommand::Run
             }
+            | Command::Ingest {
+                command: IngestCommand::Run { .. }
+            }
     );
     let format = if service || std::env::var_os("LOG_FORMAT").is_some() {
         telemetry::LogFormat::from_env()
@@ -224,15 +244,30 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         nats_url,
         database_url,
+        telegram,
         command,
     } = cli;
     match command {
-        Command::All
-        | Command::Projections {
+        Command::All => {
+            ops::run_all(&nats_url, &database_url, &telegram, shutdown_on_signal()).await
+        }
+        Command::Projections {
             command: ProjectionsCommand::Run,
         } => {
             let shutdown = shutdown_on_signal();
             ops::run_projections(&nats_url, &database_url, shutdown).await
+        }
+        Command::Ingest {
+            command: IngestCommand::Login { phone },
+        } => telegram::run_login(&telegram, phone).await,
+        Command::Ingest {
+            command: IngestCommand::Run { catch_up_limit },
+        } => {
+            let options = ingest::telegram::reader::ReaderOptions {
+                catch_up_limit,
+                ..Default::default()
+            };
+            telegram::run_reader(&nats_url, &telegram, options, shutdown_on_signal()).await
         }
         Command::Projections {
             command: ProjectionsCommand::Rebuild { name },

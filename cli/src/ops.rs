@@ -31,6 +31,54 @@ pub async fn run_projections(
     projections::run(bus, pool, projections::Config::new(database_url), shutdown).await
 }
 
+/// `remotehunt all`: every service as a task of one process. When one fails, the others are
+/// stopped and the error is returned (a supervisor restarts the process).
+pub async fn run_all(
+    nats_url: &str,
+    database_url: &str,
+    telegram: &crate::telegram::TelegramArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut services = tokio::task::JoinSet::new();
+    let stop = shutdown.child_token();
+    {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        services.spawn(async move {
+            (
+                "projections",
+                run_projections(&nats_url, &database_url, stop).await,
+            )
+        });
+    }
+    if telegram.configured() {
+        let (nats_url, telegram, stop) = (nats_url.to_owned(), telegram.clone(), stop.clone());
+        services.spawn(async move {
+            let options = ingest::telegram::reader::ReaderOptions::default();
+            (
+                "telegram reader",
+                crate::telegram::run_reader(&nats_url, &telegram, options, stop).await,
+            )
+        });
+    } else {
+        tracing::info!(
+            "Telegram reader off: set TELEGRAM_API_ID/TELEGRAM_API_HASH and run `remotehunt ingest login`"
+        );
+    }
+    let mut outcome = Ok(());
+    while let Some(joined) = services.join_next().await {
+        let (name, result) = joined?;
+        if let Err(error) = result {
+            tracing::error!(service = name, error = %format!("{error:#}"), "service failed; stopping the others");
+            stop.cancel();
+            if outcome.is_ok() {
+                outcome = Err(error.context(format!("{name} failed")));
+            }
+        }
+    }
+    outcome
+}
+
 pub async fn rebuild(nats_url: &str, database_url: &str, name: Option<&str>) -> anyhow::Result<()> {
     let targets = match name {
         None => Projection::ALL.to_vec(),

@@ -128,6 +128,8 @@ pub struct Catalog {
     pub rules: BTreeMap<String, Rules>,
     /// Channels an operator removed: their messages are rejected and imports do not re-add them.
     pub removed: std::collections::BTreeSet<String>,
+    /// Channels the reader could not read, with Telegram's reason; configuring one again clears it.
+    pub unreadable: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -142,6 +144,7 @@ impl Catalog {
             }
             Event::ChannelConfigured(e) => {
                 self.removed.remove(&e.key());
+                self.unreadable.remove(&e.key());
                 self.channels.insert(e.key(), e.clone());
             }
             Event::ChannelRemoved(e) => {
@@ -150,6 +153,9 @@ impl Catalog {
             }
             Event::ChannelRulesSet(e) => {
                 self.rules.insert(e.scope.key(), e.rules.clone());
+            }
+            Event::ChannelUnreadable(e) => {
+                self.unreadable.insert(e.channel.clone(), e.reason.clone());
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! (deterministic id, so re-reading stores nothing), then screen what is new and publish the
 //! decision. Channels not yet in the catalog are added with the default rules.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bus::Bus;
 use schemas::{
@@ -45,6 +45,8 @@ pub struct Ingestor {
     /// Messages with a screening decision stored. A message is screened when it has none, not
     /// when its raw event was new: a crash between the two must not leave it unscreened.
     screened: HashSet<MessageKey>,
+    /// Newest message id stored per chat: where a reader's catch-up resumes.
+    last_ids: HashMap<i64, i64>,
 }
 
 impl Ingestor {
@@ -72,11 +74,15 @@ impl Ingestor {
                 _ => {}
             }
         }
+        let mut last_ids = HashMap::new();
         let mut history: Vec<MessageReceived> = decoded(&bus, "MESSAGES")
             .await?
             .into_iter()
             .filter_map(|e| match e.event {
-                Event::MessageReceived(m) if remembered.contains(&m.key) => Some(m),
+                Event::MessageReceived(m) => {
+                    note_last_id(&mut last_ids, m.key);
+                    remembered.contains(&m.key).then_some(m)
+                }
                 _ => None,
             })
             .collect();
@@ -90,6 +96,7 @@ impl Ingestor {
             screener,
             catalog_sequence: 0,
             screened,
+            last_ids,
         };
         ingestor.follow_catalog().await?;
         Ok(ingestor)
@@ -108,6 +115,15 @@ impl Ingestor {
             self.catalog_sequence = message.sequence;
         }
         Ok(())
+    }
+
+    pub fn catalog(&self) -> &crate::catalog::Catalog {
+        self.screener.catalog()
+    }
+
+    /// The newest message id stored for a chat (0 when none): catch-up reads what is newer.
+    pub fn last_message_id(&self, chat_id: i64) -> i64 {
+        self.last_ids.get(&chat_id).copied().unwrap_or(0)
     }
 
     /// Adds a chat to the catalog (enabled, default rules) unless it is there already or an
@@ -164,6 +180,7 @@ impl Ingestor {
             let Event::MessageReceived(message) = &envelope.event else {
                 continue;
             };
+            note_last_id(&mut self.last_ids, message.key);
             if self.screened.contains(&message.key) {
                 continue;
             }
@@ -238,4 +255,9 @@ async fn decoded(bus: &Bus, stream: &str) -> anyhow::Result<Vec<Envelope>> {
         .iter()
         .filter_map(|m| m.decode().ok().map(|s| s.envelope))
         .collect())
+}
+
+fn note_last_id(last_ids: &mut HashMap<i64, i64>, key: MessageKey) {
+    let last = last_ids.entry(key.chat_id).or_default();
+    *last = (*last).max(key.message_id);
 }

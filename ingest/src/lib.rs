@@ -4,8 +4,8 @@
 //! Pure parts: the keyword-rule engine ([`rules`]), text normalisation ([`text`]), dedup
 //! ([`dedup`]), the declarative catalog ([`catalog`]), export parsing ([`export`]), contacts
 //! ([`contacts`]) and the screening decision ([`screen`]). The path into the bus is
-//! [`ingestor`]; [`import`] replays Telegram Desktop exports through it. The live Telegram
-//! reader (user account) is still to come.
+//! [`ingestor`]; [`import`] replays Telegram Desktop exports through it; [`telegram`] reads
+//! the catalog's channels live with a user account and feeds it too.
 
 pub mod catalog;
 pub mod contacts;
@@ -15,4 +15,5 @@ pub mod import;
 pub mod ingestor;
 pub mod rules;
 pub mod screen;
+pub mod telegram;
 pub mod text;

@@ -3,25 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
 
+mod common;
+
 use bus::Bus;
-use ingest::catalog::{Catalog, CatalogFile};
 use ingest::import::{import_bytes, import_file};
 use schemas::Envelope;
 use serde_json::{Value, json};
 
-/// A bus with the shipped catalog (categories and default rules) applied.
 async fn bus() -> Bus {
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let file = CatalogFile::parse(include_str!("../../catalog.toml")).unwrap();
-    let changes: Vec<Envelope> = Catalog::default()
-        .changes_to(&file)
-        .into_iter()
-        .map(Envelope::new)
-        .collect();
-    bus.publish_batch(&changes).await.unwrap();
-    bus
+    common::bus_with_catalog().await
 }
 
 /// A live post as the Telegram reader would hand it over.

@@ -103,6 +103,17 @@ fn a_day_of_events() -> Vec<Envelope> {
         Envelope::new(CategoryRetired {
             slug: "texts".into(),
         }),
+        Envelope::new(ChannelConfigured {
+            chat_id: 0,
+            username: Some("closed_jobs".into()),
+            title: "Closed".into(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+        }),
+        Envelope::new(ChannelUnreadable {
+            channel: "@closed_jobs".into(),
+            reason: "CHANNEL_PRIVATE".into(),
+        }),
         received(-100, 1, "Ищем дизайнера"),
         received(-100, 2, "Резюме: я дизайнер"),
         Envelope::new(MessageEdited {
@@ -186,6 +197,12 @@ async fn read_models_follow_the_events() {
         .await
         .unwrap();
     assert!(retired);
+    let unreadable: Option<String> =
+        sqlx::query_scalar("SELECT unreadable FROM channels WHERE key = '@closed_jobs'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(unreadable.as_deref(), Some("CHANNEL_PRIVATE"));
     let text: String = sqlx::query_scalar("SELECT text FROM messages WHERE message_id = 1")
         .fetch_one(pool)
         .await

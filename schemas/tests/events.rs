@@ -247,6 +247,11 @@ fn samples() -> Vec<Event> {
             error: "403: bot was blocked by the user".into(),
         }
         .into(),
+        ChannelUnreadable {
+            channel: "@closed_jobs".into(),
+            reason: "CHANNEL_PRIVATE".into(),
+        }
+        .into(),
     ]
 }
 

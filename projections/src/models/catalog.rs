@@ -45,7 +45,7 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                      VALUES ($1, $2, $3, $4, $5, $6, false, $7)
                      ON CONFLICT (key) DO UPDATE SET chat_id = excluded.chat_id, username = excluded.username,
                        title = excluded.title, kind = excluded.kind, enabled = excluded.enabled,
-                       removed = false, last_seq = excluded.last_seq
+                       removed = false, unreadable = NULL, last_seq = excluded.last_seq
                      WHERE channels.last_seq < excluded.last_seq",
                 )
                 .bind(channel_key(e.chat_id, e.username.as_deref()))
@@ -63,6 +63,16 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                     "UPDATE channels SET removed = true, enabled = false, last_seq = $2 WHERE key = $1 AND last_seq < $2",
                 )
                 .bind(&e.channel)
+                .bind(last_seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Event::ChannelUnreadable(e) => {
+                sqlx::query(
+                    "UPDATE channels SET unreadable = $2, last_seq = $3 WHERE key = $1 AND last_seq < $3",
+                )
+                .bind(&e.channel)
+                .bind(&e.reason)
                 .bind(last_seq)
                 .execute(&mut *tx)
                 .await?;

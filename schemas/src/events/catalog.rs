@@ -104,6 +104,22 @@ impl Payload for ChannelRemoved {
     }
 }
 
+/// The reader cannot read a catalog channel (private, banned, no such username...). Kept as an
+/// event so the catalog and the channel yield show it until an operator acts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelUnreadable {
+    /// The key of [`ChannelConfigured::key`].
+    pub channel: String,
+    /// What Telegram answered, e.g. `CHANNEL_PRIVATE`.
+    pub reason: String,
+}
+
+impl Payload for ChannelUnreadable {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Channel, &self.channel)
+    }
+}
+
 /// Where a rule set applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "scope", content = "channel", rename_all = "snake_case")]

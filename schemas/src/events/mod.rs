@@ -136,6 +136,7 @@ events! {
     Catalog "channel_configured" ChannelConfigured v 1 many,
     Catalog "channel_removed" ChannelRemoved v 1 many,
     Catalog "rules_set" ChannelRulesSet v 1 many,
+    Catalog "channel_unreadable" ChannelUnreadable v 1 many,
     Messages "received" MessageReceived v 1 once,
     Messages "edited" MessageEdited v 1 many,
     Messages "deleted" MessageDeleted v 1 once,

@@ -1,0 +1,380 @@
+//! The live Telegram reader over real NATS, with Telegram scripted: catch-up from the newest
+//! stored id, FLOOD_WAIT honoured, an unreadable channel reported while the others flow,
+//! catalog changes picked up while running, and a revoked session stopping the reader.
+
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bus::Bus;
+use ingest::ingestor::{Ingestor, Update};
+use ingest::telegram::reader::{Reader, ReaderOptions};
+use ingest::telegram::{ChannelRef, Chat, Source, SourceError};
+use schemas::{
+    ChannelConfigured, ChannelKind, Envelope, Event, MessageKey, MessageReceived, MessageSource,
+};
+use tokio_util::sync::CancellationToken;
+
+const DESIGN: i64 = -1_001_000_000_001;
+const FLOODY: i64 = -1_001_000_000_002;
+const LATER: i64 = -1_001_000_000_003;
+const STRANGER: i64 = -1_001_000_000_099;
+
+fn post(chat_id: i64, message_id: i64, text: &str) -> MessageReceived {
+    MessageReceived {
+        key: MessageKey::new(chat_id, message_id),
+        chat_username: None,
+        chat_title: Some("test".into()),
+        posted_at: chrono::Utc::now() + chrono::Duration::seconds(message_id),
+        text: text.into(),
+        links: vec![],
+        has_media: false,
+        author: Default::default(),
+        contacts: vec![],
+        link: None,
+        source: MessageSource::Live,
+    }
+}
+
+fn vacancy(chat_id: i64, message_id: i64) -> MessageReceived {
+    post(
+        chat_id,
+        message_id,
+        &format!("Вакансия {message_id} в {chat_id}: ищем дизайнера на лендинг, оплата 20 000 ₽"),
+    )
+}
+
+fn channel(chat_id: i64, username: Option<&str>) -> Envelope {
+    Envelope::new(ChannelConfigured {
+        chat_id,
+        username: username.map(str::to_owned),
+        title: format!("channel {chat_id}"),
+        kind: ChannelKind::Channel,
+        enabled: true,
+    })
+}
+
+/// Telegram as a script: what each channel resolves to, its history, and live batches.
+#[derive(Default)]
+struct Script {
+    resolves: HashMap<String, Result<i64, String>>,
+    history: HashMap<i64, Vec<MessageReceived>>,
+    /// Calls to `history` that first answer FLOOD_WAIT, per chat.
+    floods: HashMap<i64, Duration>,
+    live: VecDeque<Result<Vec<Update>, SourceError>>,
+    /// (chat, after) of every history call, and when it was made.
+    history_calls: Vec<(i64, i64, Instant)>,
+}
+
+#[derive(Clone, Default)]
+struct ScriptedSource(Arc<Mutex<Script>>);
+
+impl Source for ScriptedSource {
+    async fn resolve(&mut self, channel: &ChannelRef) -> Result<Chat, SourceError> {
+        let key = channel
+            .username
+            .as_ref()
+            .map(|u| format!("@{u}"))
+            .unwrap_or(channel.chat_id.to_string());
+        let answer = self.0.lock().unwrap().resolves.get(&key).cloned();
+        match answer {
+            Some(Ok(chat_id)) => Ok(Chat {
+                chat_id,
+                username: channel.username.clone(),
+                title: key,
+                kind: ChannelKind::Channel,
+            }),
+            Some(Err(reason)) => Err(SourceError::Unreadable(reason)),
+            None => Err(SourceError::Unreadable("USERNAME_NOT_OCCUPIED".into())),
+        }
+    }
+
+    async fn history(
+        &mut self,
+        chat: &Chat,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Update>, SourceError> {
+        let mut script = self.0.lock().unwrap();
+        script
+            .history_calls
+            .push((chat.chat_id, after, Instant::now()));
+        if let Some(wait) = script.floods.remove(&chat.chat_id) {
+            return Err(SourceError::FloodWait(wait));
+        }
+        let mut newer: Vec<MessageReceived> = script
+            .history
+            .get(&chat.chat_id)
+            .into_iter()
+            .flatten()
+            .filter(|m| m.key.message_id > after)
+            .cloned()
+            .collect();
+        let skip = newer.len().saturating_sub(limit);
+        newer.drain(..skip);
+        Ok(newer.into_iter().map(Update::New).collect())
+    }
+
+    async fn next_updates(&mut self) -> Result<Vec<Update>, SourceError> {
+        loop {
+            let next = self.0.lock().unwrap().live.pop_front();
+            match next {
+                Some(answer) => return answer,
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+}
+
+async fn bus() -> Bus {
+    common::bus_with_catalog().await
+}
+
+async fn received(bus: &Bus) -> Vec<MessageReceived> {
+    bus.read_to_end("MESSAGES", 1)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match m.decode().unwrap().envelope.event {
+            Event::MessageReceived(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn options() -> ReaderOptions {
+    ReaderOptions {
+        catch_up_limit: 3,
+        catalog_poll: Duration::from_millis(100),
+        retry_unreadable: Duration::from_secs(3600),
+        max_backoff: Duration::from_millis(200),
+    }
+}
+
+#[tokio::test]
+async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_read() {
+    // given a catalog with a design channel (by id), a channel that answers FLOOD_WAIT once
+    // (by username) and a private one; messages 1–2 of the design channel were stored before
+    let bus = bus().await;
+    bus.publish_batch(&[
+        channel(DESIGN, None),
+        channel(0, Some("floody_jobs")),
+        channel(0, Some("closed_jobs")),
+    ])
+    .await
+    .unwrap();
+    Ingestor::start(bus.clone())
+        .await
+        .unwrap()
+        .ingest(vec![vacancy(DESIGN, 1), vacancy(DESIGN, 2)])
+        .await
+        .unwrap();
+    let source = ScriptedSource::default();
+    {
+        let mut script = source.0.lock().unwrap();
+        script.resolves.insert(DESIGN.to_string(), Ok(DESIGN));
+        script.resolves.insert("@floody_jobs".into(), Ok(FLOODY));
+        script
+            .resolves
+            .insert("@closed_jobs".into(), Err("CHANNEL_PRIVATE".into()));
+        script.resolves.insert(LATER.to_string(), Ok(LATER));
+        script
+            .history
+            .insert(DESIGN, (1..=4).map(|id| vacancy(DESIGN, id)).collect());
+        script
+            .history
+            .insert(FLOODY, (1..=5).map(|id| vacancy(FLOODY, id)).collect());
+        script.history.insert(LATER, vec![vacancy(LATER, 1)]);
+        script.floods.insert(FLOODY, Duration::from_secs(1));
+    }
+
+    // when the reader runs
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let reader = Reader::start(bus.clone(), source.clone(), options())
+        .await
+        .unwrap();
+    let running = tokio::spawn(reader.run(cancel.clone()));
+
+    // then it catches up from the newest stored id, and only the newest `catch_up_limit` of a
+    // channel never read before, after waiting out the FLOOD_WAIT
+    eventually("catch-up", async || received(&bus).await.len() == 2 + 2 + 3).await;
+    let stored = received(&bus).await;
+    let ids = |chat: i64| -> Vec<i64> {
+        stored
+            .iter()
+            .filter(|m| m.key.chat_id == chat)
+            .map(|m| m.key.message_id)
+            .collect()
+    };
+    assert_eq!(ids(DESIGN), [1, 2, 3, 4]);
+    assert_eq!(ids(FLOODY), [3, 4, 5]);
+    assert!(
+        stored
+            .iter()
+            .filter(|m| m.key.message_id > 2)
+            .all(|m| m.source == MessageSource::CatchUp)
+    );
+    {
+        let script = source.0.lock().unwrap();
+        let floody: Vec<_> = script
+            .history_calls
+            .iter()
+            .filter(|(chat, ..)| *chat == FLOODY)
+            .collect();
+        assert_eq!(floody.len(), 2, "retried once after the flood wait");
+        assert!(floody[1].2 - floody[0].2 >= Duration::from_secs(1));
+        assert!(
+            script
+                .history_calls
+                .iter()
+                .any(|(chat, after, _)| *chat == DESIGN && *after == 2)
+        );
+    }
+    // and the private channel is reported as an event naming Telegram's reason
+    eventually("unreadable report", async || {
+        let catalog = bus.read_to_end("CATALOG", 1).await.unwrap();
+        catalog.iter().any(|m| {
+            matches!(m.decode().unwrap().envelope.event,
+                Event::ChannelUnreadable(ref e) if e.channel == "@closed_jobs" && e.reason == "CHANNEL_PRIVATE")
+        })
+    })
+    .await;
+
+    // when live updates arrive: a new post, its edit, a deletion, and a post in a chat that is
+    // not in the catalog
+    source.0.lock().unwrap().live.push_back(Ok(vec![
+        Update::New(vacancy(DESIGN, 5)),
+        Update::Edited(schemas::MessageEdited {
+            key: MessageKey::new(DESIGN, 5),
+            edited_at: chrono::Utc::now(),
+            text: "Вакансия обновлена: ищем дизайнера, оплата 25 000 ₽".into(),
+            links: vec![],
+            contacts: vec![],
+        }),
+        Update::Deleted(MessageKey::new(DESIGN, 3)),
+        Update::New(vacancy(STRANGER, 1)),
+    ]));
+    // then the catalog's are stored and the stranger's is not
+    eventually("live updates", async || {
+        bus.read_to_end("MESSAGES", 1)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.subject == format!("rh.messages.deleted.{DESIGN}:3"))
+    })
+    .await;
+    let subjects: Vec<String> = bus
+        .read_to_end("MESSAGES", 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    assert!(subjects.contains(&format!("rh.messages.received.{DESIGN}:5")));
+    assert!(subjects.contains(&format!("rh.messages.edited.{DESIGN}:5")));
+    assert!(!subjects.iter().any(|s| s.contains(&STRANGER.to_string())));
+
+    // when a channel is added to the catalog while the reader runs
+    bus.publish(&channel(LATER, None)).await.unwrap();
+    // then it is resolved and caught up without a restart
+    eventually("new channel", async || {
+        received(&bus).await.iter().any(|m| m.key.chat_id == LATER)
+    })
+    .await;
+
+    // when Telegram says the session was revoked
+    source
+        .0
+        .lock()
+        .unwrap()
+        .live
+        .push_back(Err(SourceError::SessionRevoked(
+            "AUTH_KEY_UNREGISTERED".into(),
+        )));
+    // then the reader stops with an error that says what to do
+    let error = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("remotehunt ingest login"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_restarted_reader_reads_only_what_it_missed_and_network_errors_are_retried() {
+    // given a reader that stored a channel's first two posts and stopped
+    let bus = bus().await;
+    bus.publish(&channel(DESIGN, None)).await.unwrap();
+    let source = ScriptedSource::default();
+    {
+        let mut script = source.0.lock().unwrap();
+        script.resolves.insert(DESIGN.to_string(), Ok(DESIGN));
+        script
+            .history
+            .insert(DESIGN, (1..=2).map(|id| vacancy(DESIGN, id)).collect());
+    }
+    let cancel = CancellationToken::new();
+    let reader = Reader::start(bus.clone(), source.clone(), options())
+        .await
+        .unwrap();
+    let running = tokio::spawn(reader.run(cancel.clone()));
+    eventually("first run", async || received(&bus).await.len() == 2).await;
+    cancel.cancel();
+    running.await.unwrap().unwrap();
+
+    // when three more are posted while it is down, and the new run's first live call fails
+    {
+        let mut script = source.0.lock().unwrap();
+        script
+            .history
+            .insert(DESIGN, (1..=5).map(|id| vacancy(DESIGN, id)).collect());
+        script.history_calls.clear();
+        script
+            .live
+            .push_back(Err(SourceError::Other(anyhow::anyhow!("connection reset"))));
+        script
+            .live
+            .push_back(Ok(vec![Update::New(vacancy(DESIGN, 6))]));
+    }
+    let cancel = CancellationToken::new();
+    let reader = Reader::start(bus.clone(), source.clone(), options())
+        .await
+        .unwrap();
+    let running = tokio::spawn(reader.run(cancel.clone()));
+
+    // then it asks only for what is newer than post 2, stores each post once, and goes on
+    // reading live updates after the network error
+    eventually("catch-up and live", async || {
+        received(&bus).await.len() == 6
+    })
+    .await;
+    let calls = source.0.lock().unwrap().history_calls.clone();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].0, calls[0].1), (DESIGN, 2));
+    let ids: Vec<i64> = received(&bus)
+        .await
+        .iter()
+        .map(|m| m.key.message_id)
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+    cancel.cancel();
+    running.await.unwrap().unwrap();
+}
