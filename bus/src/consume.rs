@@ -48,6 +48,17 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 /// Decides a message's fate from the handler's result and the delivery attempt (1-based).
 pub fn fate(result: &Result<(), HandlerError>, attempt: i64, max_attempts: i64) -> Fate {
+    fate_with_delay(result, attempt, max_attempts, BASE_RETRY_DELAY)
+}
+
+/// [`fate`] with another first redelivery delay (tests, and services whose dependency recovers
+/// faster or slower than most).
+pub fn fate_with_delay(
+    result: &Result<(), HandlerError>,
+    attempt: i64,
+    max_attempts: i64,
+    first_delay: Duration,
+) -> Fate {
     match result {
         Ok(()) => Fate::Ack,
         Err(HandlerError::Poison(reason)) => Fate::DeadLetter(reason.clone()),
@@ -58,7 +69,7 @@ pub fn fate(result: &Result<(), HandlerError>, attempt: i64, max_attempts: i64) 
         Err(HandlerError::Retryable(_)) => {
             let exponent = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
             Fate::Retry(
-                BASE_RETRY_DELAY
+                first_delay
                     .saturating_mul(2u32.saturating_pow(exponent))
                     .min(MAX_RETRY_DELAY),
             )
@@ -95,6 +106,8 @@ pub struct ConsumerSpec {
     /// Events handled at once (acks may then complete out of order, which durable consumers
     /// allow).
     pub concurrency: usize,
+    /// Delay before the first redelivery of a retryable failure; doubles per attempt.
+    pub first_retry_delay: Duration,
 }
 
 impl ConsumerSpec {
@@ -104,6 +117,7 @@ impl ConsumerSpec {
             consumer: consumer.into(),
             max_attempts: 8,
             concurrency: 1,
+            first_retry_delay: BASE_RETRY_DELAY,
         }
     }
 }
@@ -259,7 +273,7 @@ async fn process<H: Handler>(
         Err(error) => Err(HandlerError::Poison(format!("undecodable event: {error}"))),
     };
     let _entered = span.enter();
-    let fate = fate(&result, attempt, spec.max_attempts);
+    let fate = fate_with_delay(&result, attempt, spec.max_attempts, spec.first_retry_delay);
     let acked = match &fate {
         Fate::Ack => message.ack().await,
         Fate::Retry(delay) => {

@@ -215,7 +215,7 @@ impl Bus {
 }
 
 /// `rh.<area>.…` → the area's stream name.
-fn stream_for_subject(subject: &str) -> &'static str {
+pub(crate) fn stream_for_subject(subject: &str) -> &'static str {
     let area = subject.split('.').nth(1).unwrap_or_default();
     schemas::Area::ALL
         .into_iter()

@@ -77,6 +77,25 @@ impl Bus {
         }))
     }
 
+    /// The newest event stored on `subject` (a direct get: no consumer), `None` when there is
+    /// none. How a handler looks up one aggregate's latest state, e.g. a message's raw event.
+    pub async fn last_on_subject(&self, subject: &str) -> anyhow::Result<Option<Stored>> {
+        let stream = self
+            .js
+            .get_stream_no_info(crate::publish::stream_for_subject(subject))
+            .await?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(Some(Stored {
+                sequence: message.sequence,
+                envelope: Envelope::from_json(&message.payload)?,
+            })),
+            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The sequence of the newest message in `stream` (0 when empty).
     pub async fn last_sequence(&self, stream: &str) -> anyhow::Result<u64> {
         let mut stream = self.js.get_stream(stream).await?;

@@ -13,7 +13,6 @@ use ingest::catalog::CatalogFile;
 use crate::ops::{connect_bus, connect_database};
 
 const DESIGN_CHAT: i64 = -1001000000001;
-const DEV_CHAT: i64 = -1001000000002;
 const USER: i64 = 700000001;
 
 /// Sample chat exports written for the demo: (file, public @username).
@@ -37,51 +36,6 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn events() -> Vec<Envelope> {
     let mut out = Vec::new();
-    // Stand-ins for the classifier's answers on the two vacancies the rules let through.
-    for (chat_id, message_id, slug, title, amount, author) in [
-        (
-            DESIGN_CHAT,
-            101,
-            "design",
-            "Дизайн лендинга кофейни",
-            15_000,
-            "studio_lena",
-        ),
-        (
-            DEV_CHAT,
-            201,
-            "development",
-            "Python-бот для магазина",
-            40_000,
-            "shop_owner",
-        ),
-    ] {
-        let key = MessageKey::new(chat_id, message_id);
-        let classified = MessageClassified {
-            key,
-            kind: PostKind::Vacancy,
-            categories: vec![RankedCategory {
-                slug: slug.into(),
-                score: 0.94,
-            }],
-            confidence: 0.94,
-            classifier: Classifier::Local,
-            model: "demo-local".into(),
-            prompt_version: None,
-            tokens: None,
-            latency_ms: 0,
-            budget: Some(Budget {
-                amount,
-                currency: "RUB".into(),
-                period: PayPeriod::Once,
-            }),
-            remote: Some(true),
-            contacts: vec![format!("@{author}")],
-            title: Some(title.into()),
-        };
-        out.push(Envelope::with_id(format!("classify:{}:demo", key.id()), classified).at(at(11)));
-    }
-
     let user_events: Vec<Event> = vec![
         UserRegistered {
             user_id: USER,
@@ -205,6 +159,8 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
         );
     }
 
+    classify_accepted(&bus).await?;
+
     let events = events();
     let published = bus.publish_batch(&events).await?;
     let fresh = published.iter().filter(|p| !p.duplicate).count();
@@ -241,6 +197,45 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
             letter.dlq_sequence, letter.stream, letter.sequence, letter.consumer, letter.reason
         );
     }
+    Ok(())
+}
+
+/// Runs the classify service (local model, no LLM) until every accepted post is classified.
+async fn classify_accepted(bus: &bus::Bus) -> anyhow::Result<()> {
+    use async_nats::jetstream::consumer::pull;
+    let classifier = classify::decide::Classifier::new(
+        classify::local::LocalModel::embedded()?,
+        classify::eval::Thresholds::default(),
+        None,
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let service = tokio::spawn(classify::service::run(
+        bus.clone(),
+        classifier,
+        classify::service::ServiceConfig::default(),
+        cancel.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let stream = bus.jetstream().get_stream("SCREENING").await?;
+        if let Ok(mut consumer) = stream.get_consumer::<pull::Config>("classify").await {
+            let info = consumer.info().await?;
+            if info.num_pending == 0
+                && info.num_ack_pending == 0
+                && info.delivered.stream_sequence > 0
+            {
+                break;
+            }
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the classifier did not finish within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    service.await??;
+    println!("== classifier (local model, no LLM configured) classified every accepted post");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod classify;
 mod demo;
 mod ops;
 mod telegram;
@@ -36,6 +37,8 @@ struct Cli {
     database_url: String,
     #[command(flatten)]
     telegram: telegram::TelegramArgs,
+    #[command(flatten)]
+    classifier: classify::ClassifierArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +52,11 @@ enum Command {
     Ingest {
         #[command(subcommand)]
         command: IngestCommand,
+    },
+    /// Sorting accepted posts into kinds and categories: the service, training, evaluation.
+    Classify {
+        #[command(subcommand)]
+        command: classify::ClassifyCommand,
     },
     /// The catalog of categories, channels and rules.
     Catalog {
@@ -218,6 +226,9 @@ async fn main() -> std::process::ExitCode {
             | Command::Ingest {
                 command: IngestCommand::Run { .. }
             }
+            | Command::Classify {
+                command: classify::ClassifyCommand::Run { .. }
+            }
     );
     let format = if service || std::env::var_os("LOG_FORMAT").is_some() {
         telemetry::LogFormat::from_env()
@@ -245,12 +256,18 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         nats_url,
         database_url,
         telegram,
+        classifier,
         command,
     } = cli;
     match command {
         Command::All => {
-            ops::run_all(&nats_url, &database_url, &telegram, shutdown_on_signal()).await
+            let services = ops::Services {
+                telegram: &telegram,
+                classifier: &classifier,
+            };
+            ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
         }
+        Command::Classify { command } => classify::execute(&nats_url, &classifier, command).await,
         Command::Projections {
             command: ProjectionsCommand::Run,
         } => {
@@ -346,7 +363,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Cancelled on SIGINT or SIGTERM, so services finish in-flight work and exit.
-fn shutdown_on_signal() -> CancellationToken {
+pub(crate) fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {

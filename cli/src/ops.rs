@@ -33,12 +33,22 @@ pub async fn run_projections(
 
 /// `remotehunt all`: every service as a task of one process. When one fails, the others are
 /// stopped and the error is returned (a supervisor restarts the process).
+/// The configuration of every service `remotehunt all` runs.
+pub struct Services<'a> {
+    pub telegram: &'a crate::telegram::TelegramArgs,
+    pub classifier: &'a crate::classify::ClassifierArgs,
+}
+
 pub async fn run_all(
     nats_url: &str,
     database_url: &str,
-    telegram: &crate::telegram::TelegramArgs,
+    services_config: Services<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Services {
+        telegram,
+        classifier,
+    } = services_config;
     let mut services = tokio::task::JoinSet::new();
     let stop = shutdown.child_token();
     {
@@ -48,6 +58,16 @@ pub async fn run_all(
             (
                 "projections",
                 run_projections(&nats_url, &database_url, stop).await,
+            )
+        });
+    }
+    {
+        let (nats_url, classifier, stop) = (nats_url.to_owned(), classifier.clone(), stop.clone());
+        services.spawn(async move {
+            let config = classify::service::ServiceConfig::default();
+            (
+                "classifier",
+                crate::classify::run(&nats_url, &classifier, config, stop).await,
             )
         });
     }

@@ -120,7 +120,8 @@ fn migrate_then_demo_work_on_a_fresh_database() {
         "@demo_design_jobs",
         "duplicate",
         "forbid:#резюме",
-        "Дизайн лендинга кофейни",
+        "Ищем дизайнера для лендинга кофейни",
+        "classified every accepted post",
         "categories [design,texts]",
         "199.00 RUB succeeded",
         "via the design bot",
@@ -134,7 +135,7 @@ fn migrate_then_demo_work_on_a_fresh_database() {
     // and a second run stores nothing twice
     let again = stdout(&remotehunt(&url, &database.url, &["demo"]));
     assert!(
-        again.contains("0 change(s)") && again.contains("(0 new, 10 already stored)"),
+        again.contains("0 change(s)") && again.contains("(0 new, 8 already stored)"),
         "{again}"
     );
     let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));
@@ -321,4 +322,96 @@ fn catalog_apply_emits_only_differences() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn classify_train_then_eval_round_trip() {
+    // given a few labelled posts of our own
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("labelled.jsonl");
+    let posts = [
+        (
+            r#"Ищем дизайнера логотипа, бюджет 10 000 ₽"#,
+            "vacancy",
+            r#"["design"]"#,
+        ),
+        (
+            r#"Нужен Python-разработчик для бота, оплата 30 000 ₽"#,
+            "vacancy",
+            r#"["development"]"#,
+        ),
+        (
+            r#"Требуется копирайтер на статьи, 500 ₽ за текст"#,
+            "vacancy",
+            r#"["texts"]"#,
+        ),
+        (
+            r#"Я дизайнер, ищу заказы, портфолио в профиле"#,
+            "resume",
+            r#"["design"]"#,
+        ),
+        (
+            r#"Курс по фигме со скидкой 50%, успей записаться"#,
+            "ad",
+            "[]",
+        ),
+        (
+            r#"Заработок без вложений 5000 в день, пиши + в лс"#,
+            "scam",
+            "[]",
+        ),
+    ];
+    let lines: Vec<String> = posts
+        .iter()
+        .map(|(text, kind, categories)| {
+            format!(r#"{{"text": "{text}", "kind": "{kind}", "categories": {categories}}}"#)
+        })
+        .collect();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let model = dir.path().join("model.bin");
+    let unused = "nats://127.0.0.1:1";
+    // when a model is trained on them and evaluated with --json
+    let trained = stdout(&remotehunt(
+        unused,
+        unused,
+        &[
+            "classify",
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+    ));
+    assert!(trained.contains("trained local-"), "{trained}");
+    let output = Command::new(BIN)
+        .args(["classify", "eval", "--json", data.to_str().unwrap()])
+        .env("CLASSIFY_MODEL", &model)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    // then one JSON object carries every figure, and the model fits what it was trained on
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    for key in [
+        "kind_accuracy",
+        "vacancy_precision",
+        "vacancy_recall",
+        "category_micro_f1",
+        "category_macro_f1",
+        "llm_share",
+        "posts_per_second",
+    ] {
+        assert!(report[key].is_number(), "{key} missing in {report}");
+    }
+    assert_eq!(report["posts"], 6);
+    assert!(report["kind_accuracy"].as_f64().unwrap() >= 0.8, "{report}");
+    // and a broken model file is a clear error
+    std::fs::write(&model, b"not a model").unwrap();
+    let broken = Command::new(BIN)
+        .args(["classify", "eval", data.to_str().unwrap()])
+        .env("CLASSIFY_MODEL", &model)
+        .output()
+        .unwrap();
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("loading"));
 }

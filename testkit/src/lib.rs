@@ -3,7 +3,9 @@
 //! mock; fakes of Telegram, OpenAI and YooKassa that speak their wire formats live beside it.
 
 mod nats;
+pub mod openai;
 mod postgres;
 
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
+pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};

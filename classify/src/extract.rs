@@ -1,0 +1,212 @@
+//! Structured fields a delivered card shows, read from the post's text: the budget or salary,
+//! remote or on-site, and a short title. Heuristics: a field we cannot read is `None`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemas::{Budget, PayPeriod};
+
+static AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
+    // 15 000 ₽, 15000 руб., от 60 000 рублей, 50к, 1.5k$, $500, 300 usd, 200 €
+    Regex::new(
+        r"(?ix)
+        (?P<pre>[$€])?\s*
+        (?P<num>\d{1,3}(?:[\s\u00a0.,]\d{3})+|\d+(?:[.,]\d+)?)
+        \s*(?P<k>к|k|тыс\.?|тысяч)?
+        \s*(?P<cur>₽|руб\w*\.?|р\.|р\b|rub|\$|usd|долл\w*|€|eur|евро|usdt)?",
+    )
+    .expect("amount regex is valid")
+});
+
+static PERIOD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(в|за|/)\s*(час|ч\b|день|сутки|смену|месяц|мес)")
+        .expect("period regex is valid")
+});
+
+pub fn budget(text: &str) -> Option<Budget> {
+    for captures in AMOUNT.captures_iter(text) {
+        let currency = match (captures.name("pre"), captures.name("cur")) {
+            (Some(pre), _) => currency_of(pre.as_str()),
+            (None, Some(cur)) => currency_of(cur.as_str()),
+            // "50к" without a currency: roubles, as Russian posts mean.
+            (None, None) if captures.name("k").is_some() => "RUB",
+            (None, None) => continue,
+        };
+        let digits: String = captures["num"]
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+            .collect();
+        // A group separator ("15.000", "15,000") or a decimal ("1.5")?
+        let grouped = digits.len() > 4
+            && digits
+                .rsplit(['.', ','])
+                .next()
+                .is_some_and(|tail| tail.len() == 3);
+        let number: f64 = if grouped {
+            digits.replace(['.', ','], "").parse().ok()?
+        } else {
+            digits.replace(',', ".").parse().ok()?
+        };
+        let multiplier = if captures.name("k").is_some() {
+            1000.0
+        } else {
+            1.0
+        };
+        let amount = (number * multiplier).round();
+        if !(1.0..1e9).contains(&amount) {
+            continue;
+        }
+        let tail = &text[captures.get(0).map_or(0, |m| m.end())..];
+        let nearby: String = tail.chars().take(24).collect();
+        return Some(Budget {
+            amount: amount as i64,
+            currency: currency.to_owned(),
+            period: period(&nearby),
+        });
+    }
+    None
+}
+
+fn currency_of(token: &str) -> &'static str {
+    let token = token.to_lowercase();
+    match token.as_str() {
+        "$" | "usd" | "usdt" => "USD",
+        "€" | "eur" | "евро" => "EUR",
+        t if t.starts_with("долл") => "USD",
+        _ => "RUB",
+    }
+}
+
+fn period(nearby: &str) -> PayPeriod {
+    let Some(captures) = PERIOD.captures(nearby) else {
+        return PayPeriod::Once;
+    };
+    match captures[2].to_lowercase().as_str() {
+        "час" | "ч" => PayPeriod::Hour,
+        "день" | "сутки" | "смену" => PayPeriod::Day,
+        _ => PayPeriod::Month,
+    }
+}
+
+/// `Some(true)` for remote work, `Some(false)` for on-site, `None` when the post does not say.
+pub fn remote(text: &str) -> Option<bool> {
+    let lower = text.to_lowercase().replace('ё', "е");
+    let remote = [
+        "удален",
+        "удаленк",
+        "дистанцион",
+        "remote",
+        "из дома",
+        "#удаленка",
+    ];
+    let on_site = [
+        "в офис",
+        "офис в",
+        "на территории",
+        "on-site",
+        "onsite",
+        "очно",
+    ];
+    if remote.iter().any(|w| lower.contains(w)) {
+        Some(true)
+    } else if on_site.iter().any(|w| lower.contains(w)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The first sentence of the first line with words, without leading emoji and hashtags, at
+/// most 80 characters.
+pub fn title(text: &str) -> Option<String> {
+    text.lines()
+        .map(|line| {
+            line.split_whitespace()
+                .filter(|word| !word.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim_start_matches(|c: char| !c.is_alphanumeric())
+                .trim()
+                .to_owned()
+        })
+        .find(|line| line.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .map(|line| first_sentence(&line).to_owned())
+        .map(|line| {
+            if line.chars().count() > 80 {
+                let cut: String = line.chars().take(79).collect();
+                format!("{}…", cut.trim_end())
+            } else {
+                line
+            }
+        })
+}
+
+/// Up to the first `.`, `!` or `?` followed by a space ("15.000" and "т.д." stay whole).
+fn first_sentence(line: &str) -> &str {
+    let mut previous = None;
+    for (i, c) in line.char_indices() {
+        if c.is_whitespace()
+            && matches!(previous, Some('.' | '!' | '?'))
+            && line[..i].chars().filter(|c| c.is_alphabetic()).count() >= 3
+        {
+            return line[..i].trim_end_matches(['.', ' ']);
+        }
+        previous = Some(c);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(amount: i64, currency: &str, period: PayPeriod) -> Option<Budget> {
+        Some(Budget {
+            amount,
+            currency: currency.into(),
+            period,
+        })
+    }
+
+    #[test]
+    fn budgets_as_posts_write_them() {
+        let table = [
+            (
+                "Бюджет 15 000 ₽ за лендинг",
+                money(15_000, "RUB", PayPeriod::Once),
+            ),
+            (
+                "Зарплата от 60 000 рублей в месяц",
+                money(60_000, "RUB", PayPeriod::Month),
+            ),
+            ("Оплата 50к", money(50_000, "RUB", PayPeriod::Once)),
+            ("Оплата 50к руб", money(50_000, "RUB", PayPeriod::Once)),
+            ("Ставка $25/час", money(25, "USD", PayPeriod::Hour)),
+            ("2000р за ролик", money(2_000, "RUB", PayPeriod::Once)),
+            ("3 500 руб. в день", money(3_500, "RUB", PayPeriod::Day)),
+            ("Budget: 300 usd", money(300, "USD", PayPeriod::Once)),
+            ("Ищем дизайнера, 3 года опыта", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(budget(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn remote_and_title() {
+        assert_eq!(remote("Работа удалённая, гибкий график"), Some(true));
+        assert_eq!(remote("Работа в офисе на Павелецкой"), Some(false));
+        assert_eq!(remote("Нужен логотип"), None);
+        assert_eq!(
+            title("🔥 #вакансия #дизайн\nДизайнер лендинга в студию\nОплата 20к").as_deref(),
+            Some("Дизайнер лендинга в студию")
+        );
+        assert_eq!(
+            title("#вакансия Ищем дизайнера для лендинга. Figma, бюджет 15.000 ₽. Пишите")
+                .as_deref(),
+            Some("Ищем дизайнера для лендинга")
+        );
+        let long = "Ищем ".to_owned() + &"очень ".repeat(30);
+        assert!(title(&long).is_some_and(|t| t.chars().count() == 80 && t.ends_with('…')));
+    }
+}

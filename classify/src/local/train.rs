@@ -1,0 +1,188 @@
+//! Training: stochastic gradient descent on the logistic losses (softmax over kinds, one sigmoid
+//! per category) with L2 decay, then calibration fitted on held-out scores of inner folds, so
+//! the probabilities mean on new posts what they say. Deterministic: the only randomness is a
+//! seeded shuffle.
+
+use schemas::PostKind;
+
+use super::calibrate::{Scored, fit_calibration};
+use super::features::{Features, Featurizer};
+use super::model::{Calibration, LocalModel, OUTPUTS, scores, softmax};
+use super::{CATEGORIES, Example, KINDS, codec};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// Seeds the shuffles of the training order and of the calibration folds.
+    pub seed: u64,
+    pub epochs: u32,
+    pub learning_rate: f32,
+    /// L2 penalty per example: keeps the weight of a word seen in one post small.
+    pub l2: f32,
+    /// The hashed block has `2^hash_bits` rows; the shipped model's size grows with it.
+    pub hash_bits: u32,
+    /// Inner folds whose held-out scores fit the calibration; below 2, defaults are used.
+    pub calibration_folds: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            seed: 7,
+            epochs: 12,
+            learning_rate: 0.2,
+            l2: 1e-4,
+            hash_bits: 16,
+            calibration_folds: 4,
+        }
+    }
+}
+
+impl LocalModel {
+    /// Trains on labelled posts. Categories are learnt from vacancies and resumes only: other
+    /// posts carry no category labels, which is not the same as "no category".
+    pub fn train(examples: &[Example], options: &TrainOptions) -> LocalModel {
+        let featurizer = Featurizer::new(options.hash_bits.clamp(8, 24));
+        let features: Vec<Features> = examples
+            .iter()
+            .map(|e| featurizer.extract(&e.text))
+            .collect();
+        let targets: Vec<Target> = examples.iter().map(Target::new).collect();
+        let all: Vec<usize> = (0..examples.len()).collect();
+        let calibration = if options.calibration_folds >= 2 {
+            let folds = stratified_folds(examples, options.calibration_folds, options.seed);
+            let mut held_out = Vec::with_capacity(examples.len());
+            for fold in 0..options.calibration_folds {
+                let (train, test): (Vec<usize>, Vec<usize>) =
+                    all.iter().partition(|&&i| folds[i] != fold);
+                let (weights, bias) = fit(&featurizer, &features, &targets, &train, options);
+                held_out.extend(test.iter().map(|&i| Scored {
+                    scores: scores(&weights, &bias, &features[i]),
+                    kind: targets[i].kind,
+                    categories: targets[i].categories,
+                }));
+            }
+            fit_calibration(&held_out)
+        } else {
+            Calibration::default()
+        };
+        let (weights, bias) = fit(&featurizer, &features, &targets, &all, options);
+        // Round as the file format does, so a saved and reloaded model predicts the same.
+        let weights = codec::quantised(&weights);
+        LocalModel::from_parts(featurizer, weights, bias, calibration)
+    }
+}
+
+/// An example's labels as the losses need them.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    kind: usize,
+    /// One bit per category; `None` when the post's kind carries no category labels.
+    categories: Option<u16>,
+}
+
+impl Target {
+    fn new(e: &Example) -> Target {
+        let kind = KINDS
+            .iter()
+            .position(|k| *k == e.kind)
+            .unwrap_or(KINDS.len() - 1);
+        let categories = matches!(e.kind, PostKind::Vacancy | PostKind::Resume).then(|| {
+            e.categories
+                .iter()
+                .filter_map(|slug| CATEGORIES.iter().position(|c| c == slug))
+                .fold(0u16, |bits, i| bits | 1 << i)
+        });
+        Target { kind, categories }
+    }
+}
+
+fn fit(
+    featurizer: &Featurizer,
+    features: &[Features],
+    targets: &[Target],
+    subset: &[usize],
+    options: &TrainOptions,
+) -> (Vec<f32>, [f32; OUTPUTS]) {
+    let mut weights = vec![0f32; featurizer.rows() * OUTPUTS];
+    let mut bias = [0f32; OUTPUTS];
+    let mut order = subset.to_vec();
+    let mut rng = SplitMix(options.seed ^ 0x5eed);
+    for epoch in 0..options.epochs {
+        rng.shuffle(&mut order);
+        let rate = options.learning_rate / (1.0 + epoch as f32 * 0.5);
+        for &i in &order {
+            let gradient = gradient(&scores(&weights, &bias, &features[i]), targets[i]);
+            for &(row, value) in &features[i] {
+                let start = row as usize * OUTPUTS;
+                for (w, g) in weights[start..start + OUTPUTS].iter_mut().zip(&gradient) {
+                    *w -= rate * g * value;
+                }
+            }
+            for (b, g) in bias.iter_mut().zip(&gradient) {
+                *b -= rate * g;
+            }
+        }
+        // The per-step decay of every example at once: weights only touched by rare features
+        // need no visit per step.
+        let decay = (1.0 - rate * options.l2).powi(order.len() as i32);
+        weights.iter_mut().for_each(|w| *w *= decay);
+    }
+    (weights, bias)
+}
+
+/// d(loss)/d(score) for every output.
+fn gradient(scores: &[f32; OUTPUTS], target: Target) -> [f32; OUTPUTS] {
+    let mut g = [0f32; OUTPUTS];
+    let mut kind_scores = [0f32; KINDS.len()];
+    kind_scores.copy_from_slice(&scores[..KINDS.len()]);
+    for (k, p) in softmax(&kind_scores).into_iter().enumerate() {
+        g[k] = p - f32::from(u8::from(k == target.kind));
+    }
+    if let Some(bits) = target.categories {
+        for c in 0..CATEGORIES.len() {
+            let y = f32::from(u8::from(bits & (1 << c) != 0));
+            g[KINDS.len() + c] = super::model::sigmoid(scores[KINDS.len() + c]) - y;
+        }
+    }
+    g
+}
+
+/// Assigns each example a fold so that every kind is spread evenly over the folds.
+pub fn stratified_folds(examples: &[Example], folds: usize, seed: u64) -> Vec<usize> {
+    let folds = folds.max(1);
+    let mut assignment = vec![0; examples.len()];
+    let mut rng = SplitMix(seed);
+    // Counts on across kinds, so the small kinds do not all start in fold 0.
+    let mut next = 0;
+    for kind in KINDS {
+        let mut members: Vec<usize> = (0..examples.len())
+            .filter(|&i| examples[i].kind == kind)
+            .collect();
+        rng.shuffle(&mut members);
+        for i in members {
+            assignment[i] = next % folds;
+            next += 1;
+        }
+    }
+    assignment
+}
+
+/// SplitMix64: a small, well-mixed generator; enough for shuffles.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The classify service: the `classify` durable consumer over accepted posts. For each one it
+//! reads the raw message (and its latest edit) by subject, skips posts deleted at the source or
+//! already classified by this configuration, classifies, and publishes `MessageClassified`
+//! with an id derived from the message and the model, so a redelivery stores nothing twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::Bus;
+use bus::consume::{ConsumerSpec, Delivery, Handler, HandlerError, consume};
+use schemas::{Area, Envelope, Event, MessageClassified, MessageKey};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::decide::Classifier;
+use crate::llm::{LlmError, PromptCategory};
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Posts handled at once (LLM calls are limited separately).
+    pub concurrency: usize,
+    /// Attempts before a post the LLM keeps failing on is dead-lettered.
+    pub max_attempts: i64,
+    pub first_retry_delay: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            max_attempts: 8,
+            first_retry_delay: bus::consume::BASE_RETRY_DELAY,
+        }
+    }
+}
+
+pub async fn run(
+    bus: Bus,
+    classifier: Classifier,
+    config: ServiceConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    bus.ensure_streams().await?;
+    let spec = ConsumerSpec {
+        max_attempts: config.max_attempts,
+        concurrency: config.concurrency,
+        first_retry_delay: config.first_retry_delay,
+        ..ConsumerSpec::new("SCREENING", "classify")
+    };
+    let handler = ClassifyHandler::new(bus.clone(), classifier);
+    tracing::info!(model = %handler.classifier.local_model().model_version(), "classifier running");
+    consume(bus, spec, handler, shutdown).await
+}
+
+/// The catalog's active categories, followed from the CATALOG stream.
+#[derive(Default)]
+struct Categories {
+    sequence: u64,
+    /// slug → (name, order)
+    active: BTreeMap<String, (String, i32)>,
+}
+
+pub struct ClassifyHandler {
+    bus: Bus,
+    classifier: Arc<Classifier>,
+    categories: Mutex<Categories>,
+}
+
+/// The text to classify: the latest edit's, else the original's; `None` once deleted.
+pub struct Post {
+    pub text: String,
+    pub contacts: Vec<String>,
+}
+
+impl ClassifyHandler {
+    pub fn new(bus: Bus, classifier: Classifier) -> Self {
+        Self {
+            bus,
+            classifier: Arc::new(classifier),
+            categories: Mutex::new(Categories::default()),
+        }
+    }
+
+    /// The active categories in catalog order, after applying catalog events published since
+    /// the last look.
+    pub async fn catalog(&self) -> anyhow::Result<Vec<PromptCategory>> {
+        let mut categories = self.categories.lock().await;
+        for message in self
+            .bus
+            .read_to_end("CATALOG", categories.sequence + 1)
+            .await?
+        {
+            categories.sequence = message.sequence;
+            match message.decode().map(|s| s.envelope.event) {
+                Ok(Event::CategoryDefined(e)) => {
+                    categories.active.insert(e.slug, (e.name, e.order));
+                }
+                Ok(Event::CategoryRetired(e)) => {
+                    categories.active.remove(&e.slug);
+                }
+                _ => {}
+            }
+        }
+        let mut listed: Vec<(&String, &(String, i32))> = categories.active.iter().collect();
+        listed.sort_by_key(|(slug, (_, order))| (*order, (*slug).clone()));
+        Ok(listed
+            .into_iter()
+            .map(|(slug, (name, _))| PromptCategory {
+                slug: slug.clone(),
+                name: name.clone(),
+            })
+            .collect())
+    }
+
+    /// The message as it reads now, from MESSAGES.
+    pub async fn post(&self, key: MessageKey) -> anyhow::Result<Option<Post>> {
+        let subject = |event: &str| Area::Messages.subject(event, &key.id());
+        if self
+            .bus
+            .last_on_subject(&subject("deleted"))
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let Some(received) = self.bus.last_on_subject(&subject("received")).await? else {
+            anyhow::bail!("no raw message {} in MESSAGES", key.id());
+        };
+        let Event::MessageReceived(mut post) = received.envelope.event else {
+            anyhow::bail!("{} holds no MessageReceived", subject("received"));
+        };
+        if let Some(edit) = self.bus.last_on_subject(&subject("edited")).await?
+            && let Event::MessageEdited(edit) = edit.envelope.event
+        {
+            post.text = edit.text;
+            post.contacts = edit.contacts;
+        }
+        Ok(Some(Post {
+            text: post.text,
+            contacts: post.contacts,
+        }))
+    }
+
+    async fn earlier(&self, key: MessageKey) -> anyhow::Result<Option<MessageClassified>> {
+        let subject = Area::Classifications.subject("classified", &key.id());
+        Ok(match self.bus.last_on_subject(&subject).await? {
+            Some(stored) => match stored.envelope.event {
+                Event::MessageClassified(c) => Some(c),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+}
+
+/// The event id of a classification: one per message, model and prompt.
+pub fn classification_id(classified: &MessageClassified) -> String {
+    format!(
+        "{}:classified:{}:{}",
+        classified.key.event_id(),
+        classified.model,
+        classified.prompt_version.as_deref().unwrap_or("-")
+    )
+}
+
+impl Handler for ClassifyHandler {
+    async fn handle(&self, envelope: Envelope, _: &Delivery) -> Result<(), HandlerError> {
+        let Event::MessageAccepted(accepted) = &envelope.event else {
+            return Ok(());
+        };
+        let key = accepted.key;
+        let retry = |e: anyhow::Error| HandlerError::Retryable(format!("{e:#}"));
+        if let Some(earlier) = self.earlier(key).await.map_err(retry)?
+            && self.classifier.is_current(&earlier)
+        {
+            return Ok(());
+        }
+        let post = match self.post(key).await {
+            Ok(Some(post)) => post,
+            Ok(None) => return Ok(()), // deleted at the source: nothing to deliver
+            Err(error) => return Err(HandlerError::Poison(format!("{error:#}"))),
+        };
+        let catalog = self.catalog().await.map_err(retry)?;
+        let classified = self
+            .classifier
+            .classify(key, &post.text, &post.contacts, &catalog)
+            .await
+            .map_err(|error| match error {
+                LlmError::RateLimited(Some(wait)) => {
+                    HandlerError::RetryAfter(error.to_string(), wait)
+                }
+                other => HandlerError::Retryable(other.to_string()),
+            })?;
+        let event =
+            Envelope::with_id(classification_id(&classified), classified).caused_by(&envelope);
+        self.bus
+            .publish(&event)
+            .await
+            .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        Ok(())
+    }
+}

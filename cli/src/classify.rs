@@ -1,0 +1,282 @@
+//! `remotehunt classify run|train|eval|backfill`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use classify::decide::Classifier;
+use classify::eval::{Report, Thresholds, cross_validate_with, evaluate};
+use classify::llm::{Llm, LlmConfig};
+use classify::local::{Example, LocalModel, TrainOptions, read_jsonl};
+use classify::service::{ClassifyHandler, ServiceConfig};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+/// The classifier's configuration: the local model, its routing threshold and the LLM.
+#[derive(Args, Clone)]
+pub struct ClassifierArgs {
+    /// A local model file from `classify train`; the shipped model when absent.
+    #[arg(long = "local-model", env = "CLASSIFY_MODEL", global = true)]
+    local_model: Option<PathBuf>,
+    /// Local answers at least this confident are final; below it the LLM decides.
+    #[arg(long, env = "CLASSIFY_CONFIDENT", global = true)]
+    confident: Option<f32>,
+    /// The LLM is used when an API key is set (any value for endpoints that need none).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, global = true)]
+    openai_api_key: Option<String>,
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1",
+        global = true
+    )]
+    openai_base_url: String,
+    #[arg(
+        long,
+        env = "OPENAI_MODEL",
+        default_value = "gpt-4o-mini",
+        global = true
+    )]
+    openai_model: String,
+    /// Seconds before an LLM call is abandoned (and retried later).
+    #[arg(long, env = "OPENAI_TIMEOUT", default_value_t = 60, global = true)]
+    openai_timeout: u64,
+    /// LLM calls in flight at once.
+    #[arg(long, env = "OPENAI_CONCURRENCY", default_value_t = 4, global = true)]
+    openai_concurrency: usize,
+}
+
+impl ClassifierArgs {
+    pub fn local(&self) -> anyhow::Result<LocalModel> {
+        match &self.local_model {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(LocalModel::from_bytes(&bytes)
+                    .with_context(|| format!("loading {}", path.display()))?)
+            }
+            None => Ok(LocalModel::embedded()?),
+        }
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        match self.confident {
+            Some(confident) => Thresholds { confident },
+            None => Thresholds::default(),
+        }
+    }
+
+    pub fn llm(&self) -> Option<Llm> {
+        let key = self.openai_api_key.clone()?;
+        let mut config = LlmConfig::new(
+            self.openai_base_url.clone(),
+            SecretString::from(key),
+            self.openai_model.clone(),
+        );
+        config.timeout = Duration::from_secs(self.openai_timeout.max(1));
+        config.concurrency = self.openai_concurrency.max(1);
+        Some(Llm::new(&config))
+    }
+
+    pub fn classifier(&self) -> anyhow::Result<Classifier> {
+        Ok(Classifier::new(
+            self.local()?,
+            self.thresholds(),
+            self.llm(),
+        ))
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ClassifyCommand {
+    /// Classifies accepted posts as they arrive, until stopped.
+    Run {
+        /// Attempts before a post the LLM keeps failing on is dead-lettered.
+        #[arg(long, env = "CLASSIFY_MAX_ATTEMPTS", default_value_t = 8)]
+        max_attempts: i64,
+    },
+    /// Trains a local model on labelled posts and/or the LLM's past answers in the log.
+    Train {
+        /// Labelled JSON lines (`text`, `kind`, `categories`; or `label` spam/ham).
+        #[arg(long)]
+        data: Vec<PathBuf>,
+        /// Also learn from CLASSIFICATIONS: the LLM's answers and admins' corrections.
+        #[arg(long)]
+        from_stream: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Scores the local model on labelled posts.
+    Eval {
+        file: PathBuf,
+        /// One JSON object with the figures instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Score by k-fold cross-validation (training a model per fold on the file itself)
+        /// instead of scoring the configured model.
+        #[arg(long)]
+        cross_validate: Option<usize>,
+    },
+    /// Classifies stored posts again with the configured model and prompt.
+    Backfill {
+        /// First posting day (YYYY-MM-DD) to reclassify.
+        #[arg(long)]
+        since: NaiveDate,
+    },
+}
+
+pub async fn execute(
+    nats_url: &str,
+    args: &ClassifierArgs,
+    command: ClassifyCommand,
+) -> anyhow::Result<()> {
+    match command {
+        ClassifyCommand::Run { max_attempts } => {
+            let config = ServiceConfig {
+                max_attempts,
+                ..ServiceConfig::default()
+            };
+            run(nats_url, args, config, crate::shutdown_on_signal()).await
+        }
+        ClassifyCommand::Train {
+            data,
+            from_stream,
+            out,
+        } => train(nats_url, &data, from_stream, &out).await,
+        ClassifyCommand::Eval {
+            file,
+            json,
+            cross_validate,
+        } => eval(args, &file, json, cross_validate),
+        ClassifyCommand::Backfill { since } => {
+            let bus = crate::ops::connect_bus(nats_url).await?;
+            let classifier = args.classifier()?;
+            let handler = ClassifyHandler::new(bus.clone(), args.classifier()?);
+            let catalog = handler.catalog().await?;
+            let since = since.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
+            let report = classify::learn::backfill(&bus, &classifier, &catalog, since).await?;
+            println!(
+                "{} posts since {since}: {} classified, {} already current ({})",
+                report.considered,
+                report.classified,
+                report.current,
+                classifier.local_model().model_version()
+            );
+            Ok(())
+        }
+    }
+}
+
+pub async fn run(
+    nats_url: &str,
+    args: &ClassifierArgs,
+    config: ServiceConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let bus = crate::ops::connect_bus(nats_url).await?;
+    let classifier = args.classifier()?;
+    if args.openai_api_key.is_none() {
+        tracing::info!("no OPENAI_API_KEY: the local model decides alone");
+    }
+    classify::service::run(bus, classifier, config, shutdown).await
+}
+
+async fn train(
+    nats_url: &str,
+    data: &[PathBuf],
+    from_stream: bool,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let mut examples: Vec<Example> = Vec::new();
+    for file in data {
+        examples.extend(read_jsonl(file)?);
+    }
+    if from_stream {
+        let bus = crate::ops::connect_bus(nats_url).await?;
+        let learned = classify::learn::examples_from_stream(&bus).await?;
+        println!("{} examples from the log", learned.len());
+        examples.extend(learned);
+    }
+    anyhow::ensure!(
+        !examples.is_empty(),
+        "nothing to train on: give --data FILE and/or --from-stream"
+    );
+    let started = std::time::Instant::now();
+    let model = LocalModel::train(&examples, &TrainOptions::default());
+    std::fs::write(out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "trained {} on {} examples in {:.1}s → {}",
+        model.model_version(),
+        examples.len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn eval(
+    args: &ClassifierArgs,
+    file: &Path,
+    json: bool,
+    folds: Option<usize>,
+) -> anyhow::Result<()> {
+    let examples = read_jsonl(file)?;
+    anyhow::ensure!(
+        !examples.is_empty(),
+        "{} holds no labelled posts",
+        file.display()
+    );
+    let report = match folds {
+        Some(folds) => cross_validate_with(
+            &examples,
+            &[],
+            folds,
+            &TrainOptions::default(),
+            &args.thresholds(),
+        ),
+        None => evaluate(&args.local()?, &examples, &args.thresholds()),
+    };
+    if json {
+        println!("{}", summary_json(&report));
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn summary_json(report: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "posts": report.posts,
+        "kind_accuracy": report.kind_accuracy,
+        "vacancy_precision": report.vacancy_precision,
+        "vacancy_recall": report.vacancy_recall,
+        "category_micro_f1": report.category_micro_f1,
+        "category_macro_f1": report.category_macro_f1,
+        "llm_share": report.llm_share,
+        "posts_per_second": report.posts_per_second,
+        "per_category": report.per_category,
+    })
+}
+
+fn print_report(report: &Report) {
+    println!("posts               {}", report.posts);
+    println!("kind accuracy       {:.3}", report.kind_accuracy);
+    println!("vacancy precision   {:.3}", report.vacancy_precision);
+    println!("vacancy recall      {:.3}", report.vacancy_recall);
+    println!("category micro-F1   {:.3}", report.category_micro_f1);
+    println!("category macro-F1   {:.3}", report.category_macro_f1);
+    println!("LLM share           {:.3}", report.llm_share);
+    println!("posts/s             {:.0}", report.posts_per_second);
+    println!(
+        "\n{:<12} {:>9} {:>9} {:>9} {:>8}",
+        "category", "precision", "recall", "F1", "support"
+    );
+    for c in &report.per_category {
+        println!(
+            "{:<12} {:>9.3} {:>9.3} {:>9.3} {:>8}",
+            c.slug, c.precision, c.recall, c.f1, c.support
+        );
+    }
+}
