@@ -356,3 +356,43 @@ pub async fn import(messages: usize, corpus: &std::path::Path) -> anyhow::Result
     );
     Ok(())
 }
+
+/// `remotehunt bench classify`: the local model over real posts on one core: throughput, and
+/// the share the default threshold would send to the LLM on real (unlabelled) traffic.
+pub fn classify(
+    corpus: &std::path::Path,
+    model: &classify::local::LocalModel,
+    thresholds: &classify::eval::Thresholds,
+    passes: usize,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use classify::eval::Route;
+    let text =
+        std::fs::read_to_string(corpus).with_context(|| format!("reading {}", corpus.display()))?;
+    let posts: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            Some(value.get("text")?.as_str()?.to_owned())
+        })
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    anyhow::ensure!(!posts.is_empty(), "{} holds no posts", corpus.display());
+    let started = Instant::now();
+    let mut to_llm = 0;
+    for _ in 0..passes.max(1) {
+        for post in &posts {
+            let prediction = model.predict(post);
+            to_llm += usize::from(thresholds.route(&prediction) == Route::Llm);
+        }
+    }
+    let predicted = posts.len() * passes.max(1);
+    println!(
+        "local model {}: {predicted} predictions on one core, {:.0} posts/s; LLM share at threshold {}: {:.1}%",
+        model.model_version(),
+        rate(predicted, started),
+        thresholds.confident,
+        100.0 * to_llm as f64 / predicted as f64
+    );
+    Ok(())
+}

@@ -236,7 +236,15 @@ fn eval(
             &TrainOptions::default(),
             &args.thresholds(),
         ),
-        None => evaluate(&args.local()?, &examples, &args.thresholds()),
+        None => {
+            if args.local_model.is_none() {
+                eprintln!(
+                    "note: the shipped model was trained on ../shared/corpus/dev.jsonl; on those posts \
+                     use --cross-validate K for figures that never score a post the model saw"
+                );
+            }
+            evaluate(&args.local()?, &examples, &args.thresholds())
+        }
     };
     if json {
         println!("{}", summary_json(&report));

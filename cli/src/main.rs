@@ -199,6 +199,14 @@ enum BenchCommand {
         #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
         corpus: PathBuf,
     },
+    /// The local classifier over real posts on one core: posts/s and the LLM share.
+    Classify {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
     /// Keyword rules + cross-post dedup on one core, over the real posts of a corpus file.
     Ingest {
         /// JSON lines with a `text` field (and `chat_id`, `message_id`, `date` when known).
@@ -351,6 +359,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Import { messages, corpus },
         } => bench::import(messages, &corpus).await,
+        Command::Bench {
+            command: BenchCommand::Classify { corpus, passes },
+        } => bench::classify(
+            &corpus,
+            &classifier.local()?,
+            &classifier.thresholds(),
+            passes,
+        ),
         Command::Bench {
             command:
                 BenchCommand::Ingest {
