@@ -91,6 +91,11 @@ enum Command {
         #[arg(long, default_value = "schemas/json")]
         dir: PathBuf,
     },
+    /// Local stand-ins of outside services for development and the demo.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Runs the pipeline on sample data and prints the read models.
     Demo,
     /// Benchmarks.
@@ -121,6 +126,19 @@ enum IngestCommand {
         /// The chat's public @username (exports omit it), for post links.
         #[arg(long)]
         username: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// A fake Telegram Bot API (long polling, Telegram's errors and limits) with control
+    /// routes under /control to play users; point TELEGRAM_API_URL at it.
+    Telegram {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// Names a bot: TOKEN=username (any `<id>:<secret>` token works unnamed too).
+        #[arg(long = "bot")]
+        bots: Vec<String>,
     },
 }
 
@@ -349,6 +367,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         } => ops::dlq_replay(&nats_url, dlq_sequence).await,
         Command::Schemas { dir } => ops::export_schemas(&dir),
         Command::Demo => demo::run(&nats_url, &database_url).await,
+        Command::Dev {
+            command: DevCommand::Telegram { listen, bots },
+        } => {
+            let fake = testkit::FakeTelegram::start_on(&listen).await?;
+            for bot in &bots {
+                let (token, username) = bot
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--bot takes TOKEN=username, got {bot:?}"))?;
+                fake.register_bot(token, username);
+            }
+            println!("fake Telegram Bot API at {} (Ctrl-C stops it)", fake.url());
+            shutdown_on_signal().cancelled().await;
+            Ok(())
+        }
         Command::Bench {
             command:
                 BenchCommand::Backbone {

@@ -5,7 +5,9 @@
 mod nats;
 pub mod openai;
 mod postgres;
+pub mod telegram;
 
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
+pub use telegram::FakeTelegram;

@@ -55,7 +55,7 @@ pub struct FakeOpenAi {
     _server: Arc<ServerTask>,
 }
 
-struct ServerTask(tokio::task::JoinHandle<()>);
+pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for ServerTask {
     fn drop(&mut self) {

@@ -1,0 +1,513 @@
+//! The Bot API methods and the control routes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::html;
+use super::state::{Bot, Sent, World};
+use super::{now, unix_now};
+
+type Shared = Arc<Mutex<World>>;
+
+const MAX_TEXT: usize = 4096;
+const MAX_LONG_POLL: u64 = 50;
+
+pub fn router(world: Shared) -> axum::Router {
+    axum::Router::new()
+        .route("/{bot}/{method}", post(method).get(method))
+        .route("/control/users/{user_id}/send", post(control_send))
+        .route("/control/users/{user_id}/press", post(control_press))
+        .route("/control/users/{user_id}/block", post(control_block))
+        .route("/control/chats/{chat_id}/messages", get(control_messages))
+        .with_state(world)
+}
+
+/// A Bot API error in Telegram's format.
+struct ApiError {
+    code: u16,
+    description: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn bad_request(description: impl std::fmt::Display) -> Self {
+        Self {
+            code: 400,
+            description: format!("Bad Request: {description}"),
+            retry_after: None,
+        }
+    }
+
+    fn forbidden(description: &str) -> Self {
+        Self {
+            code: 403,
+            description: format!("Forbidden: {description}"),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body =
+            json!({"ok": false, "error_code": self.code, "description": self.description});
+        if let Some(seconds) = self.retry_after {
+            body["parameters"] = json!({"retry_after": seconds});
+        }
+        let status = StatusCode::from_u16(self.code).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(body)).into_response()
+    }
+}
+
+fn ok(result: Value) -> Response {
+    Json(json!({"ok": true, "result": result})).into_response()
+}
+
+fn lock(world: &Shared) -> std::sync::MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn method(
+    State(world): State<Shared>,
+    Path((bot, method)): Path<(String, String)>,
+    Query(query): Query<serde_json::Map<String, Value>>,
+    body: Bytes,
+) -> Response {
+    let Some(token) = bot.strip_prefix("bot") else {
+        return ApiError {
+            code: 404,
+            description: "Not Found".into(),
+            retry_after: None,
+        }
+        .into_response();
+    };
+    let params: Value = if body.is_empty() {
+        Value::Object(query)
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(value) => value,
+            Err(e) => return ApiError::bad_request(format!("invalid JSON: {e}")).into_response(),
+        }
+    };
+    if lock(&world).bot(token).is_none() {
+        return ApiError {
+            code: 401,
+            description: "Unauthorized".into(),
+            retry_after: None,
+        }
+        .into_response();
+    }
+    let result = match method.to_ascii_lowercase().as_str() {
+        "getupdates" => return get_updates(world, token, &params).await,
+        "getme" => Ok(me(&mut lock(&world), token)),
+        "sendmessage" => send_message(&mut lock(&world), token, &params),
+        "editmessagetext" => edit_message(&mut lock(&world), token, &params, true),
+        "editmessagereplymarkup" => edit_message(&mut lock(&world), token, &params, false),
+        "answercallbackquery" => {
+            with_bot(&mut lock(&world), token, |bot| {
+                bot.answered_callbacks.push(params.clone())
+            });
+            Ok(json!(true))
+        }
+        "deletemessage" => delete_message(&mut lock(&world), token, &params),
+        "setmycommands" => {
+            with_bot(&mut lock(&world), token, |bot| {
+                bot.commands = params["commands"].clone()
+            });
+            Ok(json!(true))
+        }
+        "getmycommands" => {
+            Ok(with_bot(&mut lock(&world), token, |bot| bot.commands.clone()).unwrap_or(json!([])))
+        }
+        "deletewebhook" | "setwebhook" | "close" | "logout" => Ok(json!(true)),
+        "getwebhookinfo" => {
+            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        _ => Err(ApiError {
+            code: 404,
+            description: "Not Found: method not found".into(),
+            retry_after: None,
+        }),
+    };
+    match result {
+        Ok(value) => ok(value),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn with_bot<T>(world: &mut World, token: &str, f: impl FnOnce(&mut Bot) -> T) -> Option<T> {
+    world.bot(token).map(f)
+}
+
+fn me(world: &mut World, token: &str) -> Value {
+    let Some(bot) = world.bot(token) else {
+        return Value::Null;
+    };
+    json!({
+        "id": bot.id, "is_bot": true, "first_name": bot.first_name, "username": bot.username,
+        "can_join_groups": true, "can_read_all_group_messages": false,
+        "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false
+    })
+}
+
+async fn get_updates(world: Shared, token: &str, params: &Value) -> Response {
+    let offset = int(&params["offset"]).unwrap_or(0);
+    let limit = int(&params["limit"]).unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = int(&params["timeout"])
+        .unwrap_or(0)
+        .clamp(0, MAX_LONG_POLL as i64) as u64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        let notify = {
+            let mut world = lock(&world);
+            let Some(bot) = world.bot(token) else {
+                return ok(json!([]));
+            };
+            // Confirming an offset forgets everything before it, as Telegram does.
+            bot.updates.retain(|(id, _)| *id >= offset);
+            if !bot.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                let batch: Vec<Value> = bot
+                    .updates
+                    .iter()
+                    .take(limit)
+                    .map(|(_, u)| u.clone())
+                    .collect();
+                return ok(Value::Array(batch));
+            }
+            bot.notify.clone()
+        };
+        let _ = tokio::time::timeout_at(deadline, notify.notified()).await;
+    }
+}
+
+fn int(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| value.as_str()?.parse().ok())
+}
+
+fn chat_id(params: &Value) -> Result<i64, ApiError> {
+    int(&params["chat_id"]).ok_or_else(|| ApiError::bad_request("chat not found"))
+}
+
+/// Checks a message's text against the parse mode and the length limit.
+fn validate_text(text: &str, parse_mode: Option<&str>) -> Result<(), ApiError> {
+    let plain = match parse_mode.map(str::to_ascii_lowercase).as_deref() {
+        Some("html") => html::plain_text(text).map_err(ApiError::bad_request)?,
+        None => text.to_owned(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unsupported parse_mode {other}"
+            )));
+        }
+    };
+    if plain.trim().is_empty() {
+        return Err(ApiError::bad_request("message text is empty"));
+    }
+    if plain.encode_utf16().count() > MAX_TEXT {
+        return Err(ApiError::bad_request("message is too long"));
+    }
+    Ok(())
+}
+
+fn validate_markup(markup: &Value) -> Result<(), ApiError> {
+    let Some(rows) = markup.get("inline_keyboard") else {
+        return Ok(());
+    };
+    for button in rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.as_array().into_iter().flatten())
+    {
+        if button["text"].as_str().is_none_or(str::is_empty) {
+            return Err(ApiError::bad_request(
+                "text buttons are unallowed in the inline keyboard",
+            ));
+        }
+        if let Some(data) = button.get("callback_data") {
+            let bytes = data.as_str().map_or(0, str::len);
+            if !(1..=64).contains(&bytes) {
+                return Err(ApiError::bad_request("BUTTON_DATA_INVALID"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn message_json(bot: &Bot, world_user: Option<Value>, sent: &Sent, plain: &str) -> Value {
+    let mut message = json!({
+        "message_id": sent.message_id,
+        "from": bot.user_json(),
+        "chat": world_user.unwrap_or(json!({"id": sent.chat_id, "type": "private", "first_name": "User"})),
+        "date": unix_now(),
+        "text": plain,
+    });
+    if let Some(markup) = &sent.reply_markup {
+        message["reply_markup"] = markup.clone();
+    }
+    message
+}
+
+fn send_message(world: &mut World, token: &str, params: &Value) -> Result<Value, ApiError> {
+    let chat_id = chat_id(params)?;
+    let text = params["text"].as_str().unwrap_or_default().to_owned();
+    let parse_mode = params["parse_mode"].as_str().map(str::to_owned);
+    validate_text(&text, parse_mode.as_deref())?;
+    let markup = params.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    if let Some(markup) = &markup {
+        validate_markup(markup)?;
+    }
+    let user = world.user(chat_id);
+    let (limits, bot_id) = (
+        world.limits,
+        world.bot(token).map(|b| b.id).unwrap_or_default(),
+    );
+    if world.blocked.contains(&(bot_id, chat_id)) {
+        return Err(ApiError::forbidden("bot was blocked by the user"));
+    }
+    if !world.started.contains(&(bot_id, chat_id)) {
+        return Err(ApiError::forbidden(
+            "bot can't initiate conversation with a user",
+        ));
+    }
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    if let Some(seconds) = bot.admit(chat_id, &limits, now()) {
+        return Err(ApiError {
+            code: 429,
+            description: format!("Too Many Requests: retry after {seconds}"),
+            retry_after: Some(seconds),
+        });
+    }
+    let sent = Sent {
+        message_id: bot.next_message_id,
+        chat_id,
+        text: text.clone(),
+        parse_mode: parse_mode.clone(),
+        reply_markup: markup,
+        deleted: false,
+        edits: 0,
+        at: now(),
+    };
+    bot.next_message_id += 1;
+    let plain = plain(&text, parse_mode.as_deref());
+    let message = message_json(bot, Some(user.chat_json()), &sent, &plain);
+    bot.sent.push(sent);
+    Ok(message)
+}
+
+fn plain(text: &str, parse_mode: Option<&str>) -> String {
+    match parse_mode {
+        Some(_) => html::plain_text(text).unwrap_or_else(|_| text.to_owned()),
+        None => text.to_owned(),
+    }
+}
+
+fn edit_message(
+    world: &mut World,
+    token: &str,
+    params: &Value,
+    with_text: bool,
+) -> Result<Value, ApiError> {
+    let chat_id = chat_id(params)?;
+    let message_id = int(&params["message_id"])
+        .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    let text = params["text"].as_str().map(str::to_owned);
+    let parse_mode = params["parse_mode"].as_str().map(str::to_owned);
+    if with_text {
+        validate_text(text.as_deref().unwrap_or_default(), parse_mode.as_deref())?;
+    }
+    let markup = params.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    if let Some(markup) = &markup {
+        validate_markup(markup)?;
+    }
+    let user = world.user(chat_id);
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let index = bot
+        .sent
+        .iter()
+        .position(|m| m.chat_id == chat_id && m.message_id == message_id && !m.deleted)
+        .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
+    let message = &mut bot.sent[index];
+    let unchanged = (!with_text || text.as_deref() == Some(message.text.as_str()))
+        && markup == message.reply_markup;
+    if unchanged {
+        return Err(ApiError::bad_request(
+            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        ));
+    }
+    if let Some(text) = text.filter(|_| with_text) {
+        message.text = text;
+        message.parse_mode = parse_mode;
+    }
+    message.reply_markup = markup;
+    message.edits += 1;
+    let sent = message.clone();
+    let plain = plain(&sent.text, sent.parse_mode.as_deref());
+    Ok(message_json(bot, Some(user.chat_json()), &sent, &plain))
+}
+
+fn delete_message(world: &mut World, token: &str, params: &Value) -> Result<Value, ApiError> {
+    let chat_id = chat_id(params)?;
+    let message_id = int(&params["message_id"]).unwrap_or_default();
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let message = bot
+        .sent
+        .iter_mut()
+        .find(|m| m.chat_id == chat_id && m.message_id == message_id && !m.deleted)
+        .ok_or_else(|| ApiError::bad_request("message to delete not found"))?;
+    message.deleted = true;
+    Ok(json!(true))
+}
+
+/// The token of a bot named by token or @username.
+fn token_of(world: &mut World, bot: &str) -> Result<String, String> {
+    if world.bot(bot).is_some() {
+        return Ok(bot.to_owned());
+    }
+    world
+        .bot_by_username(bot)
+        .map(|(token, _)| token)
+        .ok_or_else(|| format!("no bot {bot}"))
+}
+
+pub fn find_bot<'a>(world: &'a mut World, bot: &str) -> Option<&'a mut Bot> {
+    let token = token_of(world, bot).ok()?;
+    world.bots.get_mut(&token)
+}
+
+pub fn user_says(world: &mut World, bot: &str, user_id: i64, text: &str) -> Result<i64, String> {
+    let token = token_of(world, bot)?;
+    let user = world.user(user_id);
+    let bot = world.bots.get_mut(&token).ok_or("no bot")?;
+    let bot_id = bot.id;
+    let message_id = bot.next_message_id;
+    bot.next_message_id += 1;
+    let mut message = json!({
+        "message_id": message_id, "from": user.json(), "chat": user.chat_json(),
+        "date": unix_now(), "text": text,
+    });
+    if text.starts_with('/') {
+        let length = text
+            .split_whitespace()
+            .next()
+            .map_or(0, |c| c.encode_utf16().count());
+        message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": length}]);
+    }
+    let update = bot.push_update(json!({"message": message}));
+    world.started.insert((bot_id, user_id));
+    world.blocked.remove(&(bot_id, user_id));
+    Ok(update)
+}
+
+pub fn press(
+    world: &mut World,
+    bot: &str,
+    user_id: i64,
+    message_id: i64,
+    data: &str,
+) -> Result<i64, String> {
+    let token = token_of(world, bot)?;
+    let user = world.user(user_id);
+    world.next_callback_id += 1;
+    let callback_id = world.next_callback_id.to_string();
+    let bot = world.bots.get_mut(&token).ok_or("no bot")?;
+    let sent = bot
+        .sent
+        .iter()
+        .find(|m| m.chat_id == user_id && m.message_id == message_id && !m.deleted)
+        .cloned()
+        .ok_or_else(|| format!("the bot sent no message {message_id} to {user_id}"))?;
+    let plain = plain(&sent.text, sent.parse_mode.as_deref());
+    let message = message_json(bot, Some(user.chat_json()), &sent, &plain);
+    Ok(bot.push_update(json!({"callback_query": {
+        "id": callback_id, "from": user.json(), "message": message,
+        "chat_instance": format!("ci{user_id}"), "data": data,
+    }})))
+}
+
+pub fn block(world: &mut World, bot: &str, user_id: i64) -> Result<(), String> {
+    let token = token_of(world, bot)?;
+    let bot_id = world.bots.get(&token).map(|b| b.id).ok_or("no bot")?;
+    world.blocked.insert((bot_id, user_id));
+    Ok(())
+}
+
+async fn control_send(
+    State(world): State<Shared>,
+    Path(user_id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let (bot, text) = (
+        body["bot"].as_str().unwrap_or_default(),
+        body["text"].as_str().unwrap_or_default(),
+    );
+    control_result(
+        user_says(&mut lock(&world), bot, user_id, text).map(|id| json!({"update_id": id})),
+    )
+}
+
+async fn control_press(
+    State(world): State<Shared>,
+    Path(user_id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let bot = body["bot"].as_str().unwrap_or_default();
+    let message_id = int(&body["message_id"]).unwrap_or_default();
+    let data = body["data"].as_str().unwrap_or_default();
+    control_result(
+        press(&mut lock(&world), bot, user_id, message_id, data).map(|id| json!({"update_id": id})),
+    )
+}
+
+async fn control_block(
+    State(world): State<Shared>,
+    Path(user_id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let bot = body["bot"].as_str().unwrap_or_default();
+    control_result(block(&mut lock(&world), bot, user_id).map(|()| json!(true)))
+}
+
+async fn control_messages(
+    State(world): State<Shared>,
+    Path(chat_id): Path<i64>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut world = lock(&world);
+    let bots: Vec<String> = match query.get("bot") {
+        Some(bot) => vec![bot.clone()],
+        None => world.bots.values().map(|b| b.username.clone()).collect(),
+    };
+    let mut messages = Vec::new();
+    for name in bots {
+        if let Some(bot) = find_bot(&mut world, &name) {
+            for m in bot.sent.iter().filter(|m| m.chat_id == chat_id) {
+                messages.push(
+                    json!({"bot": bot.username, "message_id": m.message_id, "text": m.text,
+                    "reply_markup": m.reply_markup, "deleted": m.deleted, "edits": m.edits}),
+                );
+            }
+        }
+    }
+    ok(Value::Array(messages))
+}
+
+fn control_result(result: Result<Value, String>) -> Response {
+    match result {
+        Ok(value) => ok(value),
+        Err(description) => ApiError::bad_request(description).into_response(),
+    }
+}

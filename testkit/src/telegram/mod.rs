@@ -1,0 +1,138 @@
+//! A fake Telegram Bot API server, driven by teloxide in tests and run by `remotehunt dev
+//! telegram` for the demo. It speaks the Bot API's wire format — `{"ok":true,"result":…}`,
+//! errors with `error_code`, `description` and `parameters.retry_after` — with real long
+//! polling, Telegram's HTML rules and text limits, 64-byte callback data, its send limits (429)
+//! and its 403s for users who blocked a bot or never started it. Control routes (and methods on
+//! [`FakeTelegram`]) play the users: send a message or command, press a button, block a bot,
+//! and read what a bot sent to a chat.
+
+mod api;
+pub mod html;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use state::World;
+pub use state::{Limits, Sent};
+
+#[derive(Clone)]
+pub struct FakeTelegram {
+    url: String,
+    world: Arc<Mutex<World>>,
+    _server: Arc<crate::openai::ServerTask>,
+}
+
+impl FakeTelegram {
+    /// Listens on a free local port.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    pub async fn start_on(address: &str) -> anyhow::Result<Self> {
+        let world = Arc::new(Mutex::new(World::default()));
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
+        let app = api::router(world.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "fake Telegram server stopped");
+            }
+        });
+        Ok(Self {
+            url: format!("http://{address}"),
+            world,
+            _server: Arc::new(crate::openai::ServerTask(server)),
+        })
+    }
+
+    /// The Bot API base URL to give as `TELEGRAM_API_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Names a bot (tokens of the form `<id>:<secret>` also work unregistered).
+    pub fn register_bot(&self, token: &str, username: &str) {
+        let mut world = self.lock();
+        if let Some(bot) = world.bot(token) {
+            bot.username = username.trim_start_matches('@').to_owned();
+            bot.first_name = bot.username.clone();
+        }
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        self.lock().limits = limits;
+    }
+
+    /// A user writes to a bot (by token or @username); commands get their entity. Writing to
+    /// a bot lets it write back, and unblocks it.
+    pub fn user_says(&self, bot: &str, user_id: i64, text: &str) -> anyhow::Result<i64> {
+        api::user_says(&mut self.lock(), bot, user_id, text).map_err(anyhow::Error::msg)
+    }
+
+    /// A user presses an inline button under a bot's message.
+    pub fn press(
+        &self,
+        bot: &str,
+        user_id: i64,
+        message_id: i64,
+        data: &str,
+    ) -> anyhow::Result<i64> {
+        api::press(&mut self.lock(), bot, user_id, message_id, data).map_err(anyhow::Error::msg)
+    }
+
+    /// A user blocks a bot: its sends answer 403 until the user writes to it again.
+    pub fn block(&self, bot: &str, user_id: i64) -> anyhow::Result<()> {
+        api::block(&mut self.lock(), bot, user_id).map_err(anyhow::Error::msg)
+    }
+
+    /// What a bot sent to a chat, oldest first, as it stands now.
+    pub fn sent_to(&self, bot: &str, chat_id: i64) -> Vec<Sent> {
+        self.sent_by(bot)
+            .into_iter()
+            .filter(|m| m.chat_id == chat_id)
+            .collect()
+    }
+
+    /// Everything a bot sent.
+    pub fn sent_by(&self, bot: &str) -> Vec<Sent> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.sent.clone())
+            .unwrap_or_default()
+    }
+
+    /// 429s the bot got.
+    pub fn too_many_requests(&self, bot: &str) -> usize {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot).map_or(0, |b| b.too_many_requests)
+    }
+
+    pub fn callback_answers(&self, bot: &str) -> Vec<Value> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.answered_callbacks.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn commands(&self, bot: &str) -> Value {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot).map_or(json!([]), |b| b.commands.clone())
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn now() -> Instant {
+    Instant::now()
+}

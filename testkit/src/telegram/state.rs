@@ -1,0 +1,189 @@
+//! What the fake Telegram remembers: bots, users, who started or blocked which bot, the
+//! update queue of each bot, the messages each bot sent, and the send-rate windows.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// Telegram's limits as the fake enforces them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub enabled: bool,
+    /// Messages a bot may send per second overall.
+    pub per_bot_per_second: usize,
+    /// Messages a bot may send to one chat per second.
+    pub per_chat_per_second: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_bot_per_second: 30,
+            per_chat_per_second: 1,
+        }
+    }
+}
+
+/// A message a bot sent, as it stands now (edits applied, deletion marked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub message_id: i64,
+    pub chat_id: i64,
+    /// The HTML (or plain) text the bot sent.
+    pub text: String,
+    pub parse_mode: Option<String>,
+    pub reply_markup: Option<Value>,
+    pub deleted: bool,
+    pub edits: usize,
+    /// When the fake accepted it.
+    pub at: Instant,
+}
+
+pub struct Bot {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub updates: VecDeque<(i64, Value)>,
+    pub next_update_id: i64,
+    pub notify: Arc<Notify>,
+    pub sent: Vec<Sent>,
+    pub next_message_id: i64,
+    pub commands: Value,
+    pub answered_callbacks: Vec<Value>,
+    pub sends: VecDeque<Instant>,
+    pub chat_sends: HashMap<i64, VecDeque<Instant>>,
+    pub too_many_requests: usize,
+}
+
+impl Bot {
+    pub fn new(id: i64, username: String) -> Self {
+        Self {
+            id,
+            first_name: username.clone(),
+            username,
+            updates: VecDeque::new(),
+            next_update_id: 1,
+            notify: Arc::new(Notify::new()),
+            sent: Vec::new(),
+            next_message_id: 1,
+            commands: json!([]),
+            answered_callbacks: Vec::new(),
+            sends: VecDeque::new(),
+            chat_sends: HashMap::new(),
+            too_many_requests: 0,
+        }
+    }
+
+    pub fn user_json(&self) -> Value {
+        json!({"id": self.id, "is_bot": true, "first_name": self.first_name, "username": self.username})
+    }
+
+    pub fn push_update(&mut self, mut update: Value) -> i64 {
+        let id = self.next_update_id;
+        self.next_update_id += 1;
+        update["update_id"] = json!(id);
+        self.updates.push_back((id, update));
+        self.notify.notify_waiters();
+        id
+    }
+
+    /// `Some(seconds)` to wait when this send would break a limit; records it otherwise.
+    pub fn admit(&mut self, chat_id: i64, limits: &Limits, now: Instant) -> Option<u64> {
+        if !limits.enabled {
+            return None;
+        }
+        let window = Duration::from_secs(1);
+        self.sends.retain(|t| now.duration_since(*t) < window);
+        let chat = self.chat_sends.entry(chat_id).or_default();
+        chat.retain(|t| now.duration_since(*t) < window);
+        let oldest_wait = |queue: &VecDeque<Instant>| {
+            queue.front().map_or(1, |t| {
+                (window - now.duration_since(*t))
+                    .as_secs_f64()
+                    .ceil()
+                    .max(1.0) as u64
+            })
+        };
+        if chat.len() >= limits.per_chat_per_second {
+            self.too_many_requests += 1;
+            return Some(oldest_wait(chat));
+        }
+        if self.sends.len() >= limits.per_bot_per_second {
+            self.too_many_requests += 1;
+            return Some(oldest_wait(&self.sends));
+        }
+        chat.push_back(now);
+        self.sends.push_back(now);
+        None
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub first_name: String,
+    pub username: Option<String>,
+}
+
+impl User {
+    pub fn json(&self) -> Value {
+        json!({"id": self.id, "is_bot": false, "first_name": self.first_name,
+               "username": self.username, "language_code": "ru"})
+    }
+
+    pub fn chat_json(&self) -> Value {
+        json!({"id": self.id, "type": "private", "first_name": self.first_name, "username": self.username})
+    }
+}
+
+#[derive(Default)]
+pub struct World {
+    /// By token.
+    pub bots: HashMap<String, Bot>,
+    pub users: HashMap<i64, User>,
+    /// (bot id, user id): the user has written to the bot, so the bot may write to them.
+    pub started: HashSet<(i64, i64)>,
+    pub blocked: HashSet<(i64, i64)>,
+    pub limits: Limits,
+    pub next_callback_id: u64,
+}
+
+impl World {
+    /// The bot for a token, created on first use when the token is well-formed
+    /// (`<bot id>:<secret>`), as any token a test or the demo invents should work.
+    pub fn bot(&mut self, token: &str) -> Option<&mut Bot> {
+        let (id, secret) = token.split_once(':')?;
+        let id: i64 = id.parse().ok()?;
+        if secret.is_empty() {
+            return None;
+        }
+        Some(
+            self.bots
+                .entry(token.to_owned())
+                .or_insert_with(|| Bot::new(id, format!("bot{id}_bot"))),
+        )
+    }
+
+    pub fn bot_by_username(&mut self, username: &str) -> Option<(String, &mut Bot)> {
+        let username = username.trim_start_matches('@');
+        self.bots
+            .iter_mut()
+            .find(|(_, b)| b.username.eq_ignore_ascii_case(username))
+            .map(|(token, bot)| (token.clone(), bot))
+    }
+
+    pub fn user(&mut self, id: i64) -> User {
+        self.users
+            .entry(id)
+            .or_insert_with(|| User {
+                id,
+                first_name: format!("User {id}"),
+                username: Some(format!("user{id}")),
+            })
+            .clone()
+    }
+}
