@@ -104,7 +104,7 @@ impl LocalModel {
         }
         if r.u64()? != layout_fingerprint() {
             return Err(bad(
-                "trained with another lexicon or feature layout: retrain (examples/train_default.rs)",
+                "trained with another lexicon or feature layout: retrain it (`remotehunt classify train`)",
             ));
         }
         let hash_bits = r.u32()?;

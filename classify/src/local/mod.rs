@@ -4,7 +4,8 @@
 //! the LLM. Pure: no I/O but [`read_jsonl`], no async.
 //!
 //! The shipped model (`classify/model/default.bin`, loaded by [`LocalModel::embedded`]) is
-//! regenerated from the shared corpus with `cargo run -p classify --example train_default`.
+//! regenerated from the labelled corpus with
+//! `remotehunt classify train --data ../shared/corpus/dev.jsonl --out classify/model/default.bin`.
 
 mod calibrate;
 mod codec;
