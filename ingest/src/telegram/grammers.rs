@@ -171,7 +171,11 @@ pub async fn login(
 /// Reads through a signed-in account.
 pub struct GrammersSource {
     connection: Connection,
-    stream: Option<grammers_client::client::UpdateStream>,
+    /// Updates forwarded by a task that owns grammers' stream: `UpdateStream::next` is not
+    /// cancel-safe (an update fetched while building its peer map would be dropped), while a
+    /// channel receive is, and the reader races it with its catalog poll.
+    updates: tokio::sync::mpsc::Receiver<Result<TelegramUpdate, InvocationError>>,
+    forwarder: tokio::task::JoinHandle<()>,
     /// Resolved chats by Bot API id, with the references calls need.
     chats: HashMap<i64, (Chat, PeerRef)>,
 }
@@ -195,14 +199,29 @@ impl GrammersSource {
             .updates
             .take()
             .context("the updates channel was already taken")?;
-        let stream = connection
+        let mut stream = connection
             .client
             .stream_updates(updates, UpdatesConfiguration { catch_up: true })
             .await
             .map_err(|e| anyhow::anyhow!("starting the update stream: {e}"))?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        let forwarder = tokio::spawn(async move {
+            loop {
+                let next = stream.next().await;
+                let failed = next.is_err();
+                if sender.send(next).await.is_err() {
+                    break;
+                }
+                if failed {
+                    // Let the reader back off before asking again.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        });
         Ok(Self {
             connection,
-            stream: Some(stream),
+            updates: receiver,
+            forwarder,
             chats: HashMap::new(),
         })
     }
@@ -244,6 +263,12 @@ fn has_left(peer: &Peer) -> bool {
             _ => true,
         },
         _ => false,
+    }
+}
+
+impl Drop for GrammersSource {
+    fn drop(&mut self) {
+        self.forwarder.abort();
     }
 }
 
@@ -307,11 +332,12 @@ impl Source for GrammersSource {
     }
 
     async fn next_updates(&mut self) -> Result<Vec<Update>, SourceError> {
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or_else(|| SourceError::Other(anyhow::anyhow!("update stream closed")))?;
-        let update = stream.next().await.map_err(classify_error)?;
+        let update = self
+            .updates
+            .recv()
+            .await
+            .ok_or_else(|| SourceError::Other(anyhow::anyhow!("update stream closed")))?
+            .map_err(classify_error)?;
         let chat_of_message = |message: &grammers_client::message::Message| {
             let chat_id = message.peer_id().bot_api_dialog_id()?;
             self.chats.get(&chat_id).map(|(chat, _)| chat.clone())
