@@ -2,6 +2,7 @@
 //! consuming the `fanout` durable consumer of `nats/`.
 //!
 //! * [`audience`]: who gets a vacancy, through which category bot.
+//! * [`subscribers`]: the candidates for a vacancy, from the read models.
 //! * [`card`]: the delivered card (escaped, shortened, with its buttons' callback data).
 //!
 //! The service arrives with the rest of the bots-and-delivery issue; its events
@@ -9,3 +10,4 @@
 
 pub mod audience;
 pub mod card;
+pub mod subscribers;
