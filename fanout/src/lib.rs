@@ -3,6 +3,7 @@
 //!
 //! * [`audience`]: who gets a vacancy, through which category bot.
 //! * [`subscribers`]: the candidates for a vacancy, from the read models.
+//! * [`tokens`]: bot tokens and admin ids from the environment, never shown.
 //! * [`card`]: the delivered card (escaped, shortened, with its buttons' callback data).
 //!
 //! The service arrives with the rest of the bots-and-delivery issue; its events
@@ -11,3 +12,4 @@
 pub mod audience;
 pub mod card;
 pub mod subscribers;
+pub mod tokens;
