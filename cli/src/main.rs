@@ -1,6 +1,7 @@
 //! `remotehunt`: parses arguments, builds configs and calls the libraries. No logic lives here.
 
 mod bench;
+mod bots;
 mod catalog;
 mod classify;
 mod demo;
@@ -39,6 +40,8 @@ struct Cli {
     telegram: telegram::TelegramArgs,
     #[command(flatten)]
     classifier: classify::ClassifierArgs,
+    #[command(flatten)]
+    bots: bots::BotArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -283,6 +286,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         database_url,
         telegram,
         classifier,
+        bots,
         command,
     } = cli;
     match command {
@@ -290,6 +294,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let services = ops::Services {
                 telegram: &telegram,
                 classifier: &classifier,
+                bots: &bots,
             };
             ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
         }

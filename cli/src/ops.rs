@@ -37,6 +37,7 @@ pub async fn run_projections(
 pub struct Services<'a> {
     pub telegram: &'a crate::telegram::TelegramArgs,
     pub classifier: &'a crate::classify::ClassifierArgs,
+    pub bots: &'a crate::bots::BotArgs,
 }
 
 pub async fn run_all(
@@ -48,6 +49,7 @@ pub async fn run_all(
     let Services {
         telegram,
         classifier,
+        bots,
     } = services_config;
     let mut services = tokio::task::JoinSet::new();
     let stop = shutdown.child_token();
@@ -70,6 +72,17 @@ pub async fn run_all(
                 crate::classify::run(&nats_url, &classifier, config, stop).await,
             )
         });
+    }
+    match bots.main_bot()? {
+        Some(bot) => {
+            let (nats_url, database_url, stop) =
+                (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+            services.spawn(async move {
+                let result = crate::bots::run_main_bot(&nats_url, &database_url, bot, stop).await;
+                ("main bot", result)
+            });
+        }
+        None => tracing::info!("main bot off: set MAIN_BOT_TOKEN"),
     }
     if telegram.configured() {
         let (nats_url, telegram, stop) = (nats_url.to_owned(), telegram.clone(), stop.clone());

@@ -1,0 +1,283 @@
+//! The main bot: sign-up with a 2-day trial (once per Telegram user, ever), the category picker,
+//! `/help`. Long-polls with teloxide; each update is handled to the end before the next, so a
+//! user's rapid taps apply in order.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bus::Bus;
+use chrono::Utc;
+use projections::Projection;
+use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
+use sqlx::{PgPool, Row};
+use teloxide::RequestError;
+use teloxide::prelude::*;
+use teloxide::requests::Output;
+use teloxide::types::{CallbackQuery, Message, UpdateKind, User};
+use tokio_util::sync::CancellationToken;
+
+use crate::picker::{self, Category};
+
+#[derive(Debug, Clone)]
+pub struct MainBotConfig {
+    pub trial: chrono::Duration,
+    /// Seconds a getUpdates call waits for something to happen.
+    pub poll_timeout: u32,
+    /// How long a handler waits for the read models to show its own write.
+    pub read_your_writes: Duration,
+}
+
+impl Default for MainBotConfig {
+    fn default() -> Self {
+        Self {
+            trial: chrono::Duration::days(2),
+            poll_timeout: 25,
+            read_your_writes: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct MainBot {
+    bot: Bot,
+    bus: Bus,
+    pool: PgPool,
+    config: MainBotConfig,
+}
+
+const HELP: &str = "Я присылаю свежие заказы из фриланс-каналов — по одному боту на каждую \
+категорию.\n\n/start — выбрать категории\n/help — эта подсказка";
+
+impl MainBot {
+    pub fn new(bot: Bot, bus: Bus, pool: PgPool, config: MainBotConfig) -> Self {
+        Self {
+            bot,
+            bus,
+            pool,
+            config,
+        }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let commands = [
+            teloxide::types::BotCommand::new("start", "Выбрать категории"),
+            teloxide::types::BotCommand::new("help", "Как это работает"),
+        ];
+        if let Err(error) = self.bot.set_my_commands(commands).await {
+            tracing::warn!(%error, "could not set the main bot's commands");
+        }
+        let mut offset = 0i32;
+        while !shutdown.is_cancelled() {
+            let poll = self
+                .bot
+                .get_updates()
+                .offset(offset)
+                .timeout(self.config.poll_timeout);
+            let updates = tokio::select! {
+                () = shutdown.cancelled() => break,
+                updates = poll => updates,
+            };
+            let updates = match updates {
+                Ok(updates) => updates,
+                Err(error) => {
+                    tracing::warn!(%error, "getUpdates failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            for update in updates {
+                offset = i32::try_from(update.id.0)
+                    .unwrap_or(i32::MAX)
+                    .saturating_add(1);
+                let result = match update.kind {
+                    UpdateKind::Message(message) => self.on_message(&message).await,
+                    UpdateKind::CallbackQuery(query) => self.on_button(&query).await,
+                    _ => Ok(()),
+                };
+                if let Err(error) = result {
+                    tracing::error!(error = %format!("{error:#}"), "main bot update failed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_message(&self, message: &Message) -> anyhow::Result<()> {
+        let Some(user) = message.from.as_ref() else {
+            return Ok(());
+        };
+        let text = message.text().unwrap_or_default().trim();
+        let command = text.split_whitespace().next().unwrap_or_default();
+        match command.split('@').next().unwrap_or_default() {
+            "/start" => self.start(user).await,
+            "/help" => {
+                patiently(self.bot.send_message(message.chat.id, HELP)).await?;
+                Ok(())
+            }
+            _ => {
+                let categories = self.categories().await?;
+                let chosen = self.chosen(user.id.0 as i64).await?;
+                let reply = self
+                    .bot
+                    .send_message(
+                        message.chat.id,
+                        "Я понимаю кнопки и команды /start и /help. Ваши категории:",
+                    )
+                    .reply_markup(picker::keyboard(&categories, &chosen));
+                patiently(reply).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn start(&self, user: &User) -> anyhow::Result<()> {
+        let user_id = user.id.0 as i64;
+        let now = Utc::now();
+        let registered = Envelope::with_id(
+            format!("tg:user:{user_id}:registered"),
+            UserRegistered {
+                user_id,
+                username: user.username.clone(),
+                first_name: user.first_name.clone(),
+                language_code: user.language_code.clone(),
+            },
+        );
+        let trial = Envelope::with_id(
+            format!("tg:user:{user_id}:trial"),
+            TrialStarted {
+                user_id,
+                starts_at: now,
+                ends_at: now + self.config.trial,
+            },
+        );
+        let published = self.bus.publish_batch(&[registered, trial]).await?;
+        let last = published
+            .iter()
+            .map(|p| p.sequence)
+            .max()
+            .unwrap_or_default();
+        self.read_your_writes(last).await?;
+        let trial_ends: Option<chrono::DateTime<Utc>> =
+            sqlx::query_scalar("SELECT trial_ends_at FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        let greeting = match (published[1].duplicate, trial_ends) {
+            (false, Some(ends)) => format!(
+                "Привет, {}! Я присылаю свежие заказы из фриланс-каналов.\nПробный период — до {} (UTC). Выберите категории:",
+                user.first_name,
+                ends.format("%d.%m %H:%M")
+            ),
+            _ => format!("С возвращением, {}! Ваши категории:", user.first_name),
+        };
+        let categories = self.categories().await?;
+        let chosen = self.chosen(user_id).await?;
+        let reply = self
+            .bot
+            .send_message(ChatId(user_id), greeting)
+            .reply_markup(picker::keyboard(&categories, &chosen));
+        patiently(reply).await?;
+        Ok(())
+    }
+
+    async fn on_button(&self, query: &CallbackQuery) -> anyhow::Result<()> {
+        let user_id = query.from.id.0 as i64;
+        let categories = self.categories().await?;
+        let data = query.data.as_deref().unwrap_or_default();
+        let Some(slug) = picker::parse_toggle(data, &categories) else {
+            // Forged, stale (a retired category) or not ours: no effect.
+            self.bot
+                .answer_callback_query(query.id.clone())
+                .text("Эта кнопка устарела — нажмите /start")
+                .await?;
+            return Ok(());
+        };
+        let mut chosen = self.chosen(user_id).await?;
+        let added = chosen.insert(slug.to_owned());
+        if !added {
+            chosen.remove(slug);
+        }
+        let event = Envelope::new(CategoriesChosen {
+            user_id,
+            categories: chosen.iter().cloned().collect(),
+        });
+        let published = self.bus.publish(&event).await?;
+        self.read_your_writes(published.sequence).await?;
+        let chosen = self.chosen(user_id).await?;
+        if let Some(message) = query.regular_message() {
+            self.bot
+                .edit_message_reply_markup(message.chat.id, message.id)
+                .reply_markup(picker::keyboard(&categories, &chosen))
+                .await?;
+        }
+        let name = categories
+            .iter()
+            .find(|c| c.slug == slug)
+            .map_or(slug, |c| c.name.as_str());
+        let note = if added {
+            format!("Добавлено: {name}")
+        } else {
+            format!("Убрано: {name}")
+        };
+        self.bot
+            .answer_callback_query(query.id.clone())
+            .text(note)
+            .await?;
+        Ok(())
+    }
+
+    async fn read_your_writes(&self, sequence: u64) -> anyhow::Result<()> {
+        let seen = projections::wait_for(
+            &self.pool,
+            Projection::Users.name(),
+            sequence,
+            self.config.read_your_writes,
+        )
+        .await?;
+        anyhow::ensure!(seen, "the users read model is behind (sequence {sequence})");
+        Ok(())
+    }
+
+    async fn categories(&self) -> anyhow::Result<Vec<Category>> {
+        Ok(
+            sqlx::query("SELECT slug, name FROM categories WHERE NOT retired ORDER BY ord, slug")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|row| Category {
+                    slug: row.get(0),
+                    name: row.get(1),
+                })
+                .collect(),
+        )
+    }
+
+    async fn chosen(&self, user_id: i64) -> anyhow::Result<BTreeSet<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT slug FROM user_categories WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect(),
+        )
+    }
+}
+
+/// Sends a request, waiting out Telegram's 429s (`retry_after`) a few times: an answer to a
+/// user's own action is worth a short wait, never worth dropping.
+async fn patiently<R>(request: R) -> Result<Output<R>, RequestError>
+where
+    R: Request<Err = RequestError> + Clone,
+{
+    let mut attempts = 0;
+    loop {
+        match request.clone().send().await {
+            Err(RequestError::RetryAfter(wait)) if attempts < 5 => {
+                attempts += 1;
+                tokio::time::sleep(wait.duration()).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The category picker: an inline keyboard with a check mark per chosen category. Its callback
+//! data is `c:<slug>`; anything else is refused.
+
+use std::collections::BTreeSet;
+
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+/// A catalog category as the picker lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub slug: String,
+    pub name: String,
+}
+
+pub fn keyboard(categories: &[Category], chosen: &BTreeSet<String>) -> InlineKeyboardMarkup {
+    let buttons: Vec<InlineKeyboardButton> = categories
+        .iter()
+        .map(|c| {
+            let mark = if chosen.contains(&c.slug) { "✅ " } else { "" };
+            InlineKeyboardButton::callback(format!("{mark}{}", c.name), toggle_data(&c.slug))
+        })
+        .collect();
+    InlineKeyboardMarkup::new(buttons.chunks(2).map(<[_]>::to_vec))
+}
+
+pub fn toggle_data(slug: &str) -> String {
+    format!("c:{slug}")
+}
+
+/// The slug a toggle names, if the data is one of ours and the category exists.
+pub fn parse_toggle<'a>(data: &'a str, categories: &[Category]) -> Option<&'a str> {
+    let slug = data.strip_prefix("c:")?;
+    categories.iter().any(|c| c.slug == slug).then_some(slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toggles_are_checked_and_forged_ones_refused() {
+        let categories = vec![
+            Category {
+                slug: "design".into(),
+                name: "Дизайн".into(),
+            },
+            Category {
+                slug: "texts".into(),
+                name: "Тексты".into(),
+            },
+        ];
+        let chosen = BTreeSet::from(["texts".to_string()]);
+        let keyboard = keyboard(&categories, &chosen);
+        let labels: Vec<&str> = keyboard.inline_keyboard[0]
+            .iter()
+            .map(|b| b.text.as_str())
+            .collect();
+        assert_eq!(labels, ["Дизайн", "✅ Тексты"]);
+        assert_eq!(parse_toggle("c:design", &categories), Some("design"));
+        for forged in ["c:retired", "x:design", "c:", "", "c:design:extra"] {
+            assert_eq!(parse_toggle(forged, &categories), None, "{forged}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The main bot end to end: teloxide against the fake Bot API, events on real NATS, read models
+//! by the real projectors in Postgres.
+
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
+use std::time::{Duration, Instant};
+
+use bots::main_bot::{MainBot, MainBotConfig};
+use bus::Bus;
+use schemas::{CategoryDefined, Envelope, Event};
+use teloxide::Bot;
+use testkit::FakeTelegram;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "2000:main-secret";
+const USER: i64 = 501;
+
+async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn keyboard_labels(markup: &serde_json::Value) -> Vec<String> {
+    markup["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .map(|b| b["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_up_trial_once_and_the_category_picker() {
+    // given the pipeline's read models, a catalog, a fake Telegram and the main bot running
+    let nats = testkit::nats();
+    let bus = Bus::from_client(nats.connect().await.unwrap());
+    bus.ensure_streams().await.unwrap();
+    let db = testkit::database().await.unwrap();
+    projections::migrate(&db.pool).await.unwrap();
+    let categories = [("design", "Дизайн", 1), ("texts", "Тексты и переводы", 2)];
+    let events: Vec<Envelope> = categories
+        .iter()
+        .map(|(slug, name, order)| {
+            Envelope::new(CategoryDefined {
+                slug: (*slug).into(),
+                name: (*name).into(),
+                order: *order,
+            })
+        })
+        .collect();
+    bus.publish_batch(&events).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let projectors = tokio::spawn(projections::run(
+        bus.clone(),
+        db.pool.clone(),
+        projections::Config::new(db.url.clone()),
+        shutdown.clone(),
+    ));
+    let fake = FakeTelegram::start().await.unwrap();
+    fake.register_bot(TOKEN, "rh_main_bot");
+    let bot = Bot::new(TOKEN).set_api_url(url::Url::parse(fake.url()).unwrap());
+    let config = MainBotConfig {
+        poll_timeout: 1,
+        ..MainBotConfig::default()
+    };
+    let main_bot =
+        tokio::spawn(MainBot::new(bot, bus.clone(), db.pool.clone(), config).run(shutdown.clone()));
+
+    // when a user sends /start
+    fake.user_says("rh_main_bot", USER, "/start").unwrap();
+    // then they are greeted with their trial and the picker, nothing chosen yet
+    eventually("the greeting", async || {
+        !fake.sent_to("rh_main_bot", USER).is_empty()
+    })
+    .await;
+    let greeting = fake.sent_to("rh_main_bot", USER)[0].clone();
+    assert!(
+        greeting.text.contains("Пробный период"),
+        "{}",
+        greeting.text
+    );
+    assert_eq!(
+        keyboard_labels(greeting.reply_markup.as_ref().unwrap()),
+        ["Дизайн", "Тексты и переводы"]
+    );
+    let trial_ends: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT trial_ends_at FROM users WHERE user_id = $1")
+            .bind(USER)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let left = trial_ends.unwrap() - chrono::Utc::now();
+    assert!(left > chrono::Duration::hours(47) && left <= chrono::Duration::hours(48));
+
+    // when they tap Дизайн
+    fake.press("rh_main_bot", USER, greeting.message_id, "c:design")
+        .unwrap();
+    // then the same message shows the check mark at once, and the choice is an event
+    eventually("the checked picker", async || {
+        let message = &fake.sent_to("rh_main_bot", USER)[0];
+        keyboard_labels(message.reply_markup.as_ref().unwrap())
+            == ["✅ Дизайн", "Тексты и переводы"]
+    })
+    .await;
+    assert_eq!(
+        fake.callback_answers("rh_main_bot")[0]["text"],
+        "Добавлено: Дизайн"
+    );
+
+    // when they press a forged button and send /start again
+    fake.press("rh_main_bot", USER, greeting.message_id, "c:casino")
+        .unwrap();
+    fake.user_says("rh_main_bot", USER, "/start").unwrap();
+    eventually("the second greeting", async || {
+        fake.sent_to("rh_main_bot", USER).len() == 2
+    })
+    .await;
+    // then the forged press changed nothing, and there is still one trial, ever
+    let again = &fake.sent_to("rh_main_bot", USER)[1];
+    assert!(again.text.starts_with("С возвращением"), "{}", again.text);
+    assert_eq!(
+        keyboard_labels(again.reply_markup.as_ref().unwrap()),
+        ["✅ Дизайн", "Тексты и переводы"]
+    );
+    let users = bus.read_to_end("USERS", 1).await.unwrap();
+    let count = |wanted: &str| {
+        users
+            .iter()
+            .filter(|m| m.decode().unwrap().envelope.event.event_type() == wanted)
+            .count()
+    };
+    assert_eq!(count("TrialStarted"), 1);
+    assert_eq!(count("UserRegistered"), 1);
+    assert_eq!(count("CategoriesChosen"), 1);
+    assert!(users.iter().all(|m| !matches!(m.decode().unwrap().envelope.event, Event::CategoriesChosen(ref c) if c.categories.contains(&"casino".to_string()))));
+    assert!(
+        fake.callback_answers("rh_main_bot")[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("устарела")
+    );
+
+    shutdown.cancel();
+    main_bot.await.unwrap().unwrap();
+    projectors.await.unwrap().unwrap();
+}
