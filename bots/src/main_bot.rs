@@ -2,7 +2,7 @@
 //! `/help`. Long-polls with teloxide; each update is handled to the end before the next, so a
 //! user's rapid taps apply in order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bus::Bus;
@@ -25,6 +25,8 @@ pub struct MainBotConfig {
     pub poll_timeout: u32,
     /// How long a handler waits for the read models to show its own write.
     pub read_your_writes: Duration,
+    /// Category slug → its bot's @username (without the @).
+    pub category_bots: BTreeMap<String, String>,
 }
 
 impl Default for MainBotConfig {
@@ -33,6 +35,7 @@ impl Default for MainBotConfig {
             trial: chrono::Duration::days(2),
             poll_timeout: 25,
             read_your_writes: Duration::from_secs(5),
+            category_bots: BTreeMap::new(),
         }
     }
 }
@@ -172,9 +175,13 @@ impl MainBot {
         };
         let categories = self.categories().await?;
         let chosen = self.chosen(user_id).await?;
+        let text = format!(
+            "{greeting}{}",
+            self.bots_summary(user_id, &categories, &chosen).await?
+        );
         let reply = self
             .bot
-            .send_message(ChatId(user_id), greeting)
+            .send_message(ChatId(user_id), text)
             .reply_markup(picker::keyboard(&categories, &chosen));
         patiently(reply).await?;
         Ok(())
@@ -205,10 +212,24 @@ impl MainBot {
         self.read_your_writes(published.sequence).await?;
         let chosen = self.chosen(user_id).await?;
         if let Some(message) = query.regular_message() {
-            self.bot
-                .edit_message_reply_markup(message.chat.id, message.id)
-                .reply_markup(picker::keyboard(&categories, &chosen))
-                .await?;
+            // The text keeps its first paragraph (the greeting) and gets the new bot list.
+            let greeting = message
+                .text()
+                .unwrap_or_default()
+                .split("\n\n")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let text = format!(
+                "{greeting}{}",
+                self.bots_summary(user_id, &categories, &chosen).await?
+            );
+            patiently(
+                self.bot
+                    .edit_message_text(message.chat.id, message.id, text)
+                    .reply_markup(picker::keyboard(&categories, &chosen)),
+            )
+            .await?;
         }
         let name = categories
             .iter()
@@ -224,6 +245,43 @@ impl MainBot {
             .text(note)
             .await?;
         Ok(())
+    }
+
+    /// For each chosen category, its bot and whether the user has started it yet.
+    async fn bots_summary(
+        &self,
+        user_id: i64,
+        categories: &[Category],
+        chosen: &BTreeSet<String>,
+    ) -> anyhow::Result<String> {
+        if chosen.is_empty() {
+            return Ok(String::new());
+        }
+        let started: BTreeSet<String> =
+            sqlx::query_scalar("SELECT category FROM user_bots WHERE user_id = $1 AND active")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let mut lines = vec![
+            String::new(),
+            "Заказы приходят от бота каждой категории:".to_owned(),
+        ];
+        for category in categories.iter().filter(|c| chosen.contains(&c.slug)) {
+            let line = match self.config.category_bots.get(&category.slug) {
+                Some(bot) if started.contains(&category.slug) => {
+                    format!("✅ {}: @{bot} подключён", category.name)
+                }
+                Some(bot) => format!(
+                    "👉 {}: откройте https://t.me/{bot}?start=go и нажмите «Старт»",
+                    category.name
+                ),
+                None => format!("⏳ {}: бот скоро появится", category.name),
+            };
+            lines.push(line);
+        }
+        Ok(format!("\n{}", lines.join("\n")))
     }
 
     async fn read_your_writes(&self, sequence: u64) -> anyhow::Result<()> {

@@ -52,7 +52,7 @@ async fn sign_up_trial_once_and_the_category_picker() {
             })
         })
         .collect();
-    bus.publish_batch(&events).await.unwrap();
+    let published = bus.publish_batch(&events).await.unwrap();
     let shutdown = CancellationToken::new();
     let projectors = tokio::spawn(projections::run(
         bus.clone(),
@@ -60,11 +60,19 @@ async fn sign_up_trial_once_and_the_category_picker() {
         projections::Config::new(db.url.clone()),
         shutdown.clone(),
     ));
+    let catalog_seq = published.last().unwrap().sequence;
+    let caught_up =
+        projections::wait_for(&db.pool, "catalog", catalog_seq, Duration::from_secs(10));
+    assert!(
+        caught_up.await.unwrap(),
+        "the catalog read model is there before users come"
+    );
     let fake = FakeTelegram::start().await.unwrap();
     fake.register_bot(TOKEN, "rh_main_bot");
     let bot = Bot::new(TOKEN).set_api_url(url::Url::parse(fake.url()).unwrap());
     let config = MainBotConfig {
         poll_timeout: 1,
+        category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
         ..MainBotConfig::default()
     };
     let main_bot =
@@ -110,6 +118,27 @@ async fn sign_up_trial_once_and_the_category_picker() {
         fake.callback_answers("rh_main_bot")[0]["text"],
         "Добавлено: Дизайн"
     );
+    // and it links the design bot, not started yet, under the unchanged greeting
+    let picked = &fake.sent_to("rh_main_bot", USER)[0];
+    assert!(picked.text.starts_with("Привет"), "{}", picked.text);
+    assert!(
+        picked
+            .text
+            .contains("👉 Дизайн: откройте https://t.me/rh_design_bot?start=go"),
+        "{}",
+        picked.text
+    );
+
+    // when the user starts the design bot (its event, as the category bot will publish it)
+    let started = bus
+        .publish(&Envelope::new(schemas::CategoryBotStarted {
+            user_id: USER,
+            category: "design".into(),
+        }))
+        .await
+        .unwrap();
+    let seen = projections::wait_for(&db.pool, "users", started.sequence, Duration::from_secs(10));
+    assert!(seen.await.unwrap());
 
     // when they press a forged button and send /start again
     fake.press("rh_main_bot", USER, greeting.message_id, "c:casino")
@@ -122,6 +151,11 @@ async fn sign_up_trial_once_and_the_category_picker() {
     // then the forged press changed nothing, and there is still one trial, ever
     let again = &fake.sent_to("rh_main_bot", USER)[1];
     assert!(again.text.starts_with("С возвращением"), "{}", again.text);
+    assert!(
+        again.text.contains("✅ Дизайн: @rh_design_bot подключён"),
+        "{}",
+        again.text
+    );
     assert_eq!(
         keyboard_labels(again.reply_markup.as_ref().unwrap()),
         ["✅ Дизайн", "Тексты и переводы"]

@@ -77,8 +77,10 @@ pub async fn run_all(
         Some(bot) => {
             let (nats_url, database_url, stop) =
                 (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+            let args = bots.clone();
             services.spawn(async move {
-                let result = crate::bots::run_main_bot(&nats_url, &database_url, bot, stop).await;
+                let result =
+                    crate::bots::run_main_bot(&nats_url, &database_url, bot, &args, stop).await;
                 ("main bot", result)
             });
         }

@@ -78,8 +78,8 @@ impl Featurizer {
         let mut word_buckets = Vec::with_capacity(words.len() * 3);
         let mut gram_buckets = Vec::with_capacity(normalised.text.len() * 4);
         self.hash_words(&words, &mut word_buckets, &mut gram_buckets);
-        let mut out = sublinear_scaled(word_buckets, scale("WORD_SCALE", 1.0));
-        out.extend(sublinear_scaled(gram_buckets, scale("GRAM_SCALE", 1.0)));
+        let mut out = sublinear_scaled(word_buckets, 1.0);
+        out.extend(sublinear_scaled(gram_buckets, 1.0));
         merge_rows(&mut out);
 
         let hits = self.cues.hits(&words);
@@ -154,13 +154,6 @@ fn word_hash(word: &str) -> Fnv {
     } else {
         h.bytes(word.as_bytes())
     }
-}
-
-fn scale(var: &str, default: f32) -> f32 {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Merges repeated buckets into `1 + ln(count)` and scales the block to length `norm`.
