@@ -191,6 +191,13 @@ impl MainBot {
         let user_id = query.from.id.0 as i64;
         let categories = self.categories().await?;
         let data = query.data.as_deref().unwrap_or_default();
+        if data == picker::SUBSCRIPTION {
+            self.bot.answer_callback_query(query.id.clone()).await?;
+            return self.subscription(user_id, &categories).await;
+        }
+        if let Some(author) = picker::parse_unhide(data) {
+            return self.unhide(query, user_id, author).await;
+        }
         let Some(slug) = picker::parse_toggle(data, &categories) else {
             // Forged, stale (a retired category) or not ours: no effect.
             self.bot
@@ -243,6 +250,119 @@ impl MainBot {
         self.bot
             .answer_callback_query(query.id.clone())
             .text(note)
+            .await?;
+        Ok(())
+    }
+
+    /// "Моя подписка": status and end date, categories, hidden authors with undo buttons.
+    async fn subscription(&self, user_id: i64, categories: &[Category]) -> anyhow::Result<()> {
+        let (text, markup) = self.subscription_view(user_id, categories).await?;
+        patiently(
+            self.bot
+                .send_message(ChatId(user_id), text)
+                .reply_markup(markup),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn subscription_view(
+        &self,
+        user_id: i64,
+        categories: &[Category],
+    ) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
+        let row = sqlx::query("SELECT trial_ends_at, paid_until FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (trial, paid): (Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) =
+            match &row {
+                Some(row) => (row.try_get(0)?, row.try_get(1)?),
+                None => (None, None),
+            };
+        let now = Utc::now();
+        let date = |t: chrono::DateTime<Utc>| t.format("%d.%m.%Y %H:%M").to_string();
+        let status = match (paid.filter(|p| *p > now), trial.filter(|t| *t > now)) {
+            (Some(until), _) => format!("Подписка активна до {} (UTC)", date(until)),
+            (None, Some(until)) => format!("Пробный период до {} (UTC)", date(until)),
+            (None, None) => "Подписка не активна".to_owned(),
+        };
+        let chosen = self.chosen(user_id).await?;
+        let names: Vec<&str> = categories
+            .iter()
+            .filter(|c| chosen.contains(&c.slug))
+            .map(|c| c.name.as_str())
+            .collect();
+        let hidden: Vec<String> = sqlx::query_scalar(
+            "SELECT author FROM hidden_authors WHERE user_id = $1 AND hidden ORDER BY author",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut text = format!(
+            "{status}\nКатегории: {}",
+            if names.is_empty() {
+                "не выбраны".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+        let mut rows = Vec::new();
+        if hidden.is_empty() {
+            text.push_str("\nСкрытых авторов нет");
+        } else {
+            text.push_str(&format!("\nСкрытые авторы: {}", hidden.join(", ")));
+            for author in &hidden {
+                if let Some(data) = picker::unhide_data(author) {
+                    rows.push(vec![teloxide::types::InlineKeyboardButton::callback(
+                        format!("Вернуть {author}"),
+                        data,
+                    )]);
+                }
+            }
+        }
+        Ok((text, teloxide::types::InlineKeyboardMarkup::new(rows)))
+    }
+
+    async fn unhide(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        author: &str,
+    ) -> anyhow::Result<()> {
+        let hidden: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM hidden_authors WHERE user_id = $1 AND author = $2 AND hidden)",
+        )
+        .bind(user_id)
+        .bind(author)
+        .fetch_one(&self.pool)
+        .await?;
+        if !hidden {
+            self.bot
+                .answer_callback_query(query.id.clone())
+                .text("Этот автор уже не скрыт")
+                .await?;
+            return Ok(());
+        }
+        let event = Envelope::new(schemas::AuthorUnhidden {
+            user_id,
+            author: author.to_owned(),
+        });
+        let published = self.bus.publish(&event).await?;
+        self.read_your_writes(published.sequence).await?;
+        if let Some(message) = query.regular_message() {
+            let categories = self.categories().await?;
+            let (text, markup) = self.subscription_view(user_id, &categories).await?;
+            patiently(
+                self.bot
+                    .edit_message_text(message.chat.id, message.id, text)
+                    .reply_markup(markup),
+            )
+            .await?;
+        }
+        self.bot
+            .answer_callback_query(query.id.clone())
+            .text(format!("{author} снова в ленте"))
             .await?;
         Ok(())
     }

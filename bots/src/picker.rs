@@ -20,7 +20,25 @@ pub fn keyboard(categories: &[Category], chosen: &BTreeSet<String>) -> InlineKey
             InlineKeyboardButton::callback(format!("{mark}{}", c.name), toggle_data(&c.slug))
         })
         .collect();
-    InlineKeyboardMarkup::new(buttons.chunks(2).map(<[_]>::to_vec))
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(2).map(<[_]>::to_vec).collect();
+    rows.push(vec![InlineKeyboardButton::callback(
+        "📋 Моя подписка",
+        SUBSCRIPTION,
+    )]);
+    InlineKeyboardMarkup::new(rows)
+}
+
+/// Callback data of the "my subscription" button.
+pub const SUBSCRIPTION: &str = "s";
+
+/// Callback data that un-hides an author; `None` when the key would not fit Telegram's 64 bytes.
+pub fn unhide_data(author: &str) -> Option<String> {
+    let data = format!("u:{author}");
+    (data.len() <= 64).then_some(data)
+}
+
+pub fn parse_unhide(data: &str) -> Option<&str> {
+    data.strip_prefix("u:").filter(|a| !a.is_empty())
 }
 
 pub fn toggle_data(slug: &str) -> String {
@@ -56,6 +74,11 @@ mod tests {
             .map(|b| b.text.as_str())
             .collect();
         assert_eq!(labels, ["Дизайн", "✅ Тексты"]);
+        assert_eq!(keyboard.inline_keyboard[1][0].text, "📋 Моя подписка");
+        assert_eq!(unhide_data("@boss").as_deref(), Some("u:@boss"));
+        assert_eq!(unhide_data(&"x".repeat(63)), None);
+        assert_eq!(parse_unhide("u:@boss"), Some("@boss"));
+        assert_eq!(parse_unhide("u:"), None);
         assert_eq!(parse_toggle("c:design", &categories), Some("design"));
         for forged in ["c:retired", "x:design", "c:", "", "c:design:extra"] {
             assert_eq!(parse_toggle(forged, &categories), None, "{forged}");

@@ -93,7 +93,7 @@ async fn sign_up_trial_once_and_the_category_picker() {
     );
     assert_eq!(
         keyboard_labels(greeting.reply_markup.as_ref().unwrap()),
-        ["Дизайн", "Тексты и переводы"]
+        ["Дизайн", "Тексты и переводы", "📋 Моя подписка"]
     );
     let trial_ends: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT trial_ends_at FROM users WHERE user_id = $1")
@@ -111,7 +111,7 @@ async fn sign_up_trial_once_and_the_category_picker() {
     eventually("the checked picker", async || {
         let message = &fake.sent_to("rh_main_bot", USER)[0];
         keyboard_labels(message.reply_markup.as_ref().unwrap())
-            == ["✅ Дизайн", "Тексты и переводы"]
+            == ["✅ Дизайн", "Тексты и переводы", "📋 Моя подписка"]
     })
     .await;
     assert_eq!(
@@ -158,7 +158,7 @@ async fn sign_up_trial_once_and_the_category_picker() {
     );
     assert_eq!(
         keyboard_labels(again.reply_markup.as_ref().unwrap()),
-        ["✅ Дизайн", "Тексты и переводы"]
+        ["✅ Дизайн", "Тексты и переводы", "📋 Моя подписка"]
     );
     let users = bus.read_to_end("USERS", 1).await.unwrap();
     let count = |wanted: &str| {
@@ -177,6 +177,66 @@ async fn sign_up_trial_once_and_the_category_picker() {
             .unwrap()
             .contains("устарела")
     );
+
+    // when the user, who hid an author from a delivered post, opens "my subscription"
+    let hidden = bus
+        .publish(&Envelope::new(schemas::AuthorHidden {
+            user_id: USER,
+            author: "@boss".into(),
+        }))
+        .await
+        .unwrap();
+    let seen = projections::wait_for(&db.pool, "users", hidden.sequence, Duration::from_secs(10));
+    assert!(seen.await.unwrap());
+    fake.press("rh_main_bot", USER, again.message_id, "s")
+        .unwrap();
+    eventually("the subscription screen", async || {
+        fake.sent_to("rh_main_bot", USER).len() == 3
+    })
+    .await;
+    // then it shows the trial, the categories and the hidden author with an undo button
+    let screen = fake.sent_to("rh_main_bot", USER)[2].clone();
+    assert!(
+        screen.text.starts_with("Пробный период до"),
+        "{}",
+        screen.text
+    );
+    assert!(screen.text.contains("Категории: Дизайн"), "{}", screen.text);
+    assert!(
+        screen.text.contains("Скрытые авторы: @boss"),
+        "{}",
+        screen.text
+    );
+    assert_eq!(
+        keyboard_labels(screen.reply_markup.as_ref().unwrap()),
+        ["Вернуть @boss"]
+    );
+    // when they undo it (and tap the stale button once more)
+    fake.press("rh_main_bot", USER, screen.message_id, "u:@boss")
+        .unwrap();
+    eventually("the undo", async || {
+        fake.sent_to("rh_main_bot", USER)[2]
+            .text
+            .contains("Скрытых авторов нет")
+    })
+    .await;
+    fake.press("rh_main_bot", USER, screen.message_id, "u:@boss")
+        .unwrap();
+    eventually("the stale undo answered", async || {
+        fake.callback_answers("rh_main_bot")
+            .iter()
+            .any(|a| a["text"] == "Этот автор уже не скрыт")
+    })
+    .await;
+    // then the author is back, through exactly one event
+    let unhidden = bus
+        .read_to_end("USERS", 1)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.decode().unwrap().envelope.event.event_type() == "AuthorUnhidden")
+        .count();
+    assert_eq!(unhidden, 1);
 
     shutdown.cancel();
     main_bot.await.unwrap().unwrap();
