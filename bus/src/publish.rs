@@ -195,21 +195,12 @@ impl Bus {
     /// Stream sequence of the last event stored on `subject`, 0 if none: the expected sequence
     /// for an optimistic-concurrency publish.
     pub async fn last_sequence_on(&self, subject: &str) -> Result<u64, PublishError> {
-        let lookup = |reason: String| PublishError::Lookup {
-            subject: subject.to_owned(),
-            reason,
-        };
-        let stream = self
-            .js
-            .get_stream_no_info(stream_for_subject(subject))
-            .await
-            .map_err(|e| lookup(e.to_string()))?;
-        match stream.direct_get_last_for_subject(subject).await {
-            Ok(message) => Ok(message.sequence),
-            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
-                Ok(0)
-            }
-            Err(e) => Err(lookup(e.to_string())),
+        match self.direct_last(subject).await {
+            Ok(message) => Ok(message.map_or(0, |m| m.sequence)),
+            Err(e) => Err(PublishError::Lookup {
+                subject: subject.to_owned(),
+                reason: e.to_string(),
+            }),
         }
     }
 }

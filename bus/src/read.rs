@@ -80,15 +80,26 @@ impl Bus {
     /// The newest event stored on `subject` (a direct get: no consumer), `None` when there is
     /// none. How a handler looks up one aggregate's latest state, e.g. a message's raw event.
     pub async fn last_on_subject(&self, subject: &str) -> anyhow::Result<Option<Stored>> {
+        Ok(match self.direct_last(subject).await? {
+            Some(message) => Some(Stored {
+                sequence: message.sequence,
+                envelope: Envelope::from_json(&message.payload)?,
+            }),
+            None => None,
+        })
+    }
+
+    /// The newest raw message on `subject` by direct get, `None` when the subject is empty.
+    pub(crate) async fn direct_last(
+        &self,
+        subject: &str,
+    ) -> anyhow::Result<Option<async_nats::jetstream::message::StreamMessage>> {
         let stream = self
             .js
             .get_stream_no_info(crate::publish::stream_for_subject(subject))
             .await?;
         match stream.direct_get_last_for_subject(subject).await {
-            Ok(message) => Ok(Some(Stored {
-                sequence: message.sequence,
-                envelope: Envelope::from_json(&message.payload)?,
-            })),
+            Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
                 Ok(None)
             }
