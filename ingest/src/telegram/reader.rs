@@ -42,10 +42,8 @@ pub struct Reader<S> {
     ingestor: Ingestor,
     bus: Bus,
     options: ReaderOptions,
-    /// Resolved catalog channels by catalog key.
+    /// Resolved catalog channels by catalog key: the chats whose updates we take.
     chats: HashMap<String, Chat>,
-    /// Chat ids whose updates we take.
-    watched: HashSet<i64>,
     /// Channels that failed to resolve, and when they may be tried again.
     resting: HashMap<String, Instant>,
     failures: u32,
@@ -60,7 +58,6 @@ impl<S: Source> Reader<S> {
             bus,
             options,
             chats: HashMap::new(),
-            watched: HashSet::new(),
             resting: HashMap::new(),
             failures: 0,
         })
@@ -110,7 +107,6 @@ impl<S: Source> Reader<S> {
             })
             .collect();
         self.chats.retain(|key, _| enabled.contains_key(key));
-        self.watched = self.chats.values().map(|c| c.chat_id).collect();
         let now = Instant::now();
         let pending: Vec<ChannelRef> = enabled
             .into_values()
@@ -124,7 +120,6 @@ impl<S: Source> Reader<S> {
             match self.open(&channel, cancel).await {
                 Ok(chat) => {
                     self.resting.remove(&channel.key);
-                    self.watched.insert(chat.chat_id);
                     self.chats.insert(channel.key, chat);
                 }
                 Err(SourceError::Unreadable(reason)) => {
@@ -191,6 +186,7 @@ impl<S: Source> Reader<S> {
     }
 
     fn watched_only(&self, updates: Vec<Update>) -> Vec<Update> {
+        let watched: HashSet<i64> = self.chats.values().map(|c| c.chat_id).collect();
         updates
             .into_iter()
             .filter(|update| {
@@ -199,7 +195,7 @@ impl<S: Source> Reader<S> {
                     Update::Edited(e) => e.key.chat_id,
                     Update::Deleted(key) => key.chat_id,
                 };
-                self.watched.contains(&chat_id)
+                watched.contains(&chat_id)
             })
             .collect()
     }
