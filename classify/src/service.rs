@@ -53,10 +53,14 @@ pub async fn run(
     consume(bus, spec, handler, shutdown).await
 }
 
+/// How often the catalog is re-read: categories change rarely, posts arrive all the time.
+const CATALOG_REFRESH: Duration = Duration::from_secs(1);
+
 /// The catalog's active categories, followed from the CATALOG stream.
 #[derive(Default)]
 struct Categories {
     sequence: u64,
+    read_at: Option<std::time::Instant>,
     /// slug → (name, order)
     active: BTreeMap<String, (String, i32)>,
 }
@@ -67,7 +71,7 @@ pub struct ClassifyHandler {
     categories: Mutex<Categories>,
 }
 
-/// The text to classify: the latest edit's, else the original's; `None` once deleted.
+/// The text to classify: the latest edit's, else the original's.
 pub struct Post {
     pub text: String,
     pub contacts: Vec<String>,
@@ -83,14 +87,21 @@ impl ClassifyHandler {
     }
 
     /// The active categories in catalog order, after applying catalog events published since
-    /// the last look.
+    /// the last look (at most once a second).
     pub async fn catalog(&self) -> anyhow::Result<Vec<PromptCategory>> {
         let mut categories = self.categories.lock().await;
-        for message in self
-            .bus
-            .read_to_end("CATALOG", categories.sequence + 1)
-            .await?
-        {
+        let fresh = categories
+            .read_at
+            .is_some_and(|at| at.elapsed() < CATALOG_REFRESH);
+        let news = if fresh {
+            Vec::new()
+        } else {
+            self.bus
+                .read_to_end("CATALOG", categories.sequence + 1)
+                .await?
+        };
+        categories.read_at = Some(std::time::Instant::now());
+        for message in news {
             categories.sequence = message.sequence;
             match message.decode().map(|s| s.envelope.event) {
                 Ok(Event::CategoryDefined(e)) => {
@@ -113,7 +124,11 @@ impl ClassifyHandler {
             .collect())
     }
 
-    /// The message as it reads now, from MESSAGES.
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// The message as it reads now, from MESSAGES; `None` once deleted at the source.
     pub async fn post(&self, key: MessageKey) -> anyhow::Result<Option<Post>> {
         let subject = |event: &str| Area::Messages.subject(event, &key.id());
         if self

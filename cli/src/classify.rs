@@ -152,11 +152,11 @@ pub async fn execute(
         } => eval(args, &file, json, cross_validate),
         ClassifyCommand::Backfill { since } => {
             let bus = crate::ops::connect_bus(nats_url).await?;
-            let classifier = args.classifier()?;
             let handler = ClassifyHandler::new(bus.clone(), args.classifier()?);
             let catalog = handler.catalog().await?;
+            let classifier = handler.classifier();
             let since = since.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
-            let report = classify::learn::backfill(&bus, &classifier, &catalog, since).await?;
+            let report = classify::learn::backfill(&bus, classifier, &catalog, since).await?;
             println!(
                 "{} posts since {since}: {} classified, {} already current ({})",
                 report.considered,
