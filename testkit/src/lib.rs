@@ -11,3 +11,10 @@ pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
 pub use telegram::FakeTelegram;
+
+/// Seconds since the Unix epoch, as the fakes put them in their answers.
+pub(crate) fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -197,7 +197,7 @@ fn completion(model: &str, text: &str, prompt: &str) -> Response {
     Json(json!({
         "id": format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
         "object": "chat.completion",
-        "created": chrono_seconds(),
+        "created": crate::unix_seconds(),
         "model": model,
         "choices": [{
             "index": 0,
@@ -216,11 +216,4 @@ fn completion(model: &str, text: &str, prompt: &str) -> Response {
 
 fn error_body(message: &str, kind: &str, code: &str) -> Value {
     json!({"error": {"message": message, "type": kind, "param": null, "code": if code.is_empty() { Value::Null } else { json!(code) }}})
-}
-
-fn chrono_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }

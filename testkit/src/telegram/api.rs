@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::html;
 use super::state::{Bot, Sent, World};
-use super::{now, unix_now};
+use crate::unix_seconds as unix_now;
 
 type Shared = Arc<Mutex<World>>;
 
@@ -280,7 +280,7 @@ fn send_message(world: &mut World, token: &str, params: &Value) -> Result<Value,
     let bot = world
         .bot(token)
         .ok_or_else(|| ApiError::bad_request("bot not found"))?;
-    if let Some(seconds) = bot.admit(chat_id, &limits, now()) {
+    if let Some(seconds) = bot.admit(chat_id, &limits, std::time::Instant::now()) {
         return Err(ApiError {
             code: 429,
             description: format!("Too Many Requests: retry after {seconds}"),
@@ -295,7 +295,7 @@ fn send_message(world: &mut World, token: &str, params: &Value) -> Result<Value,
         reply_markup: markup,
         deleted: false,
         edits: 0,
-        at: now(),
+        at: std::time::Instant::now(),
     };
     bot.next_message_id += 1;
     let plain = plain(&text, parse_mode.as_deref());

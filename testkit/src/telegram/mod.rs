@@ -11,7 +11,6 @@ pub mod html;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -125,14 +124,4 @@ impl FakeTelegram {
         let mut world = self.lock();
         api::find_bot(&mut world, bot).map_or(json!([]), |b| b.commands.clone())
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn now() -> Instant {
-    Instant::now()
 }
