@@ -1,7 +1,15 @@
-//! The Telegram bots, over teloxide. [`main_bot`]: `/start` registers the user and starts the
-//! trial (once per Telegram user, ever), the category picker toggles choices and shows the new
-//! state at once (read-your-writes over the projection), `/help`. Everything a bot decides is
-//! an event; what it shows comes from the read models.
+//! The Telegram bots, over teloxide. Everything a bot decides is an event; what it shows comes
+//! from the read models.
+//!
+//! * [`main_bot`]: `/start` registers the user and starts the trial (once per Telegram user,
+//!   ever), the category picker (read-your-writes over the projection), "Моя подписка",
+//!   `/help`, and the admins' verdicts on reports.
+//! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
+//! * [`reports`]: sends subscribers' reports to the admins.
+//! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
 
+pub mod category_bot;
 pub mod main_bot;
 pub mod picker;
+pub mod polling;
+pub mod reports;

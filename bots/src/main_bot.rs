@@ -10,13 +10,12 @@ use chrono::Utc;
 use projections::Projection;
 use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
 use sqlx::{PgPool, Row};
-use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::requests::Output;
 use teloxide::types::{CallbackQuery, Message, UpdateKind, User};
 use tokio_util::sync::CancellationToken;
 
 use crate::picker::{self, Category};
+use crate::polling::patiently;
 
 #[derive(Debug, Clone)]
 pub struct MainBotConfig {
@@ -27,6 +26,8 @@ pub struct MainBotConfig {
     pub read_your_writes: Duration,
     /// Category slug → its bot's @username (without the @).
     pub category_bots: BTreeMap<String, String>,
+    /// Telegram ids of the admins, who judge reports.
+    pub admin_ids: Vec<i64>,
 }
 
 impl Default for MainBotConfig {
@@ -36,6 +37,7 @@ impl Default for MainBotConfig {
             poll_timeout: 25,
             read_your_writes: Duration::from_secs(5),
             category_bots: BTreeMap::new(),
+            admin_ids: Vec::new(),
         }
     }
 }
@@ -61,6 +63,7 @@ impl MainBot {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let this = &self;
         let commands = [
             teloxide::types::BotCommand::new("start", "Выбрать категории"),
             teloxide::types::BotCommand::new("help", "Как это работает"),
@@ -68,39 +71,23 @@ impl MainBot {
         if let Err(error) = self.bot.set_my_commands(commands).await {
             tracing::warn!(%error, "could not set the main bot's commands");
         }
-        let mut offset = 0i32;
-        while !shutdown.is_cancelled() {
-            let poll = self
-                .bot
-                .get_updates()
-                .offset(offset)
-                .timeout(self.config.poll_timeout);
-            let updates = tokio::select! {
-                () = shutdown.cancelled() => break,
-                updates = poll => updates,
-            };
-            let updates = match updates {
-                Ok(updates) => updates,
-                Err(error) => {
-                    tracing::warn!(%error, "getUpdates failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+        crate::polling::poll(
+            &self.bot,
+            "main",
+            self.config.poll_timeout,
+            &shutdown,
+            |update| {
+                let this = &this;
+                async move {
+                    match update.kind {
+                        UpdateKind::Message(message) => this.on_message(&message).await,
+                        UpdateKind::CallbackQuery(query) => this.on_button(&query).await,
+                        _ => Ok(()),
+                    }
                 }
-            };
-            for update in updates {
-                offset = i32::try_from(update.id.0)
-                    .unwrap_or(i32::MAX)
-                    .saturating_add(1);
-                let result = match update.kind {
-                    UpdateKind::Message(message) => self.on_message(&message).await,
-                    UpdateKind::CallbackQuery(query) => self.on_button(&query).await,
-                    _ => Ok(()),
-                };
-                if let Err(error) = result {
-                    tracing::error!(error = %format!("{error:#}"), "main bot update failed");
-                }
-            }
-        }
+            },
+        )
+        .await;
         Ok(())
     }
 
@@ -198,6 +185,11 @@ impl MainBot {
         if let Some(author) = picker::parse_unhide(data) {
             return self.unhide(query, user_id, author).await;
         }
+        if let Some((resolution, report_id)) = crate::reports::parse_verdict(data)
+            && self.config.admin_ids.contains(&user_id)
+        {
+            return self.verdict(query, user_id, report_id, resolution).await;
+        }
         let Some(slug) = picker::parse_toggle(data, &categories) else {
             // Forged, stale (a retired category) or not ours: no effect.
             self.bot
@@ -247,6 +239,39 @@ impl MainBot {
         } else {
             format!("Убрано: {name}")
         };
+        self.bot
+            .answer_callback_query(query.id.clone())
+            .text(note)
+            .await?;
+        Ok(())
+    }
+
+    /// An admin's verdict on a report: recorded once, and the report message says who decided.
+    async fn verdict(
+        &self,
+        query: &CallbackQuery,
+        admin_id: i64,
+        report_id: &str,
+        resolution: schemas::Resolution,
+    ) -> anyhow::Result<()> {
+        use crate::reports::{Verdict, resolve};
+        let verdict = resolve(&self.bus, &self.pool, admin_id, report_id, resolution).await?;
+        let note = match verdict {
+            Verdict::Recorded(schemas::Resolution::Confirmed) => {
+                "✅ Подтверждено: пост исправлен и убран из подборки"
+            }
+            Verdict::Recorded(schemas::Resolution::Dismissed) => "✖️ Жалоба отклонена",
+            Verdict::AlreadyResolved => "По этой жалобе уже решили",
+            Verdict::UnknownReport => "Жалоба не найдена",
+        };
+        if let (Verdict::Recorded(_), Some(message)) = (&verdict, query.regular_message()) {
+            let text = format!("{}\n\n{note}", message.text().unwrap_or_default());
+            patiently(
+                self.bot
+                    .edit_message_text(message.chat.id, message.id, text),
+            )
+            .await?;
+        }
         self.bot
             .answer_callback_query(query.id.clone())
             .text(note)
@@ -439,23 +464,5 @@ impl MainBot {
                 .into_iter()
                 .collect(),
         )
-    }
-}
-
-/// Sends a request, waiting out Telegram's 429s (`retry_after`) a few times: an answer to a
-/// user's own action is worth a short wait, never worth dropping.
-async fn patiently<R>(request: R) -> Result<Output<R>, RequestError>
-where
-    R: Request<Err = RequestError> + Clone,
-{
-    let mut attempts = 0;
-    loop {
-        match request.clone().send().await {
-            Err(RequestError::RetryAfter(wait)) if attempts < 5 => {
-                attempts += 1;
-                tokio::time::sleep(wait.duration()).await;
-            }
-            other => return other,
-        }
     }
 }

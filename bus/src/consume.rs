@@ -108,6 +108,11 @@ pub struct ConsumerSpec {
     pub concurrency: usize,
     /// Delay before the first redelivery of a retryable failure; doubles per attempt.
     pub first_retry_delay: Duration,
+    /// The consumer's config when it is not one of `nats/consumers` (made from a template).
+    pub definition: Option<async_nats::jetstream::consumer::pull::Config>,
+    /// For `pinned_client` consumers: the priority group to pull in. One pulling client of the
+    /// group is pinned and gets every message; the others wait on standby.
+    pub priority_group: Option<String>,
 }
 
 impl ConsumerSpec {
@@ -118,6 +123,8 @@ impl ConsumerSpec {
             max_attempts: 8,
             concurrency: 1,
             first_retry_delay: BASE_RETRY_DELAY,
+            definition: None,
+            priority_group: None,
         }
     }
 }
@@ -168,6 +175,10 @@ async fn open(bus: &Bus, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
     match stream.get_consumer(&spec.consumer).await {
         Ok(consumer) => Ok(consumer),
         Err(error) => {
+            if let Some(config) = &spec.definition {
+                tracing::info!(consumer = %spec.consumer, "creating consumer from its template");
+                return Ok(stream.create_consumer(config.clone()).await?);
+            }
             let definitions = Definitions::embedded();
             let Some(definition) = definitions.consumer(&spec.stream, &spec.consumer) else {
                 return Err(anyhow::anyhow!(
@@ -191,14 +202,27 @@ async fn pump<H: Handler>(
     tasks: &mut JoinSet<()>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut messages = consumer
+    let pull = consumer
         .stream()
         // Buffer only what will be handled soon: a buffered message's ack_wait is running.
-        .max_messages_per_batch((spec.concurrency * 2).clamp(1, 256))
-        .heartbeat(Duration::from_secs(5))
-        .expires(Duration::from_secs(30))
-        .messages()
-        .await?;
+        .max_messages_per_batch((spec.concurrency * 2).clamp(1, 256));
+    let mut messages = match &spec.priority_group {
+        // Pulls expire well within the pin's timeout, so a live client keeps its pin and a dead
+        // one loses it quickly.
+        Some(group) => {
+            pull.group(group.clone())
+                .heartbeat(Duration::from_millis(500))
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await?
+        }
+        None => {
+            pull.heartbeat(Duration::from_secs(5))
+                .expires(Duration::from_secs(30))
+                .messages()
+                .await?
+        }
+    };
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

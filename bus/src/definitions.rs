@@ -70,7 +70,23 @@ const EMBEDDED: &[(&str, &str)] = &[
         "consumers/CLASSIFICATIONS/fanout.json",
         include_str!("../../nats/consumers/CLASSIFICATIONS/fanout.json"),
     ),
+    (
+        "consumers/USERS/admin-reports.json",
+        include_str!("../../nats/consumers/USERS/admin-reports.json"),
+    ),
 ];
+
+/// `nats/templates/DELIVERIES/send.json`: one consumer per category bot, `{category}` filled in.
+const SEND_TEMPLATE: &str = include_str!("../../nats/templates/DELIVERIES/send.json");
+
+/// The durable consumer that drains one category bot's outbox (`send-<category>`), from
+/// `nats/templates/DELIVERIES/send.json`. Categories come and go with the catalog, so these
+/// consumers are made from a template when a sender first starts, not by `nats apply`.
+pub fn send_consumer(category: &str) -> anyhow::Result<consumer::pull::Config> {
+    schemas::validate_slug(category).map_err(anyhow::Error::msg)?;
+    let text = SEND_TEMPLATE.replace("{category}", category);
+    serde_json::from_str(&text).context("nats/templates/DELIVERIES/send.json is not a consumer")
+}
 
 #[derive(Debug, Clone)]
 pub struct StreamDefinition {

@@ -89,6 +89,33 @@ impl Bus {
         })
     }
 
+    /// A message as it reads now: its raw event with the latest edit applied, `None` once it
+    /// was deleted at the source; an error when MESSAGES never stored it.
+    pub async fn current_message(
+        &self,
+        key: schemas::MessageKey,
+    ) -> anyhow::Result<Option<schemas::MessageReceived>> {
+        use schemas::{Area, Event};
+        let subject = |event: &str| Area::Messages.subject(event, &key.id());
+        if self.direct_last(&subject("deleted")).await?.is_some() {
+            return Ok(None);
+        }
+        let Some(received) = self.last_on_subject(&subject("received")).await? else {
+            anyhow::bail!("no raw message {} in MESSAGES", key.id());
+        };
+        let Event::MessageReceived(mut message) = received.envelope.event else {
+            anyhow::bail!("{} holds no MessageReceived", subject("received"));
+        };
+        if let Some(edit) = self.last_on_subject(&subject("edited")).await?
+            && let Event::MessageEdited(edit) = edit.envelope.event
+        {
+            message.text = edit.text;
+            message.links = edit.links;
+            message.contacts = edit.contacts;
+        }
+        Ok(Some(message))
+    }
+
     /// The newest raw message on `subject` by direct get, `None` when the subject is empty.
     pub(crate) async fn direct_last(
         &self,

@@ -130,30 +130,9 @@ impl ClassifyHandler {
 
     /// The message as it reads now, from MESSAGES; `None` once deleted at the source.
     pub async fn post(&self, key: MessageKey) -> anyhow::Result<Option<Post>> {
-        let subject = |event: &str| Area::Messages.subject(event, &key.id());
-        if self
-            .bus
-            .last_on_subject(&subject("deleted"))
-            .await?
-            .is_some()
-        {
-            return Ok(None);
-        }
-        let Some(received) = self.bus.last_on_subject(&subject("received")).await? else {
-            anyhow::bail!("no raw message {} in MESSAGES", key.id());
-        };
-        let Event::MessageReceived(mut post) = received.envelope.event else {
-            anyhow::bail!("{} holds no MessageReceived", subject("received"));
-        };
-        if let Some(edit) = self.bus.last_on_subject(&subject("edited")).await?
-            && let Event::MessageEdited(edit) = edit.envelope.event
-        {
-            post.text = edit.text;
-            post.contacts = edit.contacts;
-        }
-        Ok(Some(Post {
-            text: post.text,
-            contacts: post.contacts,
+        Ok(self.bus.current_message(key).await?.map(|message| Post {
+            text: message.text,
+            contacts: message.contacts,
         }))
     }
 

@@ -1,9 +1,15 @@
-//! Bot configuration shared by the bot services: the Bot API address and the main bot's token.
+//! Bot configuration shared by the bot services and fan-out: the Bot API address, the main bot's
+//! token, one token per category bot, the admins. Runs the bots and the fan-out service.
 
 use std::collections::BTreeMap;
 
 use clap::Args;
+use fanout::tokens::{BotToken, admin_ids, category_tokens, category_tokens_file};
 use teloxide::prelude::Requester;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::ops::{connect_bus, connect_database};
 
 #[derive(Args, Clone)]
 pub struct BotArgs {
@@ -29,61 +35,151 @@ pub struct BotArgs {
     /// The same pairs in a file (one a line), instead of the variable.
     #[arg(long, env = "CATEGORY_BOT_TOKENS_FILE", global = true)]
     category_bot_tokens_file: Option<std::path::PathBuf>,
+    /// Telegram user ids of the admins, comma-separated: they judge reports.
+    #[arg(long, env = "ADMIN_IDS", default_value = "", global = true)]
+    admin_ids: String,
 }
 
 impl BotArgs {
+    fn bot(&self, token: &BotToken) -> anyhow::Result<teloxide::Bot> {
+        let url = url::Url::parse(&self.telegram_api_url)
+            .map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL {:?}: {e}", self.telegram_api_url))?;
+        Ok(teloxide::Bot::new(token.expose()).set_api_url(url))
+    }
+
     pub fn main_bot(&self) -> anyhow::Result<Option<teloxide::Bot>> {
         let Some(token) = &self.main_bot_token else {
             return Ok(None);
         };
-        let token = fanout::tokens::BotToken::parse(token)
+        let token = BotToken::parse(token)
             .ok_or_else(|| anyhow::anyhow!("MAIN_BOT_TOKEN is not a bot token (<id>:<secret>)"))?;
-        let url = url::Url::parse(&self.telegram_api_url)
-            .map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL {:?}: {e}", self.telegram_api_url))?;
-        Ok(Some(teloxide::Bot::new(token.expose()).set_api_url(url)))
+        Ok(Some(self.bot(&token)?))
     }
-}
 
-impl BotArgs {
-    /// Each category bot's @username, asked of Telegram with its token (getMe).
-    pub async fn category_bot_usernames(&self) -> anyhow::Result<BTreeMap<String, String>> {
+    /// One teloxide bot per category with a token.
+    pub fn category_bots(&self) -> anyhow::Result<BTreeMap<String, teloxide::Bot>> {
         let tokens = match (&self.category_bot_tokens, &self.category_bot_tokens_file) {
-            (Some(spec), _) => fanout::tokens::category_tokens(spec)?,
-            (None, Some(path)) => fanout::tokens::category_tokens_file(path)?,
+            (Some(spec), _) => category_tokens(spec)?,
+            (None, Some(path)) => category_tokens_file(path)?,
             (None, None) => BTreeMap::new(),
         };
-        let url = url::Url::parse(&self.telegram_api_url)?;
+        tokens
+            .iter()
+            .map(|(category, token)| Ok((category.clone(), self.bot(token)?)))
+            .collect()
+    }
+
+    pub fn admins(&self) -> anyhow::Result<Vec<i64>> {
+        Ok(admin_ids(&self.admin_ids)?)
+    }
+
+    /// Each category bot's @username, asked of Telegram with its token (getMe).
+    pub async fn category_bot_usernames(&self) -> anyhow::Result<BTreeMap<String, String>> {
         let mut usernames = BTreeMap::new();
-        for (category, token) in tokens {
-            let bot = teloxide::Bot::new(token.expose()).set_api_url(url.clone());
+        for (category, bot) in self.category_bots()? {
             match bot.get_me().await {
                 Ok(me) => {
                     usernames.insert(category, me.username().to_owned());
                 }
                 Err(error) => {
-                    tracing::warn!(category, bot = ?token, %error, "category bot unreachable");
+                    tracing::warn!(category, %error, "category bot unreachable");
                 }
             }
         }
         Ok(usernames)
     }
+
+    pub fn any_bot(&self) -> bool {
+        self.main_bot_token.is_some()
+            || self.category_bot_tokens.is_some()
+            || self.category_bot_tokens_file.is_some()
+    }
 }
 
-pub async fn run_main_bot(
+/// The main bot (when its token is set), every category bot, and the reports to the admins.
+pub async fn run_bots(
     nats_url: &str,
     database_url: &str,
-    bot: teloxide::Bot,
     args: &BotArgs,
-    shutdown: tokio_util::sync::CancellationToken,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let bus = crate::ops::connect_bus(nats_url).await?;
-    let pool = crate::ops::connect_database(database_url).await?;
-    let config = bots::main_bot::MainBotConfig {
-        category_bots: args.category_bot_usernames().await?,
-        ..bots::main_bot::MainBotConfig::default()
-    };
-    tracing::info!("main bot running");
-    bots::main_bot::MainBot::new(bot, bus, pool, config)
-        .run(shutdown)
-        .await
+    anyhow::ensure!(
+        args.any_bot(),
+        "no bot configured: set MAIN_BOT_TOKEN and CATEGORY_BOT_TOKENS (or CATEGORY_BOT_TOKENS_FILE)"
+    );
+    let bus = connect_bus(nats_url).await?;
+    bus.ensure_streams().await?;
+    let pool = connect_database(database_url).await?;
+    let admins = args.admins()?;
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    if let Some(main) = args.main_bot()? {
+        let config = bots::main_bot::MainBotConfig {
+            category_bots: args.category_bot_usernames().await?,
+            admin_ids: admins.clone(),
+            ..bots::main_bot::MainBotConfig::default()
+        };
+        let main_bot =
+            bots::main_bot::MainBot::new(main.clone(), bus.clone(), pool.clone(), config);
+        tasks.spawn(main_bot.run(shutdown.clone()));
+        if admins.is_empty() {
+            tracing::warn!("ADMIN_IDS is empty: reports wait in USERS until admins are set");
+        } else {
+            let reports = bots::reports::ReportsToAdmins {
+                bot: main,
+                bus: bus.clone(),
+                admins,
+            };
+            let spec = bus::consume::ConsumerSpec::new("USERS", "admin-reports");
+            tasks.spawn(bus::consume::consume(
+                bus.clone(),
+                spec,
+                reports,
+                shutdown.clone(),
+            ));
+        }
+        tracing::info!("main bot running");
+    }
+    let names: BTreeMap<String, String> =
+        sqlx::query_as("SELECT slug, name FROM categories WHERE NOT retired")
+            .fetch_all(&pool)
+            .await?
+            .into_iter()
+            .collect();
+    for (category, bot) in args.category_bots()? {
+        let category_bot = bots::category_bot::CategoryBot {
+            name: names.get(&category).cloned().unwrap_or(category.clone()),
+            category,
+            bot,
+            bus: bus.clone(),
+            pool: pool.clone(),
+            poll_timeout: 25,
+        };
+        tasks.spawn(category_bot.run(shutdown.clone()));
+    }
+    let mut outcome = Ok(());
+    while let Some(result) = tasks.join_next().await {
+        if let Err(error) = result.map_err(anyhow::Error::from).and_then(|r| r) {
+            shutdown.cancel();
+            outcome = Err(error);
+        }
+    }
+    outcome
+}
+
+/// The fan-out service: the planner, and a sender per category bot.
+pub async fn run_fanout(
+    nats_url: &str,
+    database_url: &str,
+    args: &BotArgs,
+    config: fanout::service::FanoutConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let bots = args.category_bots()?;
+    if bots.is_empty() {
+        tracing::warn!("no CATEGORY_BOT_TOKENS: vacancies are planned but nobody sends them");
+    }
+    let bus = connect_bus(nats_url).await?;
+    let pool = connect_database(database_url).await?;
+    tracing::info!(bots = bots.len(), "fan-out running");
+    fanout::service::run(bus, pool, bots, config, shutdown).await
 }

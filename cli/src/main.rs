@@ -48,9 +48,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Every service in one process: the projectors, and the Telegram reader when a session
-    /// exists (`remotehunt ingest login`).
+    /// Every service in one process: the projectors, the classifier, fan-out, the bots (when
+    /// their tokens are set) and the Telegram reader (when a session exists).
     All,
+    /// The main bot, the category bots and the reports to admins.
+    Bots {
+        #[command(subcommand)]
+        command: RunCommand,
+    },
+    /// Delivering vacancies: the planner and one sender per category bot.
+    Fanout {
+        #[command(subcommand)]
+        command: FanoutCommand,
+    },
     /// Reading Telegram: the user account, live reading, imports.
     Ingest {
         #[command(subcommand)]
@@ -201,6 +211,22 @@ enum DlqCommand {
 }
 
 #[derive(Subcommand)]
+enum RunCommand {
+    /// Runs until SIGINT/SIGTERM.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum FanoutCommand {
+    /// Runs until SIGINT/SIGTERM.
+    Run {
+        /// Posts older than this many hours are not delivered (0: no limit).
+        #[arg(long, default_value_t = 48)]
+        max_age_hours: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
     /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
     /// and a scratch database).
@@ -249,6 +275,8 @@ async fn main() -> std::process::ExitCode {
     let service = matches!(
         cli.command,
         Command::All
+            | Command::Bots { .. }
+            | Command::Fanout { .. }
             | Command::Projections {
                 command: ProjectionsCommand::Run
             }
@@ -297,6 +325,27 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 bots: &bots,
             };
             ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
+        }
+        Command::Bots {
+            command: RunCommand::Run,
+        } => bots::run_bots(&nats_url, &database_url, &bots, shutdown_on_signal()).await,
+        Command::Fanout {
+            command: FanoutCommand::Run { max_age_hours },
+        } => {
+            let config = fanout::service::FanoutConfig {
+                plan: fanout::plan::PlanConfig {
+                    max_age: (max_age_hours > 0).then(|| chrono::Duration::hours(max_age_hours)),
+                },
+                ..Default::default()
+            };
+            bots::run_fanout(
+                &nats_url,
+                &database_url,
+                &bots,
+                config,
+                shutdown_on_signal(),
+            )
+            .await
         }
         Command::Classify { command } => classify::execute(&nats_url, &classifier, command).await,
         Command::Projections {

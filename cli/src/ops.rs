@@ -73,18 +73,27 @@ pub async fn run_all(
             )
         });
     }
-    match bots.main_bot()? {
-        Some(bot) => {
-            let (nats_url, database_url, stop) =
-                (nats_url.to_owned(), database_url.to_owned(), stop.clone());
-            let args = bots.clone();
-            services.spawn(async move {
-                let result =
-                    crate::bots::run_main_bot(&nats_url, &database_url, bot, &args, stop).await;
-                ("main bot", result)
-            });
-        }
-        None => tracing::info!("main bot off: set MAIN_BOT_TOKEN"),
+    if bots.any_bot() {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        let args = bots.clone();
+        services.spawn(async move {
+            let result = crate::bots::run_bots(&nats_url, &database_url, &args, stop).await;
+            ("bots", result)
+        });
+    } else {
+        tracing::info!("bots off: set MAIN_BOT_TOKEN and CATEGORY_BOT_TOKENS");
+    }
+    {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        let args = bots.clone();
+        services.spawn(async move {
+            let config = fanout::service::FanoutConfig::default();
+            let result =
+                crate::bots::run_fanout(&nats_url, &database_url, &args, config, stop).await;
+            ("fan-out", result)
+        });
     }
     if telegram.configured() {
         let (nats_url, telegram, stop) = (nats_url.to_owned(), telegram.clone(), stop.clone());

@@ -3,7 +3,7 @@
 //! with a link to the post, the author's contact, and the two buttons. Built so that Telegram
 //! can never answer "can't parse entities": every piece of outside text is escaped here.
 
-use schemas::{Budget, MessageClassified, MessageKey, MessageReceived, PayPeriod};
+use schemas::{Budget, MessageClassified, MessageKey, MessageReceived, PayPeriod, ReportReason};
 
 /// Telegram's limit, counted in UTF-16 code units after entity parsing.
 pub const MAX_TEXT: usize = 4096;
@@ -24,7 +24,12 @@ pub struct Card {
 /// What a button under a card asks for; its callback data is at most 64 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardAction {
+    /// "Не вакансия / не та категория": asks which.
     Report(MessageKey),
+    /// The answer to that question.
+    ReportAs(MessageKey, ReportReason),
+    /// Changed their mind: the card's buttons come back.
+    CancelReport(MessageKey),
     HideAuthor(MessageKey),
 }
 
@@ -32,7 +37,19 @@ impl CardAction {
     pub fn callback_data(&self) -> String {
         match self {
             CardAction::Report(key) => format!("r:{}", key.id()),
+            CardAction::ReportAs(key, ReportReason::NotVacancy) => format!("rn:{}", key.id()),
+            CardAction::ReportAs(key, ReportReason::WrongCategory) => format!("rw:{}", key.id()),
+            CardAction::CancelReport(key) => format!("rx:{}", key.id()),
             CardAction::HideAuthor(key) => format!("h:{}", key.id()),
+        }
+    }
+
+    pub fn key(&self) -> MessageKey {
+        match self {
+            CardAction::Report(key)
+            | CardAction::ReportAs(key, _)
+            | CardAction::CancelReport(key)
+            | CardAction::HideAuthor(key) => *key,
         }
     }
 
@@ -46,6 +63,9 @@ impl CardAction {
         let key = MessageKey::new(chat.parse().ok()?, message.parse().ok()?);
         match action {
             "r" => Some(CardAction::Report(key)),
+            "rn" => Some(CardAction::ReportAs(key, ReportReason::NotVacancy)),
+            "rw" => Some(CardAction::ReportAs(key, ReportReason::WrongCategory)),
+            "rx" => Some(CardAction::CancelReport(key)),
             "h" => Some(CardAction::HideAuthor(key)),
             _ => None,
         }
@@ -167,20 +187,43 @@ pub fn render(message: &MessageReceived, classified: &MessageClassified) -> Card
         }
         format!("{}{more}", escape(cut.trim_end()))
     };
-    let key = message.key;
     Card {
         html: format!("{head}{body}{tail}"),
-        buttons: vec![
-            Button {
-                label: "Не вакансия / не та категория".to_owned(),
-                callback_data: CardAction::Report(key).callback_data(),
-            },
-            Button {
-                label: "Скрыть автора".to_owned(),
-                callback_data: CardAction::HideAuthor(key).callback_data(),
-            },
-        ],
+        buttons: card_buttons(message.key),
     }
+}
+
+/// The buttons under a delivered card.
+pub fn card_buttons(key: MessageKey) -> Vec<Button> {
+    vec![
+        Button {
+            label: "Не вакансия / не та категория".to_owned(),
+            callback_data: CardAction::Report(key).callback_data(),
+        },
+        Button {
+            label: "Скрыть автора".to_owned(),
+            callback_data: CardAction::HideAuthor(key).callback_data(),
+        },
+    ]
+}
+
+/// The buttons while the user says what is wrong with the post.
+pub fn report_buttons(key: MessageKey) -> Vec<Button> {
+    let button = |label: &str, action: CardAction| Button {
+        label: label.to_owned(),
+        callback_data: action.callback_data(),
+    };
+    vec![
+        button(
+            "Это не вакансия",
+            CardAction::ReportAs(key, ReportReason::NotVacancy),
+        ),
+        button(
+            "Не та категория",
+            CardAction::ReportAs(key, ReportReason::WrongCategory),
+        ),
+        button("Отмена", CardAction::CancelReport(key)),
+    ]
 }
 
 /// The text Telegram would show for our own HTML (tags dropped, our four entities decoded).

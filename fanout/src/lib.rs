@@ -1,15 +1,20 @@
-//! Fan-out: delivers classified vacancies to subscribers through one Telegram bot per category,
-//! consuming the `fanout` durable consumer of `nats/`.
+//! Fan-out: delivers classified vacancies to subscribers through one Telegram bot per category.
 //!
-//! * [`audience`]: who gets a vacancy, through which category bot.
-//! * [`subscribers`]: the candidates for a vacancy, from the read models.
+//! * [`plan`]: the planner (the `fanout` consumer): who gets a vacancy, through which bot,
+//!   written as `DeliveryPlanned` events into each bot's outbox.
+//! * [`send`]: one sender per bot (its `send-<category>` consumer, pinned to one process):
+//!   pacing, the claim that makes sends once-only, the send, its record.
+//! * [`audience`], [`subscribers`]: who should get a vacancy, from the read models.
+//! * [`card`], [`cards`]: the delivered card (escaped, shortened, with its buttons).
+//! * [`pacer`]: Telegram's per-bot and per-chat limits.
 //! * [`tokens`]: bot tokens and admin ids from the environment, never shown.
-//! * [`card`]: the delivered card (escaped, shortened, with its buttons' callback data).
-//!
-//! The service arrives with the rest of the bots-and-delivery issue; its events
-//! (`VacancyDelivered`, …) are in `schemas`.
 
 pub mod audience;
 pub mod card;
+pub mod cards;
+pub mod pacer;
+pub mod plan;
+pub mod send;
+pub mod service;
 pub mod subscribers;
 pub mod tokens;

@@ -23,6 +23,8 @@ pub enum AggregateKind {
     Report,
     Payment,
     Delivery,
+    /// A category bot's queue of planned sends (id: the category slug).
+    Outbox,
 }
 
 /// The consistency boundary an event belongs to: its history is one subject.

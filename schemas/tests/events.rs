@@ -232,6 +232,19 @@ fn samples() -> Vec<Event> {
             amount: rub,
         }
         .into(),
+        DeliveryPlanned {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+        }
+        .into(),
+        DeliveryClaimed {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            sender: "0193-sender".into(),
+        }
+        .into(),
         VacancyDelivered {
             user_id: 7,
             key: key(),

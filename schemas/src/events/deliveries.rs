@@ -1,5 +1,7 @@
-//! What each subscriber was sent. Event ids are `delivery:<user>:<chat>:<message>`, so a send that
-//! is retried after a crash records one delivery.
+//! What each subscriber is to be sent and was sent. A delivery goes planned → claimed → delivered
+//! (or failed). The claim is a once-per-(user, vacancy) event written just before the send: a
+//! second claim is refused by the stream, so no restart or second process can send it again.
+//! Event ids are `delivery:<user>:<chat>:<message>[:<step>]`.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -10,6 +12,44 @@ use crate::{Aggregate, AggregateKind};
 
 fn delivery(user_id: i64, key: &MessageKey) -> Aggregate {
     Aggregate::new(AggregateKind::Delivery, format!("{user_id}:{}", key.id()))
+}
+
+/// Fan-out decided this subscriber gets the vacancy through this category's bot. Its subject is
+/// the bot's outbox (`rh.deliveries.planned.<category>`), which one sender at a time drains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryPlanned {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: String,
+}
+
+impl Payload for DeliveryPlanned {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Outbox, &self.category)
+    }
+    fn validate(&self) -> Result<(), String> {
+        super::validate_slug(&self.category)
+    }
+}
+
+/// A sender is about to send this vacancy to this subscriber. Once per (user, vacancy), ever: a
+/// claim without a later delivery or failure means the sender died mid-send, and the vacancy is
+/// not sent again (a duplicate is worse than the rare loss).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryClaimed {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: String,
+    /// The sending process (a random id per start), for audits of interrupted sends.
+    pub sender: String,
+}
+
+impl Payload for DeliveryClaimed {
+    fn aggregate(&self) -> Aggregate {
+        delivery(self.user_id, &self.key)
+    }
 }
 
 /// A vacancy reached a subscriber through a category bot.

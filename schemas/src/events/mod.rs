@@ -160,6 +160,8 @@ events! {
     Payments "succeeded" PaymentSucceeded v 1 once,
     Payments "canceled" PaymentCanceled v 1 once,
     Payments "refunded" PaymentRefunded v 1 many,
+    Deliveries "planned" DeliveryPlanned v 1 many,
+    Deliveries "claimed" DeliveryClaimed v 1 once,
     Deliveries "delivered" VacancyDelivered v 1 once,
     Deliveries "failed" DeliveryFailed v 1 many,
 }

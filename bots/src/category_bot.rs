@@ -1,0 +1,237 @@
+//! A category bot: it delivers that category's vacancies (the sender in `fanout` uses its
+//! token) and answers its users. `/start` makes the user reachable by this bot, `/stop` pauses
+//! it; under each card, "Не вакансия / не та категория" asks which and files a report, "Скрыть
+//! автора" hides the post's author for good. A button only works for a user this bot delivered
+//! that post to: forged or stale data is refused without effect.
+
+use bus::Bus;
+use fanout::card::{Button, CardAction, card_buttons, report_buttons};
+use schemas::{
+    AuthorHidden, BotStopReason, CategoryBotStarted, CategoryBotStopped, Envelope, MessageKey,
+    ReportReason, VacancyReported,
+};
+use sqlx::PgPool;
+use teloxide::prelude::*;
+use teloxide::types::{
+    BotCommand, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, UpdateKind,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::polling::{patiently, poll};
+
+pub struct CategoryBot {
+    /// The catalog slug.
+    pub category: String,
+    /// The category's name as users see it.
+    pub name: String,
+    pub bot: Bot,
+    pub bus: Bus,
+    pub pool: PgPool,
+    pub poll_timeout: u32,
+}
+
+pub fn keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(buttons.iter().map(|b| {
+        vec![InlineKeyboardButton::callback(
+            b.label.clone(),
+            b.callback_data.clone(),
+        )]
+    }))
+}
+
+impl CategoryBot {
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let this = &self;
+        let commands = [
+            BotCommand::new("start", "Получать заказы"),
+            BotCommand::new("stop", "Пауза"),
+            BotCommand::new("help", "Как это работает"),
+        ];
+        if let Err(error) = self.bot.set_my_commands(commands).await {
+            tracing::warn!(bot = %self.category, %error, "could not set the bot's commands");
+        }
+        poll(
+            &self.bot,
+            &self.category,
+            self.poll_timeout,
+            &shutdown,
+            |update| {
+                let this = &this;
+                async move {
+                    match update.kind {
+                        UpdateKind::Message(message) => this.on_message(&message).await,
+                        UpdateKind::CallbackQuery(query) => this.on_button(&query).await,
+                        _ => Ok(()),
+                    }
+                }
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    fn help(&self) -> String {
+        format!(
+            "Я присылаю свежие заказы категории «{}».\n/start — получать\n/stop — пауза\n\
+             Категории и подписка — в главном боте.",
+            self.name
+        )
+    }
+
+    async fn on_message(&self, message: &Message) -> anyhow::Result<()> {
+        let Some(user) = message.from.as_ref() else {
+            return Ok(());
+        };
+        let user_id = user.id.0 as i64;
+        let text = message.text().unwrap_or_default().trim();
+        let command = text.split_whitespace().next().unwrap_or_default();
+        let reply = match command.split('@').next().unwrap_or_default() {
+            "/start" => {
+                self.bus
+                    .publish(&Envelope::new(CategoryBotStarted {
+                        user_id,
+                        category: self.category.clone(),
+                    }))
+                    .await?;
+                format!(
+                    "Готово! Сюда будут приходить заказы «{}». /stop — пауза.",
+                    self.name
+                )
+            }
+            "/stop" => {
+                self.bus
+                    .publish(&Envelope::new(CategoryBotStopped {
+                        user_id,
+                        category: self.category.clone(),
+                        reason: BotStopReason::Paused,
+                    }))
+                    .await?;
+                "Пауза: заказов не будет, пока не нажмёте /start.".to_owned()
+            }
+            _ => self.help(),
+        };
+        patiently(self.bot.send_message(message.chat.id, reply)).await?;
+        Ok(())
+    }
+
+    async fn on_button(&self, query: &CallbackQuery) -> anyhow::Result<()> {
+        let user_id = query.from.id.0 as i64;
+        let data = query.data.as_deref().unwrap_or_default();
+        let action = CardAction::parse(data);
+        let delivered = match action {
+            Some(action) => self.delivered_to(user_id, action.key()).await?,
+            None => false,
+        };
+        let (Some(action), true) = (action, delivered) else {
+            self.answer(query, "Эта кнопка устарела").await?;
+            return Ok(());
+        };
+        match action {
+            CardAction::Report(key) => {
+                self.set_buttons(query, &report_buttons(key)).await?;
+                self.answer(query, "Что не так с этим постом?").await
+            }
+            CardAction::CancelReport(key) => {
+                self.set_buttons(query, &card_buttons(key)).await?;
+                self.answer(query, "Хорошо, оставили как есть").await
+            }
+            CardAction::ReportAs(key, reason) => self.report(query, user_id, key, reason).await,
+            CardAction::HideAuthor(key) => self.hide_author(query, user_id, key).await,
+        }
+    }
+
+    async fn report(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        key: MessageKey,
+        reason: ReportReason,
+    ) -> anyhow::Result<()> {
+        let report_id = format!("{user_id}:{}", key.id());
+        let event = Envelope::with_id(
+            format!("report:{report_id}"),
+            VacancyReported {
+                report_id,
+                user_id,
+                key,
+                category: Some(self.category.clone()),
+                reason,
+            },
+        );
+        let published = self.bus.publish(&event).await?;
+        let hide_only: Vec<Button> = card_buttons(key)
+            .into_iter()
+            .filter(|b| CardAction::parse(&b.callback_data) == Some(CardAction::HideAuthor(key)))
+            .collect();
+        self.set_buttons(query, &hide_only).await?;
+        let note = if published.duplicate {
+            "Вы уже сообщили об этом посте"
+        } else {
+            "Спасибо! Передали модераторам"
+        };
+        self.answer(query, note).await
+    }
+
+    async fn hide_author(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        key: MessageKey,
+    ) -> anyhow::Result<()> {
+        let author: Option<String> = sqlx::query_scalar(
+            "SELECT author_key FROM messages WHERE chat_id = $1 AND message_id = $2",
+        )
+        .bind(key.chat_id)
+        .bind(key.message_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten();
+        let Some(author) = author else {
+            return self
+                .answer(query, "Автор поста неизвестен — скрыть не получится")
+                .await;
+        };
+        self.bus
+            .publish(&Envelope::new(AuthorHidden { user_id, author }))
+            .await?;
+        self.answer(
+            query,
+            "Автор скрыт. Вернуть можно в главном боте: «Моя подписка»",
+        )
+        .await
+    }
+
+    /// Whether this bot delivered that post to this user: the only user whose buttons count.
+    async fn delivered_to(&self, user_id: i64, key: MessageKey) -> anyhow::Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE user_id = $1 AND chat_id = $2
+                              AND message_id = $3 AND category = $4 AND delivered_at IS NOT NULL)",
+        )
+        .bind(user_id)
+        .bind(key.chat_id)
+        .bind(key.message_id)
+        .bind(&self.category)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn set_buttons(&self, query: &CallbackQuery, buttons: &[Button]) -> anyhow::Result<()> {
+        if let Some(message) = query.regular_message() {
+            patiently(
+                self.bot
+                    .edit_message_reply_markup(message.chat.id, message.id)
+                    .reply_markup(keyboard(buttons)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn answer(&self, query: &CallbackQuery, text: &str) -> anyhow::Result<()> {
+        self.bot
+            .answer_callback_query(query.id.clone())
+            .text(text)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The planner: for each vacancy classified (the `fanout` consumer of CLASSIFICATIONS), decides
+//! who gets it through which bot and writes one `DeliveryPlanned` per recipient into that bot's
+//! outbox. Planning is idempotent: plan ids are deterministic, and the claim before each send
+//! refuses a second copy whatever is planned twice.
+
+use bus::{Bus, Delivery, HandlerError, consume::Handler};
+use chrono::Utc;
+use schemas::{Area, DeliveryPlanned, Envelope, Event, MessageClassified, PostKind};
+use sqlx::PgPool;
+
+use crate::audience::{Vacancy, audience};
+use crate::subscribers::candidates;
+
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    /// Posts older than this are not delivered (an imported archive, a backfill).
+    pub max_age: Option<chrono::Duration>,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        Self {
+            max_age: Some(chrono::Duration::days(2)),
+        }
+    }
+}
+
+pub struct Planner {
+    bus: Bus,
+    pool: PgPool,
+    config: PlanConfig,
+}
+
+fn retryable(error: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Retryable(error.to_string())
+}
+
+impl Planner {
+    pub fn new(bus: Bus, pool: PgPool, config: PlanConfig) -> Self {
+        Self { bus, pool, config }
+    }
+
+    /// The plan for one classification: empty when it is not (or no longer) a vacancy to send.
+    pub async fn plan(
+        &self,
+        envelope: &Envelope,
+        classified: &MessageClassified,
+        stream_sequence: u64,
+    ) -> anyhow::Result<Vec<Envelope>> {
+        let key = classified.key;
+        if classified.kind != PostKind::Vacancy || classified.categories.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A newer classification or an admin's correction decides instead of this one.
+        let newer = self
+            .bus
+            .last_on_subject(&Area::Classifications.subject("classified", &key.id()))
+            .await?
+            .is_some_and(|latest| latest.sequence > stream_sequence);
+        let corrected = self
+            .bus
+            .last_on_subject(&Area::Classifications.subject("corrected", &key.id()))
+            .await?
+            .is_some();
+        if newer || corrected {
+            return Ok(Vec::new());
+        }
+        let Some(message) = self.bus.current_message(key).await? else {
+            tracing::info!(key = %key.id(), "deleted at the source: not delivered");
+            return Ok(Vec::new());
+        };
+        let now = Utc::now();
+        if let Some(max_age) = self.config.max_age
+            && now - message.posted_at > max_age
+        {
+            tracing::info!(key = %key.id(), posted_at = %message.posted_at, "too old to deliver");
+            return Ok(Vec::new());
+        }
+        let categories: Vec<String> = classified
+            .categories
+            .iter()
+            .map(|c| c.slug.clone())
+            .collect();
+        let subscribers = candidates(&self.pool, &categories, key, now).await?;
+        let vacancy = Vacancy {
+            original: key.id(),
+            categories,
+            author: message.author.key(),
+        };
+        Ok(audience(&vacancy, &subscribers, now)
+            .into_iter()
+            .map(|(user_id, category)| {
+                Envelope::with_id(
+                    format!("delivery:{user_id}:{}:planned", key.id()),
+                    DeliveryPlanned {
+                        user_id,
+                        key,
+                        category,
+                    },
+                )
+                .caused_by(envelope)
+            })
+            .collect())
+    }
+}
+
+impl Handler for Planner {
+    async fn handle(&self, envelope: Envelope, delivery: &Delivery) -> Result<(), HandlerError> {
+        let Event::MessageClassified(classified) = &envelope.event else {
+            return Ok(());
+        };
+        let plan = self
+            .plan(&envelope, classified, delivery.stream_sequence)
+            .await
+            .map_err(|e| retryable(format!("{e:#}")))?;
+        if !plan.is_empty() {
+            self.bus.publish_batch(&plan).await.map_err(retryable)?;
+            tracing::info!(key = %classified.key.id(), recipients = plan.len(), "vacancy planned");
+        }
+        Ok(())
+    }
+}
