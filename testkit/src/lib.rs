@@ -2,6 +2,7 @@
 //! one, which may be too old or someone else's) and fresh Postgres databases. Nothing here is a
 //! mock; fakes of Telegram, OpenAI and YooKassa that speak their wire formats live beside it.
 
+pub mod events;
 mod nats;
 pub mod openai;
 mod postgres;
