@@ -1,6 +1,9 @@
-//! `remotehunt demo`: applies streams, migrates, publishes a small catalog and sample events
-//! (written by us), runs the projectors to the end of every stream and prints what the read
-//! models hold. Ids are deterministic, so running it again stores nothing twice.
+//! `remotehunt demo`: the whole pipeline on sample data written by us, against a local fake
+//! Telegram: applies streams, migrates, publishes the catalog, signs a sample subscriber up
+//! through the bots' buttons, imports sample channel exports, classifies them with the local
+//! model, fans the vacancies out through the category bots, and prints what each bot sent and
+//! what the read models hold. Ids are deterministic, so running it again stores (and sends)
+//! nothing twice.
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -12,7 +15,6 @@ use ingest::catalog::CatalogFile;
 
 use crate::ops::{connect_bus, connect_database};
 
-const DESIGN_CHAT: i64 = -1001000000001;
 const USER: i64 = 700000001;
 
 /// Sample chat exports written for the demo: (file, public @username).
@@ -110,20 +112,6 @@ fn events() -> Vec<Envelope> {
         )
         .at(at(21)),
     );
-    let key = MessageKey::new(DESIGN_CHAT, 101);
-    out.push(
-        Envelope::with_id(
-            format!("delivery:{USER}:{}", key.id()),
-            VacancyDelivered {
-                user_id: USER,
-                key,
-                category: "design".into(),
-                sent_message_id: 1,
-                delivered_at: at(12),
-            },
-        )
-        .at(at(12)),
-    );
     out
 }
 
@@ -142,6 +130,24 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     // The demo's channels come from its imports, not from catalog.toml: keep them.
     let envelopes = crate::catalog::apply_file(&bus, &catalog, true).await?;
     println!("== catalog.toml applied: {} change(s)", envelopes.len());
+
+    let config = projections::Config::new(database_url);
+    let stop_projectors = tokio_util::sync::CancellationToken::new();
+    let projectors = tokio::spawn(projections::run(
+        bus.clone(),
+        pool.clone(),
+        config.clone(),
+        stop_projectors.clone(),
+    ));
+    let catalog_end = bus.last_sequence("CATALOG").await?;
+    let caught_up = projections::wait_for(
+        &pool,
+        Projection::Catalog.name(),
+        catalog_end,
+        std::time::Duration::from_secs(30),
+    );
+    anyhow::ensure!(caught_up.await?, "the catalog projector did not catch up");
+    let live = crate::demo_live::start(&bus, &pool).await?;
     for (bytes, username) in EXPORTS {
         let report = ingest::import::import_bytes(bus.clone(), bytes, Some(username)).await?;
         println!(
@@ -160,6 +166,9 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
     }
 
     classify_accepted(&bus).await?;
+    live.finish(&pool).await?;
+    stop_projectors.cancel();
+    projectors.await??;
 
     let events = events();
     let published = bus.publish_batch(&events).await?;
@@ -182,7 +191,6 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
         .await?
         .await?;
 
-    let config = projections::Config::new(database_url);
     for projection in Projection::ALL {
         projections::catch_up(&bus, &pool, projection, &config)
             .await

@@ -1,10 +1,12 @@
 //! `remotehunt`: parses arguments, builds configs and calls the libraries. No logic lives here.
 
 mod bench;
+mod bench_delivery;
 mod bots;
 mod catalog;
 mod classify;
 mod demo;
+mod demo_live;
 mod ops;
 mod telegram;
 
@@ -228,6 +230,36 @@ enum FanoutCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// One vacancy to many subscribers over many bots against the fake Bot API with
+    /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 12)]
+        bots: usize,
+        /// Share of the sends after which fan-out is killed (0: never).
+        #[arg(long, default_value_t = 0.5)]
+        kill_at: f64,
+    },
+    /// Real posts entering ingest at a steady rate, through rules, the local classifier and
+    /// fan-out, to sendMessage at the fake Bot API: latency p50/p95.
+    Latency {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        /// Posts per second entering ingest.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Subscribers per category (each on that category's bot).
+        #[arg(long, default_value_t = 3)]
+        per_category: usize,
+        /// Keep Telegram's one-message-a-second per chat (then a busy category's subscribers
+        /// queue: the limit, not the pipeline, sets the pace).
+        #[arg(long)]
+        chat_limit: bool,
+    },
     /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
     /// and a scratch database).
     Backbone {
@@ -442,6 +474,24 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     rebuild_events,
                 },
         } => bench::backbone(publish_events, rebuild_events).await,
+        Command::Bench {
+            command:
+                BenchCommand::Fanout {
+                    subscribers,
+                    bots,
+                    kill_at,
+                },
+        } => bench_delivery::fanout(subscribers, bots, kill_at).await,
+        Command::Bench {
+            command:
+                BenchCommand::Latency {
+                    corpus,
+                    rate,
+                    seconds,
+                    per_category,
+                    chat_limit,
+                },
+        } => bench_delivery::latency(&corpus, rate, seconds, per_category, chat_limit).await,
         Command::Bench {
             command: BenchCommand::Import { messages, corpus },
         } => bench::import(messages, &corpus).await,

@@ -124,7 +124,10 @@ fn migrate_then_demo_work_on_a_fresh_database() {
         "classified every accepted post",
         "categories [design,texts]",
         "199.00 RUB succeeded",
-        "via the design bot",
+        "@rh_demo_design_bot → 700000002: <b>Ищем дизайнера для лендинга кофейни</b>",
+        "@rh_demo_dev_bot → 700000002: <b>Вакансия: нужен Python-разработчик",
+        "user 700000002 got -1001000000001:101 via the design bot",
+        "user 700000002 got -1001000000002:201 via the development bot",
         "undecodable event",
     ] {
         assert!(
@@ -132,10 +135,21 @@ fn migrate_then_demo_work_on_a_fresh_database() {
             "demo output lacks {expected:?}:\n{demo}"
         );
     }
-    // and a second run stores nothing twice
+    // and the cross-post of the design vacancy was not delivered again
+    assert_eq!(
+        demo.matches("Ищем дизайнера для лендинга кофейни</b>")
+            .count(),
+        1
+    );
+    // and a second run stores nothing twice and sends no vacancy again
     let again = stdout(&remotehunt(&url, &database.url, &["demo"]));
     assert!(
-        again.contains("0 change(s)") && again.contains("(0 new, 8 already stored)"),
+        again.contains("0 change(s)") && again.contains("(0 new, 7 already stored)"),
+        "{again}"
+    );
+    assert!(!again.contains("→ 700000002: <b>"), "{again}");
+    assert!(
+        again.contains("deliveries read model: 1 via the design bot"),
         "{again}"
     );
     let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));

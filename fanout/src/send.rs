@@ -11,8 +11,8 @@ use std::time::Duration;
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use chrono::{DateTime, Utc};
 use schemas::{
-    BotStopReason, CategoryBotStopped, DeliveryClaimed, DeliveryFailed, DeliveryPlanned, Envelope,
-    Event, VacancyDelivered,
+    Area, BotStopReason, CategoryBotStopped, DeliveryClaimed, DeliveryFailed, DeliveryPlanned,
+    Envelope, Event, VacancyDelivered,
 };
 use sqlx::PgPool;
 use teloxide::prelude::*;
@@ -146,9 +146,22 @@ impl Sender {
         {
             return Ok(());
         }
+        let claim_id = format!("delivery:{}:{}:claimed", plan.user_id, key.id());
+        // A redelivered plan that was claimed before must not take a send slot.
+        let claimed =
+            Area::Deliveries.subject("claimed", &format!("{}:{}", plan.user_id, key.id()));
+        if self
+            .bus
+            .last_on_subject(&claimed)
+            .await
+            .map_err(retryable)?
+            .is_some()
+        {
+            return Ok(());
+        }
         self.pacer.ready(plan.user_id).await;
         let claim = Envelope::with_id(
-            format!("delivery:{}:{}:claimed", plan.user_id, key.id()),
+            claim_id,
             DeliveryClaimed {
                 user_id: plan.user_id,
                 key,

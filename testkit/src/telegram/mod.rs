@@ -113,6 +113,15 @@ impl FakeTelegram {
         api::find_bot(&mut world, bot).map_or(0, |b| b.too_many_requests)
     }
 
+    /// When each 429 to the bot was answered, and whether a chat's limit (not the bot's)
+    /// caused it.
+    pub fn too_many_requests_at(&self, bot: &str) -> Vec<(std::time::Instant, bool)> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.too_many_at.clone())
+            .unwrap_or_default()
+    }
+
     pub fn callback_answers(&self, bot: &str) -> Vec<Value> {
         let mut world = self.lock();
         api::find_bot(&mut world, bot)

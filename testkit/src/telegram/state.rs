@@ -57,6 +57,8 @@ pub struct Bot {
     pub sends: VecDeque<Instant>,
     pub chat_sends: HashMap<i64, VecDeque<Instant>>,
     pub too_many_requests: usize,
+    /// When each 429 was answered, and whether the per-chat limit (not the bot's) caused it.
+    pub too_many_at: Vec<(Instant, bool)>,
 }
 
 impl Bot {
@@ -75,6 +77,7 @@ impl Bot {
             sends: VecDeque::new(),
             chat_sends: HashMap::new(),
             too_many_requests: 0,
+            too_many_at: Vec::new(),
         }
     }
 
@@ -110,10 +113,12 @@ impl Bot {
         };
         if chat.len() >= limits.per_chat_per_second {
             self.too_many_requests += 1;
+            self.too_many_at.push((now, true));
             return Some(oldest_wait(chat));
         }
         if self.sends.len() >= limits.per_bot_per_second {
             self.too_many_requests += 1;
+            self.too_many_at.push((now, false));
             return Some(oldest_wait(&self.sends));
         }
         chat.push_back(now);

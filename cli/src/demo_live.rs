@@ -1,0 +1,183 @@
+//! The demo's live part: the whole pipeline against a local fake Telegram. A sample subscriber
+//! starts the main bot, picks Дизайн and Разработка with its buttons and starts both category
+//! bots; the sample posts are then imported, classified by the local model and fanned out; the
+//! demo prints what each bot delivered to whom.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bus::Bus;
+use sqlx::{PgPool, Row};
+use testkit::FakeTelegram;
+use tokio_util::sync::CancellationToken;
+
+pub const SUBSCRIBER: i64 = 700000002;
+const MAIN: (&str, &str) = ("100:demo-main", "rh_demo_bot");
+const CATEGORY_BOTS: [(&str, &str, &str); 2] = [
+    ("design", "101:demo-design", "rh_demo_design_bot"),
+    ("development", "102:demo-dev", "rh_demo_dev_bot"),
+];
+
+/// The bots and fan-out, running against the fake until dropped by `stop`.
+pub struct LiveBots {
+    pub fake: FakeTelegram,
+    pub stop: CancellationToken,
+    tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+}
+
+async fn until<F: AsyncFn() -> anyhow::Result<bool>>(what: &str, check: F) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await? {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the demo timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// Starts the fake Telegram, the bots and fan-out, and signs the sample subscriber up through
+/// the bots' buttons. Projectors must be running.
+pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
+    let fake = FakeTelegram::start().await?;
+    let api = url::Url::parse(fake.url())?;
+    let bot = |token: &str| teloxide::Bot::new(token).set_api_url(api.clone());
+    fake.register_bot(MAIN.0, MAIN.1);
+    let stop = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut senders = BTreeMap::new();
+    let mut usernames = BTreeMap::new();
+    let names: BTreeMap<String, String> = sqlx::query_as("SELECT slug, name FROM categories")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+    for (category, token, username) in CATEGORY_BOTS {
+        fake.register_bot(token, username);
+        senders.insert(category.to_owned(), bot(token));
+        usernames.insert(category.to_owned(), username.to_owned());
+        let category_bot = bots::category_bot::CategoryBot {
+            category: category.to_owned(),
+            name: names.get(category).cloned().unwrap_or(category.to_owned()),
+            bot: bot(token),
+            bus: bus.clone(),
+            pool: pool.clone(),
+            poll_timeout: 1,
+        };
+        tasks.spawn(category_bot.run(stop.clone()));
+    }
+    let config = bots::main_bot::MainBotConfig {
+        poll_timeout: 1,
+        category_bots: usernames,
+        ..Default::default()
+    };
+    let main_bot = bots::main_bot::MainBot::new(bot(MAIN.0), bus.clone(), pool.clone(), config);
+    tasks.spawn(main_bot.run(stop.clone()));
+    let config = fanout::service::FanoutConfig {
+        // The sample posts are dated: deliver them however old.
+        plan: fanout::plan::PlanConfig { max_age: None },
+        ..Default::default()
+    };
+    tasks.spawn(fanout::service::run(
+        bus.clone(),
+        pool.clone(),
+        senders,
+        config,
+        stop.clone(),
+    ));
+
+    let user = SUBSCRIBER;
+    fake.user_says(MAIN.1, user, "/start")
+        .map_err(anyhow::Error::msg)?;
+    until("the main bot's greeting", async || {
+        Ok(!fake.sent_to(MAIN.1, user).is_empty())
+    })
+    .await?;
+    let greeting = fake.sent_to(MAIN.1, user)[0].message_id;
+    let chosen = |slug: &str| {
+        let query =
+            "SELECT EXISTS (SELECT 1 FROM user_categories WHERE user_id = $1 AND slug = $2)";
+        sqlx::query_scalar::<_, bool>(query)
+            .bind(user)
+            .bind(slug.to_owned())
+    };
+    for (category, _, username) in CATEGORY_BOTS {
+        if !chosen(category).fetch_one(pool).await? {
+            fake.press(MAIN.1, user, greeting, &format!("c:{category}"))
+                .map_err(anyhow::Error::msg)?;
+            until("the category choice", async || {
+                Ok(chosen(category).fetch_one(pool).await?)
+            })
+            .await?;
+        }
+        fake.user_says(username, user, "/start")
+            .map_err(anyhow::Error::msg)?;
+    }
+    until("both category bots started", async || {
+        let started: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM user_bots WHERE user_id = $1 AND active")
+                .bind(user)
+                .fetch_one(pool)
+                .await?;
+        Ok(started == CATEGORY_BOTS.len() as i64)
+    })
+    .await?;
+    println!(
+        "== sample subscriber {user} started @{}, picked design and development with its buttons, started @{} and @{}",
+        MAIN.1, CATEGORY_BOTS[0].2, CATEGORY_BOTS[1].2
+    );
+    Ok(LiveBots { fake, stop, tasks })
+}
+
+impl LiveBots {
+    /// Waits until deliveries stop changing, stops the bots, prints what each bot sent.
+    pub async fn finish(mut self, pool: &PgPool) -> anyhow::Result<()> {
+        let mut last = (usize::MAX, Instant::now());
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let sent: usize = CATEGORY_BOTS
+                .iter()
+                .map(|(_, _, username)| self.fake.sent_to(username, SUBSCRIBER).len())
+                .sum();
+            if sent != last.0 {
+                last = (sent, Instant::now());
+            } else if last.1.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.stop.cancel();
+        while let Some(result) = self.tasks.join_next().await {
+            result??;
+        }
+        println!("== what each bot sent this run (from the fake Telegram)");
+        for (_, _, username) in CATEGORY_BOTS {
+            for message in self.fake.sent_to(username, SUBSCRIBER) {
+                let first_line = message
+                    .text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                println!(
+                    "  @{username} → {SUBSCRIBER}: {}",
+                    first_line.chars().take(90).collect::<String>()
+                );
+            }
+        }
+        let delivered = sqlx::query(
+            "SELECT category, count(*) FROM deliveries WHERE user_id = $1 AND delivered_at IS NOT NULL GROUP BY category ORDER BY category",
+        )
+        .bind(SUBSCRIBER)
+        .fetch_all(pool)
+        .await?;
+        for row in delivered {
+            println!(
+                "  deliveries read model: {} via the {} bot (all runs; a rerun sends nothing twice)",
+                row.get::<i64, _>(1),
+                row.get::<String, _>(0)
+            );
+        }
+        Ok(())
+    }
+}
