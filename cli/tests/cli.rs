@@ -83,7 +83,7 @@ fn nats_apply_creates_then_changes_nothing() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../nats"),
         ],
     ));
-    assert!(second.contains("0 changed, 10 unchanged"), "{second}");
+    assert!(second.contains("0 changed, 11 unchanged"), "{second}");
 }
 
 #[test]
