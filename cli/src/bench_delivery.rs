@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bus::Bus;
-use schemas::{Envelope, Event, MessageKey};
+use schemas::{Event, MessageKey};
 use testkit::FakeTelegram;
 use testkit::telegram::Sent;
 
@@ -56,6 +56,27 @@ fn sustained_rates(sent: &[Sent]) -> Vec<f64> {
     rates
 }
 
+/// Subscribers on a trial, each with one category and that category's bot started (in the
+/// events and at the fake), projected into the read models.
+async fn sign_up(
+    bus: &Bus,
+    database: &testkit::TestDatabase,
+    fake: &FakeTelegram,
+    users: &[(i64, &str)],
+) -> anyhow::Result<projections::Config> {
+    let mut events = Vec::new();
+    for (user_id, category) in users {
+        events.extend(testkit::events::subscriber(*user_id, &[category], 2));
+        fake.user_says(&bot_username(category), *user_id, "/start")
+            .map_err(anyhow::Error::msg)?;
+    }
+    bus.publish_batch(&events).await?;
+    let config = projections::Config::new(database.url.clone());
+    let users = projections::Projection::Users;
+    projections::catch_up(bus, &database.pool, users, &config).await?;
+    Ok(config)
+}
+
 pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Result<()> {
     let server = testkit::NatsServer::start()?;
     let database = testkit::database().await?;
@@ -71,24 +92,11 @@ pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Re
     }
     let tokens = tokens.join(",");
 
-    // Subscribers spread evenly over the bots, each having started their category's bot.
-    let mut events = Vec::new();
-    for user in 0..subscribers {
-        let user_id = 10_000_000 + user as i64;
-        let category = &categories[user % bots];
-        events.extend(testkit::events::subscriber(user_id, &[category], 2));
-        fake.user_says(&bot_username(category), user_id, "/start")
-            .map_err(anyhow::Error::msg)?;
-    }
-    bus.publish_batch(&events).await?;
-    let config = projections::Config::new(database.url.clone());
-    projections::catch_up(
-        &bus,
-        &database.pool,
-        projections::Projection::Users,
-        &config,
-    )
-    .await?;
+    // Subscribers spread evenly over the bots.
+    let users: Vec<(i64, &str)> = (0..subscribers)
+        .map(|user| (10_000_000 + user as i64, categories[user % bots].as_str()))
+        .collect();
+    sign_up(&bus, &database, &fake, &users).await?;
     println!(
         "{subscribers} subscribers over {bots} bots; Telegram's limits on (30/s per bot, 1/s per chat)"
     );
@@ -244,29 +252,26 @@ pub async fn latency(
     }
     let api = url::Url::parse(fake.url())?;
     let mut bots = BTreeMap::new();
-    let mut events: Vec<Envelope> = Vec::new();
     for (index, category) in categories.iter().enumerate() {
         fake.register_bot(&bot_token(index), &bot_username(category));
         bots.insert(
             category.clone(),
             teloxide::Bot::new(bot_token(index)).set_api_url(api.clone()),
         );
-        for n in 0..per_category {
-            let user_id = 20_000_000 + (index * per_category + n) as i64;
-            events.extend(testkit::events::subscriber(user_id, &[category], 2));
-            fake.user_says(&bot_username(category), user_id, "/start")
-                .map_err(anyhow::Error::msg)?;
-        }
     }
-    bus.publish_batch(&events).await?;
-    let config = projections::Config::new(database.url.clone());
-    projections::catch_up(
-        &bus,
-        &database.pool,
-        projections::Projection::Users,
-        &config,
-    )
-    .await?;
+    let users: Vec<(i64, &str)> = categories
+        .iter()
+        .enumerate()
+        .flat_map(|(index, category)| {
+            (0..per_category).map(move |n| {
+                (
+                    20_000_000 + (index * per_category + n) as i64,
+                    category.as_str(),
+                )
+            })
+        })
+        .collect();
+    let config = sign_up(&bus, &database, &fake, &users).await?;
 
     let shutdown = CancellationToken::new();
     let mut services = tokio::task::JoinSet::new();
