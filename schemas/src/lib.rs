@@ -6,6 +6,7 @@ mod envelope;
 pub mod events;
 mod json_schema;
 mod subject;
+pub mod subscription;
 
 pub use envelope::{Aggregate, AggregateKind, DecodeError, Envelope, EventId};
 pub use events::*;
