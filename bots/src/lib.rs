@@ -10,6 +10,7 @@
 
 pub mod category_bot;
 pub mod main_bot;
+pub mod pay;
 pub mod picker;
 pub mod polling;
 pub mod reports;

@@ -28,6 +28,17 @@ pub struct MainBotConfig {
     pub category_bots: BTreeMap<String, String>,
     /// Telegram ids of the admins, who judge reports.
     pub admin_ids: Vec<i64>,
+    /// Paying in the bot ("Оплатить"), when a payment provider is configured.
+    pub payments: Option<Payments>,
+}
+
+/// What the "Оплатить" flow needs: the plans and YooKassa.
+#[derive(Debug, Clone)]
+pub struct Payments {
+    pub plans: Vec<schemas::subscription::Plan>,
+    pub yookassa: billing::yookassa::YooKassa,
+    /// Where YooKassa sends the payer back (the bot's t.me link).
+    pub return_url: String,
 }
 
 impl Default for MainBotConfig {
@@ -38,6 +49,7 @@ impl Default for MainBotConfig {
             read_your_writes: Duration::from_secs(5),
             category_bots: BTreeMap::new(),
             admin_ids: Vec::new(),
+            payments: None,
         }
     }
 }
@@ -181,6 +193,12 @@ impl MainBot {
         if data == picker::SUBSCRIPTION {
             self.bot.answer_callback_query(query.id.clone()).await?;
             return self.subscription(user_id, &categories).await;
+        }
+        if let Some(payments) = &self.config.payments
+            && let Some(step) = crate::pay::Step::parse(data, &payments.plans)
+        {
+            self.bot.answer_callback_query(query.id.clone()).await?;
+            return crate::pay::show(&self.bot, &self.bus, payments, user_id, step).await;
         }
         if let Some(author) = picker::parse_unhide(data) {
             return self.unhide(query, user_id, author).await;
@@ -333,6 +351,12 @@ impl MainBot {
             }
         );
         let mut rows = Vec::new();
+        if self.config.payments.is_some() {
+            rows.push(vec![teloxide::types::InlineKeyboardButton::callback(
+                "💳 Оплатить",
+                crate::pay::PAY,
+            )]);
+        }
         if hidden.is_empty() {
             text.push_str("\nСкрытых авторов нет");
         } else {

@@ -16,6 +16,7 @@ use schemas::{CategoryDefined, Envelope, Event};
 use serde_json::json;
 use teloxide::Bot;
 use testkit::FakeTelegram;
+use testkit::eventually;
 use tokio_util::sync::CancellationToken;
 
 const MAIN: &str = "3000:main-secret";
@@ -23,14 +24,6 @@ const DESIGN: &str = "3001:design-secret";
 const USER: i64 = 601;
 const ADMIN: i64 = 9001;
 const CHANNEL: i64 = 1000000077;
-
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// A Telegram Desktop export of the channel with these (id, signature, text) posts, dated now.
 fn export(posts: &[(i64, &str, &str)]) -> Vec<u8> {

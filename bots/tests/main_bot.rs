@@ -10,18 +10,11 @@ use bus::Bus;
 use schemas::{CategoryDefined, Envelope, Event};
 use teloxide::Bot;
 use testkit::FakeTelegram;
+use testkit::eventually;
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "2000:main-secret";
 const USER: i64 = 501;
-
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn keyboard_labels(markup: &serde_json::Value) -> Vec<String> {
     markup["inline_keyboard"]

@@ -134,6 +134,40 @@ impl Bus {
         }
     }
 
+    /// Every event stored on subjects matching `filter` (wildcards allowed), oldest first: one
+    /// aggregate's history, e.g. `rh.users.*.42`.
+    pub async fn read_subject(&self, filter: &str) -> anyhow::Result<Vec<Stored>> {
+        let stream = self
+            .js
+            .get_stream(crate::publish::stream_for_subject(filter))
+            .await?;
+        let mut consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::All,
+                filter_subject: filter.to_owned(),
+                ..Default::default()
+            })
+            .await?;
+        let mut out = Vec::new();
+        if consumer.info().await?.num_pending == 0 {
+            return Ok(out);
+        }
+        let mut messages = consumer.messages().await?;
+        while let Some(message) = messages.next().await {
+            let message = message?;
+            let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let pending = info.pending;
+            out.push(Stored {
+                sequence: info.stream_sequence,
+                envelope: Envelope::from_json(&message.payload)?,
+            });
+            if pending == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The sequence of the newest message in `stream` (0 when empty).
     pub async fn last_sequence(&self, stream: &str) -> anyhow::Result<u64> {
         let mut stream = self.js.get_stream(stream).await?;

@@ -101,6 +101,7 @@ pub async fn run_bots(
     nats_url: &str,
     database_url: &str,
     args: &BotArgs,
+    yookassa: Option<billing::yookassa::YooKassa>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -113,9 +114,23 @@ pub async fn run_bots(
     let admins = args.admins()?;
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
     if let Some(main) = args.main_bot()? {
+        let payments = match yookassa {
+            Some(yookassa) => {
+                let me = main.get_me().await?;
+                let catalog =
+                    ingest::catalog::CatalogFile::parse(include_str!("../../catalog.toml"))?;
+                Some(bots::main_bot::Payments {
+                    plans: catalog.plans,
+                    yookassa,
+                    return_url: format!("https://t.me/{}", me.username()),
+                })
+            }
+            None => None,
+        };
         let config = bots::main_bot::MainBotConfig {
             category_bots: args.category_bot_usernames().await?,
             admin_ids: admins.clone(),
+            payments,
             ..bots::main_bot::MainBotConfig::default()
         };
         let main_bot =

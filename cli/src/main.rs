@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_delivery;
+mod billing;
 mod bots;
 mod catalog;
 mod classify;
@@ -44,6 +45,8 @@ struct Cli {
     classifier: classify::ClassifierArgs,
     #[command(flatten)]
     bots: bots::BotArgs,
+    #[command(flatten)]
+    billing: billing::BillingArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +60,11 @@ enum Command {
     Bots {
         #[command(subcommand)]
         command: RunCommand,
+    },
+    /// Paid subscriptions: the YooKassa webhook and poller, admins' grants, the plans.
+    Billing {
+        #[command(subcommand)]
+        command: billing::BillingCommand,
     },
     /// Delivering vacancies: the planner and one sender per category bot.
     Fanout {
@@ -308,6 +316,9 @@ async fn main() -> std::process::ExitCode {
         cli.command,
         Command::All
             | Command::Bots { .. }
+            | Command::Billing {
+                command: billing::BillingCommand::Run
+            }
             | Command::Fanout { .. }
             | Command::Projections {
                 command: ProjectionsCommand::Run
@@ -347,6 +358,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         telegram,
         classifier,
         bots,
+        billing,
         command,
     } = cli;
     match command {
@@ -355,12 +367,33 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 telegram: &telegram,
                 classifier: &classifier,
                 bots: &bots,
+                billing: &billing,
             };
             ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
         }
+        Command::Billing { command } => {
+            billing::execute(
+                &nats_url,
+                &database_url,
+                &billing,
+                bots.main_bot()?,
+                command,
+            )
+            .await
+        }
         Command::Bots {
             command: RunCommand::Run,
-        } => bots::run_bots(&nats_url, &database_url, &bots, shutdown_on_signal()).await,
+        } => {
+            let yookassa = billing.yookassa();
+            bots::run_bots(
+                &nats_url,
+                &database_url,
+                &bots,
+                yookassa,
+                shutdown_on_signal(),
+            )
+            .await
+        }
         Command::Fanout {
             command: FanoutCommand::Run { max_age_hours },
         } => {

@@ -38,6 +38,7 @@ pub struct Services<'a> {
     pub telegram: &'a crate::telegram::TelegramArgs,
     pub classifier: &'a crate::classify::ClassifierArgs,
     pub bots: &'a crate::bots::BotArgs,
+    pub billing: &'a crate::billing::BillingArgs,
 }
 
 pub async fn run_all(
@@ -50,6 +51,7 @@ pub async fn run_all(
         telegram,
         classifier,
         bots,
+        billing,
     } = services_config;
     let mut services = tokio::task::JoinSet::new();
     let stop = shutdown.child_token();
@@ -76,9 +78,10 @@ pub async fn run_all(
     if bots.any_bot() {
         let (nats_url, database_url, stop) =
             (nats_url.to_owned(), database_url.to_owned(), stop.clone());
-        let args = bots.clone();
+        let (args, yookassa) = (bots.clone(), billing.yookassa());
         services.spawn(async move {
-            let result = crate::bots::run_bots(&nats_url, &database_url, &args, stop).await;
+            let result =
+                crate::bots::run_bots(&nats_url, &database_url, &args, yookassa, stop).await;
             ("bots", result)
         });
     } else {
@@ -94,6 +97,17 @@ pub async fn run_all(
                 crate::bots::run_fanout(&nats_url, &database_url, &args, config, stop).await;
             ("fan-out", result)
         });
+    }
+    if billing.yookassa().is_some() {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        let (args, bot) = (billing.clone(), bots.main_bot()?);
+        services.spawn(async move {
+            let result = crate::billing::run(&nats_url, &database_url, &args, bot, stop).await;
+            ("billing", result)
+        });
+    } else {
+        tracing::info!("billing off: set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY");
     }
     if telegram.configured() {
         let (nats_url, telegram, stop) = (nats_url.to_owned(), telegram.clone(), stop.clone());

@@ -14,19 +14,12 @@ use sqlx::PgPool;
 use teloxide::Bot;
 use testkit::FakeTelegram;
 use testkit::events::{subscriber, vacancy};
+use testkit::eventually;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const DESIGN: &str = "4001:design-secret";
 const CHANNEL: i64 = -1_001_000_000_555;
-
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 struct Pipeline {
     bus: Bus,

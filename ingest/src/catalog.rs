@@ -63,6 +63,9 @@ pub struct CatalogFile {
     pub rules: Rules,
     #[serde(default)]
     pub channels: Vec<ChannelEntry>,
+    /// What subscribers can buy (billing reads them; the catalog events do not carry them).
+    #[serde(default)]
+    pub plans: Vec<schemas::subscription::Plan>,
 }
 
 impl CatalogFile {

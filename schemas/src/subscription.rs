@@ -7,6 +7,19 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::{Event, ExtensionSource, SubscriptionExtended, SubscriptionRevoked};
 
+/// A plan users can buy, from `catalog.toml`'s `[[plans]]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub slug: String,
+    pub name: String,
+    pub days: u32,
+    /// Price in roubles.
+    pub rub: u32,
+    /// Price in Telegram Stars.
+    pub stars: u32,
+}
+
 /// What a user may receive, as their events say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {

@@ -7,15 +7,30 @@ mod nats;
 pub mod openai;
 mod postgres;
 pub mod telegram;
+pub mod yookassa;
 
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
 pub use telegram::FakeTelegram;
+pub use yookassa::FakeYooKassa;
 
 /// Seconds since the Unix epoch, as the fakes put them in their answers.
 pub(crate) fn unix_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Polls `check` every 50 ms until it holds; panics naming `what` after 30 s. For tests whose
+/// services settle asynchronously.
+pub async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
