@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bots::category_bot::CategoryBot;
 use bots::main_bot::{MainBot, MainBotConfig};

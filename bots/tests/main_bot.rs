@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bots::main_bot::{MainBot, MainBotConfig};
 use bus::Bus;

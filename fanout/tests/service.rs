@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bus::Bus;
 use fanout::plan::PlanConfig;
