@@ -245,5 +245,19 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         close && succeeded == 2
     })
     .await;
+    // and the revenue read model shows what each plan brought in
+    let revenue: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT plan, payments, net_minor::bigint FROM revenue_daily WHERE provider = 'yookassa' ORDER BY plan",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        revenue,
+        [
+            ("month".to_string(), 1, 59_900),
+            ("week".to_string(), 1, 19_900)
+        ]
+    );
     shutdown.cancel();
 }

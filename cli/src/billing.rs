@@ -68,6 +68,8 @@ pub enum BillingCommand {
         #[arg(long)]
         admin: i64,
     },
+    /// Revenue by day, plan and provider (net of refunds), newest first.
+    Revenue,
     /// The plans of a catalog file.
     Plans {
         #[arg(long, default_value = "catalog.toml")]
@@ -126,6 +128,26 @@ pub async fn execute(
                 granted.until.format("%Y-%m-%d %H:%M UTC"),
                 granted.from.format("%Y-%m-%d %H:%M UTC")
             );
+            Ok(())
+        }
+        BillingCommand::Revenue => {
+            let pool = connect_database(database_url).await?;
+            let rows: Vec<(chrono::NaiveDate, String, String, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT day, plan, provider, currency, payments, refunded_minor::bigint, net_minor::bigint
+                 FROM revenue_daily ORDER BY day DESC, plan",
+            )
+            .fetch_all(&pool)
+            .await?;
+            println!("day         plan       provider  payments        net   refunded");
+            for (day, plan, provider, currency, payments, refunded, net) in rows {
+                println!(
+                    "{day}  {plan:<10} {provider:<9} {payments:>8} {:>7}.{:02} {currency} {:>5}.{:02}",
+                    net / 100,
+                    net % 100,
+                    refunded / 100,
+                    refunded % 100
+                );
+            }
             Ok(())
         }
         BillingCommand::Plans { catalog } => {
