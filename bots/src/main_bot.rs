@@ -94,6 +94,9 @@ impl MainBot {
                     match update.kind {
                         UpdateKind::Message(message) => this.on_message(&message).await,
                         UpdateKind::CallbackQuery(query) => this.on_button(&query).await,
+                        UpdateKind::PreCheckoutQuery(query) => {
+                            crate::pay::pre_checkout(&this.bot, &this.bus, &query).await
+                        }
                         _ => Ok(()),
                     }
                 }
@@ -107,6 +110,10 @@ impl MainBot {
         let Some(user) = message.from.as_ref() else {
             return Ok(());
         };
+        if let Some(payment) = message.successful_payment() {
+            let user_id = user.id.0 as i64;
+            return crate::pay::stars_paid(&self.bot, &self.bus, user_id, payment).await;
+        }
         let text = message.text().unwrap_or_default().trim();
         let command = text.split_whitespace().next().unwrap_or_default();
         match command.split('@').next().unwrap_or_default() {

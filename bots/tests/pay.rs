@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bots::main_bot::{MainBot, MainBotConfig, Payments};
 use bus::Bus;
+use schemas::Event;
 use schemas::subscription::Plan;
 use teloxide::Bot;
 use testkit::eventually;
@@ -33,9 +34,18 @@ fn buttons(message: &testkit::telegram::Sent) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
-    // given the read models, the fakes, the main bot with payments, and the billing service
+/// The read models, the fakes, the main bot with payments, and the billing service.
+struct Shop {
+    bus: Bus,
+    db: testkit::TestDatabase,
+    telegram: FakeTelegram,
+    shop: FakeYooKassa,
+    week: Plan,
+    shutdown: CancellationToken,
+    _nats: testkit::TestNats,
+}
+
+async fn open_shop() -> Shop {
     let nats = testkit::nats();
     let bus = Bus::from_client(nats.connect().await.unwrap());
     bus.ensure_streams().await.unwrap();
@@ -88,7 +98,29 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
         shutdown.clone(),
     ));
 
-    // when a user signs up and opens "Моя подписка"
+    Shop {
+        bus,
+        db,
+        telegram,
+        shop,
+        week,
+        shutdown,
+        _nats: nats,
+    }
+}
+
+/// The main bot's "payment went through" messages to USER.
+fn confirmations(telegram: &FakeTelegram) -> usize {
+    telegram
+        .sent_to("rh_main_bot", USER)
+        .iter()
+        .filter(|m| m.text.starts_with("✅ Оплата прошла"))
+        .count()
+}
+
+/// Signs USER up and walks "Моя подписка" → "Оплатить" → the week, checking each screen: the
+/// offer to pay, the catalog's plans; returns the providers screen.
+async fn to_providers(telegram: &FakeTelegram) -> testkit::telegram::Sent {
     telegram.user_says("rh_main_bot", USER, "/start").unwrap();
     eventually("the greeting", async || {
         telegram.sent_to("rh_main_bot", USER).len() == 1
@@ -127,7 +159,24 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
         telegram.sent_to("rh_main_bot", USER).len() == 4
     })
     .await;
-    let providers = telegram.sent_to("rh_main_bot", USER)[3].clone();
+    telegram.sent_to("rh_main_bot", USER)[3].clone()
+}
+
+#[tokio::test]
+async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
+    // given the read models, the fakes, the main bot with payments, and the billing service
+    let Shop {
+        bus: _bus,
+        db,
+        telegram,
+        shop,
+        week,
+        shutdown,
+        _nats,
+    } = open_shop().await;
+
+    // when a user signs up and walks "Моя подписка" → "Оплатить" → a week
+    let providers = to_providers(&telegram).await;
     telegram
         .press(
             "rh_main_bot",
@@ -161,13 +210,7 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
     let payment = shop.payments()[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(shop.settle(&payment, true).await.unwrap(), 200);
     // then the main bot tells them, and the read model shows a week after the trial
-    eventually("the confirmation", async || {
-        telegram
-            .sent_to("rh_main_bot", USER)
-            .iter()
-            .any(|m| m.text.starts_with("✅ Оплата прошла"))
-    })
-    .await;
+    eventually("the confirmation", async || confirmations(&telegram) > 0).await;
     eventually("the paid period", async || {
         let row: Option<(Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>)> =
             sqlx::query_as("SELECT trial_ends_at, paid_until FROM users WHERE user_id = $1")
@@ -179,5 +222,83 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
             if (paid - trial - chrono::Duration::days(i64::from(week.days))).abs() < chrono::Duration::seconds(1))
     })
     .await;
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
+    // given the shop, and a user at the providers screen
+    let Shop {
+        bus,
+        db: _db,
+        telegram,
+        week,
+        shutdown,
+        ..
+    } = open_shop().await;
+    let providers = to_providers(&telegram).await;
+    assert_eq!(
+        buttons(&providers)[1],
+        ("⭐ 100 Telegram Stars".into(), "ps:week".into())
+    );
+
+    // when they choose Stars
+    telegram
+        .press("rh_main_bot", USER, providers.message_id, "ps:week")
+        .unwrap();
+    // then an XTR invoice for the week's Stars arrives
+    eventually("the invoice", async || {
+        !telegram.invoices("rh_main_bot").is_empty()
+    })
+    .await;
+    let invoice = telegram.invoices("rh_main_bot")[0].clone();
+    assert_eq!(invoice["amount"], i64::from(week.stars));
+    let payload = invoice["payload"].as_str().unwrap().to_owned();
+
+    // when a tampered checkout comes (another amount, another payload), then the real one
+    telegram
+        .pre_checkout("rh_main_bot", USER, &payload, 1)
+        .unwrap();
+    telegram
+        .pre_checkout("rh_main_bot", USER, "st-forged", 100)
+        .unwrap();
+    telegram
+        .pre_checkout("rh_main_bot", USER, &payload, 100)
+        .unwrap();
+    // then only the real one is answered ok
+    eventually("three answers", async || {
+        telegram.pre_checkout_answers("rh_main_bot").len() == 3
+    })
+    .await;
+    let answers: Vec<bool> = telegram
+        .pre_checkout_answers("rh_main_bot")
+        .iter()
+        .map(|a| a["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(answers, [false, false, true]);
+
+    // when Telegram reports the payment, twice
+    telegram
+        .successful_payment("rh_main_bot", USER, &payload, 100, "stxCHARGE1")
+        .unwrap();
+    telegram
+        .successful_payment("rh_main_bot", USER, &payload, 100, "stxCHARGE1")
+        .unwrap();
+    // then the user is told once, and one payment activates one week
+    eventually("the confirmation", async || confirmations(&telegram) > 0).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(confirmations(&telegram), 1);
+    let events: Vec<Event> = bus
+        .read_subject(&format!("rh.users.*.{USER}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.envelope.event)
+        .collect();
+    let weeks = events
+        .iter()
+        .filter(|e| matches!(e, Event::SubscriptionExtended(x) if x.until - x.from == chrono::Duration::days(7)))
+        .count();
+    assert_eq!(weeks, 1);
     shutdown.cancel();
 }

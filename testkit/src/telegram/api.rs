@@ -31,14 +31,14 @@ pub fn router(world: Shared) -> axum::Router {
 }
 
 /// A Bot API error in Telegram's format.
-struct ApiError {
+pub(super) struct ApiError {
     code: u16,
     description: String,
     retry_after: Option<u64>,
 }
 
 impl ApiError {
-    fn bad_request(description: impl std::fmt::Display) -> Self {
+    pub(super) fn bad_request(description: impl std::fmt::Display) -> Self {
         Self {
             code: 400,
             description: format!("Bad Request: {description}"),
@@ -118,6 +118,11 @@ async fn method(
             Ok(json!(true))
         }
         "deletemessage" => delete_message(&mut lock(&world), token, &params),
+        "sendinvoice" => super::stars::send_invoice(&mut lock(&world), token, &params),
+        "createinvoicelink" => super::stars::create_invoice_link(&mut lock(&world), token, &params),
+        "answerprecheckoutquery" => {
+            super::stars::answer_pre_checkout(&mut lock(&world), token, &params)
+        }
         "setmycommands" => {
             with_bot(&mut lock(&world), token, |bot| {
                 bot.commands = params["commands"].clone()
@@ -373,7 +378,7 @@ fn delete_message(world: &mut World, token: &str, params: &Value) -> Result<Valu
 }
 
 /// The token of a bot named by token or @username.
-fn token_of(world: &mut World, bot: &str) -> Result<String, String> {
+pub(super) fn token_of(world: &mut World, bot: &str) -> Result<String, String> {
     if world.bot(bot).is_some() {
         return Ok(bot.to_owned());
     }

@@ -8,6 +8,7 @@
 
 mod api;
 pub mod html;
+mod stars;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,6 +121,51 @@ impl FakeTelegram {
         api::find_bot(&mut world, bot)
             .map(|b| b.too_many_at.clone())
             .unwrap_or_default()
+    }
+
+    /// Invoices the bot sent (`chat_id`, `payload`, `amount` in Stars, `title`).
+    pub fn invoices(&self, bot: &str) -> Vec<Value> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.invoices.clone())
+            .unwrap_or_default()
+    }
+
+    /// The bot's answers to pre-checkout queries.
+    pub fn pre_checkout_answers(&self, bot: &str) -> Vec<Value> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.pre_checkout_answers.clone())
+            .unwrap_or_default()
+    }
+
+    /// The payer confirms a Stars invoice: the bot gets a pre-checkout query; its id.
+    pub fn pre_checkout(
+        &self,
+        bot: &str,
+        user_id: i64,
+        payload: &str,
+        amount: i64,
+    ) -> anyhow::Result<String> {
+        let mut world = self.lock();
+        let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
+        stars::pre_checkout(&mut world, &token, user_id, payload, amount)
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Telegram charged the payer: the bot gets the `successful_payment` message.
+    pub fn successful_payment(
+        &self,
+        bot: &str,
+        user_id: i64,
+        payload: &str,
+        amount: i64,
+        charge_id: &str,
+    ) -> anyhow::Result<()> {
+        let mut world = self.lock();
+        let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
+        stars::successful_payment(&mut world, &token, user_id, payload, amount, charge_id)
+            .map_err(anyhow::Error::msg)
     }
 
     pub fn callback_answers(&self, bot: &str) -> Vec<Value> {

@@ -54,6 +54,9 @@ pub struct Bot {
     pub next_message_id: i64,
     pub commands: Value,
     pub answered_callbacks: Vec<Value>,
+    /// Invoices sent or linked: chat, payload, amount in Stars.
+    pub invoices: Vec<Value>,
+    pub pre_checkout_answers: Vec<Value>,
     pub sends: VecDeque<Instant>,
     pub chat_sends: HashMap<i64, VecDeque<Instant>>,
     pub too_many_requests: usize,
@@ -74,6 +77,8 @@ impl Bot {
             next_message_id: 1,
             commands: json!([]),
             answered_callbacks: Vec::new(),
+            invoices: Vec::new(),
+            pre_checkout_answers: Vec::new(),
             sends: VecDeque::new(),
             chat_sends: HashMap::new(),
             too_many_requests: 0,
