@@ -51,7 +51,8 @@ pub struct ReportsToAdmins {
 
 impl ReportsToAdmins {
     async fn notify(&self, report: &VacancyReported) -> anyhow::Result<()> {
-        let post = self.bus.current_message(report.key).await.ok().flatten();
+        // A NATS hiccup must not make the admin read "deleted": it is retried instead.
+        let post = self.bus.current_message(report.key).await?;
         let mut text = format!(
             "⚠️ Жалоба: <b>{}</b>{}\nОт пользователя {}\nПост {}",
             reason_text(report.reason),
