@@ -89,11 +89,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
         Duration::from_secs(10),
     );
     assert!(seen.await.unwrap());
-    let classifier = classify::decide::Classifier::new(
-        classify::local::LocalModel::embedded().unwrap(),
-        classify::eval::Thresholds::default(),
-        None,
-    );
+    let classifier = classify::decide::Classifier::embedded().unwrap();
     services.spawn(classify::service::run(
         bus.clone(),
         classifier,

@@ -28,6 +28,15 @@ impl Classifier {
         }
     }
 
+    /// The embedded default: the shipped local model at the default thresholds, no LLM.
+    pub fn embedded() -> Result<Self, crate::local::Error> {
+        Ok(Self::new(
+            LocalModel::embedded()?,
+            Thresholds::default(),
+            None,
+        ))
+    }
+
     pub fn local_model(&self) -> &LocalModel {
         &self.local
     }

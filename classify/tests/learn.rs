@@ -5,10 +5,9 @@
 use bus::Bus;
 use chrono::{TimeZone, Utc};
 use classify::decide::Classifier;
-use classify::eval::Thresholds;
 use classify::learn::{backfill, examples_from_stream};
 use classify::llm::PromptCategory;
-use classify::local::{LocalModel, PostKind};
+use classify::local::PostKind;
 use schemas::{
     ClassificationCorrected, Classifier as Answerer, Envelope, Event, MessageAccepted,
     MessageClassified, MessageDeleted, MessageEdited, MessageKey, MessageReceived, MessageSource,
@@ -142,7 +141,7 @@ async fn backfill_reclassifies_from_a_date_once_per_model() {
         name: (*name).into(),
     })
     .collect();
-    let classifier = Classifier::new(LocalModel::embedded().unwrap(), Thresholds::default(), None);
+    let classifier = Classifier::embedded().unwrap();
     let since = Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap();
     // when history from the 5th on is backfilled, twice
     let first = backfill(&bus, &classifier, &catalog, since).await.unwrap();

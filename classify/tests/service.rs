@@ -161,11 +161,7 @@ async fn without_an_llm_the_local_model_decides_alone_once_per_post() {
         .delete_consumer("classify")
         .await
         .unwrap();
-    let again = Running::start(
-        &bus,
-        Classifier::new(LocalModel::embedded().unwrap(), Thresholds::default(), None),
-        fast_retries(8),
-    );
+    let again = Running::start(&bus, Classifier::embedded().unwrap(), fast_retries(8));
     tokio::time::sleep(Duration::from_secs(1)).await;
     again.stop().await;
 

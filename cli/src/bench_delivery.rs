@@ -281,11 +281,7 @@ pub async fn latency(
         config,
         shutdown.clone(),
     ));
-    let classifier = classify::decide::Classifier::new(
-        classify::local::LocalModel::embedded()?,
-        classify::eval::Thresholds::default(),
-        None,
-    );
+    let classifier = classify::decide::Classifier::embedded()?;
     services.spawn(classify::service::run(
         bus.clone(),
         classifier,
@@ -358,11 +354,11 @@ pub async fn latency(
     let mut first: HashMap<i64, Duration> = HashMap::new();
     let mut all = Vec::new();
     let mut too_many = 0;
-    let mut per_category = Vec::new();
+    let mut sends_per_bot = Vec::new();
     for category in &categories {
         too_many += fake.too_many_requests(&bot_username(category));
         let sent = fake.sent_by(&bot_username(category));
-        per_category.push(format!("{category} {}", sent.len()));
+        sends_per_bot.push(format!("{category} {}", sent.len()));
         for message in sent {
             let Some(id) = message
                 .text
@@ -390,7 +386,7 @@ pub async fn latency(
         firsts.len(),
         all.len()
     );
-    println!("sends per bot: {}", per_category.join(", "));
+    println!("sends per bot: {}", sends_per_bot.join(", "));
     for (what, values) in [
         ("first send of each post", &mut firsts),
         ("every send", &mut all),

@@ -211,11 +211,7 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
 /// Runs the classify service (local model, no LLM) until every accepted post is classified.
 async fn classify_accepted(bus: &bus::Bus) -> anyhow::Result<()> {
     use async_nats::jetstream::consumer::pull;
-    let classifier = classify::decide::Classifier::new(
-        classify::local::LocalModel::embedded()?,
-        classify::eval::Thresholds::default(),
-        None,
-    );
+    let classifier = classify::decide::Classifier::embedded()?;
     let cancel = tokio_util::sync::CancellationToken::new();
     let service = tokio::spawn(classify::service::run(
         bus.clone(),
