@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 
-/// JetStream features we rely on (consumer `filter_subjects`, account info that async-nats can
-/// decode) arrived in 2.10.
-pub const MIN_SERVER_VERSION: (u64, u64) = (2, 10);
+/// JetStream features we rely on: consumer `filter_subjects` and account info that async-nats
+/// can decode (2.10), optimistic concurrency across an aggregate's subjects (2.11).
+pub const MIN_SERVER_VERSION: (u64, u64) = (2, 11);
 
 /// Publish acks in flight at once: enough to keep the server busy, bounded so a stalled server
 /// applies backpressure instead of growing memory.

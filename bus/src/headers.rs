@@ -22,3 +22,7 @@ pub fn get_ignore_case<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option
         .and_then(|(_, values)| values.first())
         .map(|value| value.as_str())
 }
+/// With `Nats-Expected-Last-Subject-Sequence`: the filter whose last sequence is checked
+/// (nats-server >= 2.11).
+pub const EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: &str =
+    "Nats-Expected-Last-Subject-Sequence-Subject";

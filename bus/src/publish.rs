@@ -49,12 +49,15 @@ impl PublishError {
 }
 
 /// What a publish expects of the subject's history.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Expect {
     /// Whatever the event's registry entry says (once-per-subject or not).
     Default,
     /// Optimistic concurrency: the subject's last stored sequence must be this.
     LastSubjectSequence(u64),
+    /// Optimistic concurrency over a whole aggregate: the last sequence stored on any subject
+    /// matching the filter must be this.
+    LastSequenceAcross { filter: String, sequence: u64 },
 }
 
 struct Outgoing {
@@ -86,6 +89,23 @@ impl Bus {
                 Expect::LastSubjectSequence(expected_last_sequence),
             )
             .await?;
+        self.settle(outgoing, ack.await).await
+    }
+
+    /// Publishes only if nothing matching `filter` (wildcards allowed, e.g. `rh.users.*.42`,
+    /// one aggregate's history) was stored after `expected_last_sequence`: a decision taken
+    /// over the whole history stays valid, whichever of its subjects a rival wrote to.
+    pub async fn publish_expecting_across(
+        &self,
+        envelope: &Envelope,
+        filter: &str,
+        expected_last_sequence: u64,
+    ) -> Result<Published, PublishError> {
+        let expect = Expect::LastSequenceAcross {
+            filter: filter.to_owned(),
+            sequence: expected_last_sequence,
+        };
+        let (outgoing, ack) = self.send(envelope, expect).await?;
         self.settle(outgoing, ack.await).await
     }
 
@@ -126,8 +146,16 @@ impl Bus {
         if let Some(traceparent) = telemetry::current_traceparent() {
             message = message.header(headers::TRACEPARENT, traceparent.as_str());
         }
-        let expected = match expect {
-            Expect::LastSubjectSequence(sequence) => Some(sequence),
+        let expected = match &expect {
+            Expect::LastSubjectSequence(sequence) => Some(*sequence),
+            Expect::LastSequenceAcross { filter, sequence } => {
+                // nats-server >= 2.11 checks the expected sequence against this filter.
+                message = message.header(
+                    headers::EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT,
+                    filter.as_str(),
+                );
+                Some(*sequence)
+            }
             Expect::Default if once => Some(0),
             Expect::Default => None,
         };

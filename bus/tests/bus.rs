@@ -166,6 +166,43 @@ async fn optimistic_concurrency_rejects_a_stale_writer() {
 }
 
 #[tokio::test]
+async fn optimistic_concurrency_across_an_aggregate_sees_a_write_to_another_subject() {
+    let bus = bus().await;
+    let history = "rh.users.*.11";
+    let choose = Envelope::new(CategoriesChosen {
+        user_id: 11,
+        categories: vec!["design".into()],
+    });
+    let first = bus.publish(&choose).await.expect("first");
+    // given a writer that decided over user 11's history as it stood at `first`
+    let decided_at = first.sequence;
+    // when a rival writes another of that user's subjects meanwhile
+    bus.publish(&Envelope::new(TrialStarted {
+        user_id: 11,
+        starts_at: Utc::now(),
+        ends_at: Utc::now(),
+    }))
+    .await
+    .expect("rival");
+    // then the writer's publish is a conflict, though its own subject did not move
+    let stale = Envelope::new(CategoriesChosen {
+        user_id: 11,
+        categories: vec!["design".into(), "texts".into()],
+    });
+    let error = bus
+        .publish_expecting_across(&stale, history, decided_at)
+        .await
+        .expect_err("stale");
+    assert!(matches!(error, PublishError::Conflict { .. }), "{error}");
+    // and after reading the history again it goes through
+    let latest = bus.read_subject(history).await.expect("history");
+    let fresh = latest.last().expect("events").sequence;
+    bus.publish_expecting_across(&stale, history, fresh)
+        .await
+        .expect("fresh writer");
+}
+
+#[tokio::test]
 async fn a_batch_is_published_in_order_with_duplicates_reported() {
     let bus = bus().await;
     let events: Vec<Envelope> = (0..5_000).map(accepted).collect();
