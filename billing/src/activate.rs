@@ -1,22 +1,28 @@
-//! Turning a verified payment (or an admin's grant) into access, exactly once. The payment's
-//! success is a once-per-payment event; the extension is published only if the user's history
-//! holds none for that payment, with optimistic concurrency on the user's extension subject, so
-//! a webhook and the poller racing, five copies of a notification or a crash between the two
-//! events all end in one activation.
+//! Turning a verified payment (or an admin's grant) into access, and a refund into its end,
+//! exactly once. The payment's success is a once-per-payment event; the extension (or the
+//! revocation) is published only if the user's history holds none for that payment, with
+//! optimistic concurrency over the user's whole history, so a webhook and the poller racing,
+//! five copies of a notification, a refund racing a payment or a crash between two events all
+//! end in one change, computed from what really happened before it.
 
 use bus::{Bus, PublishError};
 use chrono::Utc;
 use schemas::subscription::Access;
 use schemas::{
-    Area, Envelope, ExtensionSource, PaymentCreated, PaymentSucceeded, SubscriptionExtended,
+    Area, Envelope, Event, ExtensionSource, Money, PaymentCreated, PaymentRefunded,
+    PaymentSucceeded, SubscriptionExtended, SubscriptionRevoked,
 };
 
-/// The user's access as their events say now, and the sequence to expect on their extension
-/// subject.
+/// A user's history: every event on their subjects.
+fn history_of(user_id: i64) -> String {
+    format!("rh.users.*.{user_id}")
+}
+
+/// The user's access as their events say now, and the last sequence of their history: what a
+/// change decided from it must expect.
 async fn access(bus: &Bus, user_id: i64) -> anyhow::Result<(Access, u64)> {
-    let subject = Area::Users.subject("subscription_extended", &user_id.to_string());
-    let expected = bus.last_sequence_on(&subject).await?;
-    let history = bus.read_subject(&format!("rh.users.*.{user_id}")).await?;
+    let history = bus.read_subject(&history_of(user_id)).await?;
+    let expected = history.last().map_or(0, |s| s.sequence);
     let events: Vec<_> = history.into_iter().map(|s| s.envelope.event).collect();
     Ok((Access::from_events(&events), expected))
 }
@@ -40,7 +46,10 @@ async fn extend(
             return Ok(None);
         };
         let envelope = Envelope::with_id(event_id.clone(), extension.clone());
-        match bus.publish_expecting(&envelope, expected).await {
+        match bus
+            .publish_expecting_across(&envelope, &history_of(user_id), expected)
+            .await
+        {
             Ok(published) if published.duplicate => return Ok(None),
             Ok(_) => return Ok(Some(extension)),
             Err(PublishError::Conflict { .. }) => continue,
@@ -105,4 +114,98 @@ pub async fn grant(
     extend(bus, user_id, days, source, id, |_| false)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the grant was not recorded"))
+}
+
+/// A refund the provider confirmed.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub refund_id: String,
+    pub amount: Money,
+    pub admin_id: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// What a confirmed refund changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecorded {
+    /// False when this refund had been recorded before.
+    pub new: bool,
+    /// Access taken back: `None` when the payment's period was used up or taken back before.
+    pub revoked: Option<SubscriptionRevoked>,
+}
+
+/// A confirmed refund of `created`: its event once per refund id, then the unused part of the
+/// payment's period taken back once per payment.
+pub async fn refund_succeeded(
+    bus: &Bus,
+    created: &PaymentCreated,
+    refund: Refund,
+) -> anyhow::Result<RefundRecorded> {
+    let new = record_refund(bus, created, refund).await?;
+    let revoked = revoke(bus, created.user_id, &created.payment_id).await?;
+    Ok(RefundRecorded { new, revoked })
+}
+
+/// `PaymentRefunded` unless the payment's refunds hold this one already; a payment may be
+/// refunded in parts, so the check reads them all and expects none added meanwhile.
+async fn record_refund(
+    bus: &Bus,
+    created: &PaymentCreated,
+    refund: Refund,
+) -> anyhow::Result<bool> {
+    let subject = Area::Payments.subject("refunded", &created.payment_id);
+    let event = PaymentRefunded {
+        payment_id: created.payment_id.clone(),
+        user_id: created.user_id,
+        refund_id: refund.refund_id.clone(),
+        amount: refund.amount,
+        admin_id: refund.admin_id,
+        reason: refund.reason,
+    };
+    for _ in 0..10 {
+        let refunds = bus.read_subject(&subject).await?;
+        let seen = refunds.iter().any(|s| {
+            matches!(&s.envelope.event, Event::PaymentRefunded(r) if r.refund_id == refund.refund_id)
+        });
+        if seen {
+            return Ok(false);
+        }
+        let expected = refunds.last().map_or(0, |s| s.sequence);
+        let envelope = Envelope::with_id(format!("refund:{}", refund.refund_id), event.clone());
+        match bus.publish_expecting(&envelope, expected).await {
+            Ok(published) => return Ok(!published.duplicate),
+            Err(PublishError::Conflict { .. }) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!(
+        "payment {}'s refunds kept changing; try again",
+        created.payment_id
+    )
+}
+
+/// Takes back the unused part of `payment_id`'s period, once.
+async fn revoke(
+    bus: &Bus,
+    user_id: i64,
+    payment_id: &str,
+) -> anyhow::Result<Option<SubscriptionRevoked>> {
+    for _ in 0..10 {
+        let (access, expected) = access(bus, user_id).await?;
+        let Some(revoked) = access.refund(user_id, payment_id, Utc::now()) else {
+            return Ok(None);
+        };
+        let id = format!("payment:{payment_id}:revoked");
+        let envelope = Envelope::with_id(id, revoked.clone());
+        match bus
+            .publish_expecting_across(&envelope, &history_of(user_id), expected)
+            .await
+        {
+            Ok(published) if published.duplicate => return Ok(None),
+            Ok(_) => return Ok(Some(revoked)),
+            Err(PublishError::Conflict { .. }) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!("user {user_id}'s access kept changing; try again")
 }

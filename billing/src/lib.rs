@@ -11,8 +11,11 @@
 //! `schemas::subscription`.
 
 pub mod activate;
+pub mod allowlist;
 pub mod checkout;
+pub mod ledger;
 pub mod reconcile;
+pub mod refund;
 pub mod service;
 pub mod verify;
 pub mod webhook;

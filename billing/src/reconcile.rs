@@ -1,14 +1,16 @@
-//! What a YooKassa payment means for us, read from the API (never from a notification's body):
-//! a verified success activates, a cancellation is recorded, anything else waits. The webhook and
-//! the poller both come here, so they agree and their races end in one activation.
+//! What a YooKassa payment or refund means for us, read from the API (never from a
+//! notification's body): a verified success activates, a cancellation is recorded, a verified
+//! refund takes back the unused days, anything else waits. The webhook and the poller both come
+//! here, so they agree and their races end in one change.
 
 use bus::Bus;
-use schemas::{Area, Envelope, Event, PaymentCanceled, PaymentCreated};
+use schemas::{Currency, Envelope, Money, PaymentCanceled, PaymentCreated};
 use teloxide::prelude::*;
 
-use crate::activate;
-use crate::verify::verify;
-use crate::yookassa::{ApiError, YooKassa};
+use crate::activate::{self, Refund, RefundRecorded};
+use crate::ledger;
+use crate::verify::{verify, verify_refund};
+use crate::yookassa::{ApiError, Payment, YooKassa};
 
 /// Billing's dependencies: the bus, the YooKassa client, and the main bot to tell users.
 #[derive(Clone)]
@@ -18,11 +20,12 @@ pub struct Billing {
     pub bot: Option<Bot>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Outcome {
     Activated,
     AlreadyActive,
     Canceled,
+    Refunded(RefundRecorded),
     Pending,
     /// Nothing to do, and why (unknown payment, not ours, forged amount, …).
     Ignored(String),
@@ -32,28 +35,9 @@ impl Billing {
     /// Reads the payment back from YooKassa and acts on what it says. An error means "try again
     /// later" (YooKassa or NATS unavailable).
     pub async fn reconcile(&self, provider_payment_id: &str) -> anyhow::Result<Outcome> {
-        let payment = match self.yookassa.payment(provider_payment_id).await {
-            Ok(payment) => payment,
-            Err(ApiError::Unavailable(error)) => anyhow::bail!("YooKassa unavailable: {error}"),
-            Err(error) => return Ok(Outcome::Ignored(error.to_string())),
-        };
-        let Some(ours) = payment.metadata("payment_id") else {
-            return Ok(Outcome::Ignored(format!(
-                "{} has no payment id of ours",
-                payment.id
-            )));
-        };
-        let subject = Area::Payments.subject("created", ours);
-        let created = match self.bus.last_on_subject(&subject).await? {
-            Some(stored) => match stored.envelope.event {
-                Event::PaymentCreated(created) => created,
-                _ => {
-                    return Ok(Outcome::Ignored(format!(
-                        "{subject} holds no PaymentCreated"
-                    )));
-                }
-            },
-            None => return Ok(Outcome::Ignored(format!("we never created payment {ours}"))),
+        let (payment, created) = match self.payment_and_ours(provider_payment_id).await? {
+            Ok(found) => found,
+            Err(ignored) => return Ok(ignored),
         };
         match payment.status.as_str() {
             "succeeded" => {
@@ -63,7 +47,11 @@ impl Billing {
                 }
                 match activate::payment_succeeded(&self.bus, &created, &payment.id).await? {
                     Some(extension) => {
-                        self.tell(&created, extension.until).await;
+                        let text = format!(
+                            "✅ Оплата прошла! Подписка активна до {} (UTC).",
+                            extension.until.format("%d.%m.%Y %H:%M")
+                        );
+                        self.tell(created.user_id, &text).await;
                         Ok(Outcome::Activated)
                     }
                     None => Ok(Outcome::AlreadyActive),
@@ -83,29 +71,107 @@ impl Billing {
         }
     }
 
-    /// Tells the user their subscription is on, the moment it is.
-    async fn tell(&self, created: &PaymentCreated, until: chrono::DateTime<chrono::Utc>) {
-        let Some(bot) = &self.bot else { return };
-        let text = format!(
-            "✅ Оплата прошла! Подписка активна до {} (UTC).",
-            until.format("%d.%m.%Y %H:%M")
-        );
-        // A user who just tapped "pay" may be within Telegram's one message a second: wait out
-        // a 429 rather than leave them without the news.
-        for _ in 0..3 {
-            match bot
-                .send_message(ChatId(created.user_id), text.clone())
-                .await
-            {
-                Err(teloxide::RequestError::RetryAfter(wait)) => {
-                    tokio::time::sleep(wait.duration()).await;
-                }
-                Err(error) => {
-                    tracing::warn!(user = created.user_id, %error, "could not tell the user about their payment");
-                    return;
-                }
-                Ok(_) => return,
+    /// Reads a refund back from YooKassa and, when it is a finished refund of a payment of
+    /// ours, records it and takes back the unused days. An error means "try again later".
+    pub async fn reconcile_refund(&self, refund_id: &str) -> anyhow::Result<Outcome> {
+        let refund = match self.yookassa.refund(refund_id).await {
+            Ok(refund) => refund,
+            Err(ApiError::Unavailable(error)) => anyhow::bail!("YooKassa unavailable: {error}"),
+            Err(error) => return Ok(Outcome::Ignored(error.to_string())),
+        };
+        let (payment, created) = match self.payment_and_ours(&refund.payment_id).await? {
+            Ok(found) => found,
+            Err(ignored) => return Ok(ignored),
+        };
+        let minor = match verify_refund(&refund, &payment, &created) {
+            Ok(minor) => minor,
+            Err(rejection) if refund.status == "pending" => {
+                tracing::info!(%rejection, "refund not finished yet");
+                return Ok(Outcome::Pending);
             }
+            Err(rejection) => {
+                tracing::warn!(%rejection, "refund does not match our payment: nothing taken back");
+                return Ok(Outcome::Ignored(rejection.to_string()));
+            }
+        };
+        let refund = Refund {
+            refund_id: refund.id,
+            amount: Money {
+                minor,
+                currency: Currency::Rub,
+            },
+            admin_id: None,
+            reason: None,
+        };
+        let recorded = activate::refund_succeeded(&self.bus, &created, refund).await?;
+        if recorded.new {
+            self.tell(created.user_id, &refunded_text(&recorded, minor, "₽", 100))
+                .await;
+        }
+        Ok(Outcome::Refunded(recorded))
+    }
+
+    /// The payment as YooKassa reports it and the one we created that it names, or why there is
+    /// nothing to do.
+    async fn payment_and_ours(
+        &self,
+        provider_payment_id: &str,
+    ) -> anyhow::Result<Result<(Payment, PaymentCreated), Outcome>> {
+        let payment = match self.yookassa.payment(provider_payment_id).await {
+            Ok(payment) => payment,
+            Err(ApiError::Unavailable(error)) => anyhow::bail!("YooKassa unavailable: {error}"),
+            Err(error) => return Ok(Err(Outcome::Ignored(error.to_string()))),
+        };
+        let Some(ours) = payment.metadata("payment_id") else {
+            let why = format!("{} has no payment id of ours", payment.id);
+            return Ok(Err(Outcome::Ignored(why)));
+        };
+        match ledger::created(&self.bus, ours).await? {
+            Some(created) => Ok(Ok((payment, created))),
+            None => Ok(Err(Outcome::Ignored(format!(
+                "we never created payment {ours}"
+            )))),
+        }
+    }
+
+    /// Tells the user what happened to their money, the moment it did.
+    pub async fn tell(&self, user_id: i64, text: &str) {
+        let Some(bot) = &self.bot else { return };
+        tell(bot, user_id, text).await;
+    }
+}
+
+/// The user's news of a refund: how much came back, and what access is left.
+pub fn refunded_text(recorded: &RefundRecorded, minor: i64, unit: &str, per_unit: i64) -> String {
+    let amount = if per_unit == 1 {
+        minor.to_string()
+    } else {
+        crate::yookassa::amount_value(minor)
+    };
+    let access = match &recorded.revoked {
+        Some(revoked) if revoked.until > chrono::Utc::now() => format!(
+            "Подписка действует до {} (UTC).",
+            revoked.until.format("%d.%m.%Y %H:%M")
+        ),
+        Some(_) => "Оплаченный период закончился.".to_owned(),
+        None => "Оплаченный период уже был использован.".to_owned(),
+    };
+    format!("↩️ Возврат оформлен: {amount} {unit}. {access}")
+}
+
+/// Sends `text` to a user from the main bot. A user who just tapped "pay" may be within
+/// Telegram's one message a second: wait out a 429 rather than leave them without the news.
+pub async fn tell(bot: &Bot, user_id: i64, text: &str) {
+    for _ in 0..3 {
+        match bot.send_message(ChatId(user_id), text.to_owned()).await {
+            Err(teloxide::RequestError::RetryAfter(wait)) => {
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(error) => {
+                tracing::warn!(user = user_id, %error, "could not tell the user about their payment");
+                return;
+            }
+            Ok(_) => return,
         }
     }
 }

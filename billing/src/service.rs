@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::allowlist::Allowlist;
 use crate::reconcile::Billing;
 
 /// The pending YooKassa payments worth asking about (younger than two days).
@@ -48,18 +49,43 @@ pub async fn poll(
     }
 }
 
+/// How the billing service runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often pending payments are re-checked.
+    pub poll_every: Duration,
+    /// Who may post notifications (`None`: anyone; they are re-read from the API anyway).
+    pub allowlist: Option<Allowlist>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_secs(30),
+            allowlist: None,
+        }
+    }
+}
+
 pub async fn run(
     billing: Billing,
     pool: PgPool,
     listener: tokio::net::TcpListener,
-    poll_every: Duration,
+    settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let billing = Arc::new(billing);
-    tracing::info!(address = %listener.local_addr()?, path = crate::webhook::PATH, "billing webhook listening");
-    let poller = tokio::spawn(poll(billing.clone(), pool, poll_every, shutdown.clone()));
+    tracing::info!(address = %listener.local_addr()?, path = crate::webhook::PATH, allowlist = settings.allowlist.is_some(), "billing webhook listening");
+    let poller = tokio::spawn(poll(
+        billing.clone(),
+        pool,
+        settings.poll_every,
+        shutdown.clone(),
+    ));
     let stop = shutdown.clone();
-    axum::serve(listener, crate::webhook::router(billing))
+    let app = crate::webhook::router(billing, settings.allowlist)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
     poller.await?;

@@ -4,7 +4,7 @@
 
 use schemas::PaymentCreated;
 
-use crate::yookassa::{Payment, amount_value};
+use crate::yookassa::{Payment, Refund, amount_minor, amount_value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -16,6 +16,10 @@ pub enum Rejection {
     NotOurs { provider: String, ours: String },
     #[error("payment {0} is for {1} {2}, we asked for {3} RUB")]
     WrongAmount(String, String, String, String),
+    #[error("refund {0} is {1}, not succeeded")]
+    RefundNotSucceeded(String, String),
+    #[error("refund {0} returns {1} {2}, more than the payment's {3} RUB or not money")]
+    WrongRefundAmount(String, String, String, String),
 }
 
 pub fn verify(payment: &Payment, created: &PaymentCreated) -> Result<(), Rejection> {
@@ -46,6 +50,41 @@ pub fn verify(payment: &Payment, created: &PaymentCreated) -> Result<(), Rejecti
         ));
     }
     Ok(())
+}
+
+/// Whether a refund YooKassa reports is a finished refund of `payment` (itself verified as
+/// ours) for no more than it took: the refunded kopecks.
+pub fn verify_refund(
+    refund: &Refund,
+    payment: &Payment,
+    created: &PaymentCreated,
+) -> Result<i64, Rejection> {
+    verify(payment, created)?;
+    if refund.status != "succeeded" {
+        return Err(Rejection::RefundNotSucceeded(
+            refund.id.clone(),
+            refund.status.clone(),
+        ));
+    }
+    if refund.payment_id != payment.id {
+        return Err(Rejection::NotOurs {
+            provider: refund.payment_id.clone(),
+            ours: created.payment_id.clone(),
+        });
+    }
+    match amount_minor(&refund.amount.value) {
+        Some(minor)
+            if minor > 0 && minor <= created.amount.minor && refund.amount.currency == "RUB" =>
+        {
+            Ok(minor)
+        }
+        _ => Err(Rejection::WrongRefundAmount(
+            refund.id.clone(),
+            refund.amount.value.clone(),
+            refund.amount.currency.clone(),
+            amount_value(created.amount.minor),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +163,88 @@ mod tests {
             ),
         ] {
             assert!(verify(&forged, &created()).is_err(), "{why}");
+        }
+    }
+
+    fn refund(payment_id: &str, status: &str, value: &str, currency: &str) -> Refund {
+        Refund {
+            id: "rf-1".into(),
+            payment_id: payment_id.into(),
+            status: status.into(),
+            amount: Amount {
+                value: value.into(),
+                currency: currency.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn only_a_finished_refund_of_our_paid_payment_counts_and_never_for_more() {
+        let paid = payment("yk-1", "succeeded", "199.00", "RUB", Some("pay-1"));
+        let full = refund("yk-1", "succeeded", "199.00", "RUB");
+        assert_eq!(verify_refund(&full, &paid, &created()), Ok(19_900));
+        let part = refund("yk-1", "succeeded", "50.5", "RUB");
+        assert_eq!(verify_refund(&part, &paid, &created()), Ok(5_050));
+        let unpaid = payment("yk-1", "pending", "199.00", "RUB", Some("pay-1"));
+        for (refund, payment, why) in [
+            (refund("yk-1", "pending", "199.00", "RUB"), &paid, "pending"),
+            (
+                refund("yk-1", "canceled", "199.00", "RUB"),
+                &paid,
+                "canceled",
+            ),
+            (
+                refund("yk-2", "succeeded", "199.00", "RUB"),
+                &paid,
+                "another payment's",
+            ),
+            (
+                refund("yk-1", "succeeded", "199.01", "RUB"),
+                &paid,
+                "more than paid",
+            ),
+            (refund("yk-1", "succeeded", "0.00", "RUB"), &paid, "nothing"),
+            (
+                refund("yk-1", "succeeded", "-1.00", "RUB"),
+                &paid,
+                "negative",
+            ),
+            (
+                refund("yk-1", "succeeded", "1e3", "RUB"),
+                &paid,
+                "not a number",
+            ),
+            (
+                refund("yk-1", "succeeded", "199.00", "USD"),
+                &paid,
+                "another currency",
+            ),
+            (
+                refund("yk-1", "succeeded", "199.00", "RUB"),
+                &unpaid,
+                "an unpaid payment",
+            ),
+        ] {
+            assert!(
+                verify_refund(&refund, payment, &created()).is_err(),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn amounts_read_as_yookassa_writes_them() {
+        for (value, minor) in [
+            ("199.00", Some(19_900)),
+            ("5", Some(500)),
+            ("0.5", Some(50)),
+            ("1.234", None),
+            ("", None),
+            ("1.", None),
+            ("a.00", None),
+            (".5", None),
+        ] {
+            assert_eq!(amount_minor(value), minor, "{value}");
         }
     }
 }

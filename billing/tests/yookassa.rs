@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use billing::reconcile::Billing;
-use billing::yookassa::YooKassa;
+use billing::refund::Requested;
+use billing::service::Settings;
+use billing::yookassa::{ReceiptSettings, YooKassa};
 use bus::Bus;
 use schemas::subscription::Plan;
 use schemas::{Event, ExtensionSource};
@@ -62,9 +64,27 @@ async fn successes(bus: &Bus) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing() {
-    // given a user on a trial, the fakes, and the billing service
+/// A user on a trial, the fakes, and the billing service listening.
+struct Setup {
+    bus: Bus,
+    db: testkit::TestDatabase,
+    shop: FakeYooKassa,
+    telegram: FakeTelegram,
+    billing: Billing,
+    trial_end: chrono::DateTime<chrono::Utc>,
+    shutdown: CancellationToken,
+    _nats: testkit::TestNats,
+}
+
+/// The poller every 200 ms, anyone may notify.
+fn quick_poller() -> Settings {
+    Settings {
+        poll_every: Duration::from_millis(200),
+        allowlist: None,
+    }
+}
+
+async fn setup(settings: Settings, receipt: Option<ReceiptSettings>) -> Setup {
     let nats = testkit::nats();
     let bus = Bus::from_client(nats.connect().await.unwrap());
     bus.ensure_streams().await.unwrap();
@@ -88,9 +108,13 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
     telegram.register_bot(MAIN, "rh_main_bot");
     telegram.user_says("rh_main_bot", USER, "/start").unwrap();
     let bot = teloxide::Bot::new(MAIN).set_api_url(url::Url::parse(telegram.url()).unwrap());
+    let mut yookassa = YooKassa::new(shop.url(), "506751", "test_secret");
+    if let Some(receipt) = receipt {
+        yookassa = yookassa.with_receipt(receipt);
+    }
     let billing = Billing {
         bus: bus.clone(),
-        yookassa: YooKassa::new(shop.url(), "506751", "test_secret"),
+        yookassa,
         bot: Some(bot),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,9 +128,57 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         billing.clone(),
         db.pool.clone(),
         listener,
-        Duration::from_millis(200),
+        settings,
         shutdown.clone(),
     ));
+    Setup {
+        bus,
+        db,
+        shop,
+        telegram,
+        billing,
+        trial_end,
+        shutdown,
+        _nats: nats,
+    }
+}
+
+/// Starts a payment for `plan` and returns (our id, YooKassa's id).
+async fn checkout(setup: &Setup, plan: &Plan) -> (String, String) {
+    let started = billing::checkout::yookassa(
+        &setup.bus,
+        &setup.billing.yookassa,
+        USER,
+        plan,
+        "https://t.me/rh_main_bot",
+    )
+    .await
+    .unwrap();
+    let provider_id = setup
+        .shop
+        .payments()
+        .into_iter()
+        .find(|p| p["metadata"]["payment_id"] == json!(started.payment_id))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (started.payment_id, provider_id)
+}
+
+#[tokio::test]
+async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing() {
+    // given a user on a trial, the fakes, and the billing service
+    let Setup {
+        bus,
+        db,
+        shop,
+        telegram,
+        billing,
+        trial_end,
+        shutdown,
+        _nats,
+    } = setup(quick_poller(), None).await;
 
     // when the user starts paying for a week
     let week = billing::checkout::yookassa(
@@ -260,4 +332,194 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         ]
     );
     shutdown.cancel();
+}
+
+async fn refunds_of(bus: &Bus, payment_id: &str) -> Vec<schemas::PaymentRefunded> {
+    bus.read_subject(&format!("rh.payments.refunded.{payment_id}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| match s.envelope.event {
+            Event::PaymentRefunded(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn access_now(events: &[Event]) -> schemas::subscription::Access {
+    schemas::subscription::Access::from_events(events)
+}
+
+#[tokio::test]
+async fn refunds_take_back_the_unused_days_once_whoever_starts_them() {
+    // given a shop that sends 54-FZ receipts, and a user who bought a week and then a month
+    let receipt = ReceiptSettings {
+        vat_code: 1,
+        tax_system_code: Some(2),
+        email: "receipts@remotehunt.example".into(),
+    };
+    let setup = setup(quick_poller(), Some(receipt)).await;
+    let (bus, shop) = (&setup.bus, &setup.shop);
+    let (week, week_yk) = checkout(&setup, &plan("week", 7, 199)).await;
+    let (month, month_yk) = checkout(&setup, &plan("month", 30, 599)).await;
+    assert_eq!(shop.payments()[0]["receipt_registration"], "pending");
+    assert_eq!(shop.settle(&week_yk, true).await.unwrap(), 200);
+    assert_eq!(shop.settle(&month_yk, true).await.unwrap(), 200);
+    let paid_until = access_now(&user_events(bus).await).paid_until.unwrap();
+    assert_eq!(paid_until, setup.trial_end + chrono::Duration::days(37));
+
+    // when an admin refunds the week (not started yet: the trial still runs)
+    let refunds = billing::refund::Refunds {
+        bus,
+        yookassa: Some(&setup.billing.yookassa),
+        bot: setup.billing.bot.as_ref(),
+    };
+    let request = billing::refund::RefundRequest {
+        payment_id: week.clone(),
+        admin_id: 9001,
+        reason: "передумал".into(),
+    };
+    let requested = refunds.refund(&request).await.unwrap();
+    // then YooKassa returned 199 ₽, the refund is recorded naming the admin, all 7 days go
+    let Requested::Refunded(recorded) = requested else {
+        panic!("{requested:?}")
+    };
+    assert!(recorded.new);
+    assert_eq!(shop.refunds().len(), 1);
+    assert_eq!(shop.refunds()[0]["amount"]["value"], "199.00");
+    let recorded_refunds = refunds_of(bus, &week).await;
+    assert_eq!(recorded_refunds.len(), 1);
+    assert_eq!(recorded_refunds[0].admin_id, Some(9001));
+    assert_eq!(recorded_refunds[0].amount.minor, 19_900);
+    let revoked = recorded.revoked.unwrap();
+    assert_eq!(revoked.until, paid_until - chrono::Duration::days(7));
+    // and the user is told
+    eventually("the user is told", async || {
+        setup
+            .telegram
+            .sent_to("rh_main_bot", USER)
+            .iter()
+            .any(|m| m.text.starts_with("↩️ Возврат оформлен: 199.00 ₽"))
+    })
+    .await;
+
+    // when the admin asks again, and YooKassa's notification of that refund comes three times
+    let again = refunds.refund(&request).await.unwrap();
+    let refund_id = shop.refunds()[0]["id"].as_str().unwrap().to_owned();
+    let notification = json!({"type": "notification", "event": "refund.succeeded",
+                              "object": shop.refunds()[0]});
+    for _ in 0..3 {
+        assert_eq!(shop.send_notification(&notification).await.unwrap(), 200);
+    }
+    // and a forged notification of a refund of the month that never happened
+    let forged = json!({"event": "refund.succeeded",
+                        "object": {"id": "no-such-refund", "payment_id": month_yk}});
+    assert_eq!(shop.send_notification(&forged).await.unwrap(), 200);
+    // then nothing changes: one refund at YooKassa, one recorded, one revocation
+    assert_eq!(
+        again,
+        Requested::Refunded(billing::activate::RefundRecorded {
+            new: false,
+            revoked: None
+        })
+    );
+    assert_eq!(shop.refunds().len(), 1);
+    assert_eq!(refunds_of(bus, &week).await.len(), 1);
+    assert_eq!(refunds_of(bus, &week).await[0].refund_id, refund_id);
+    assert!(refunds_of(bus, &month).await.is_empty());
+    let revocations = |events: Vec<Event>| {
+        events
+            .into_iter()
+            .filter(|e| matches!(e, Event::SubscriptionRevoked(_)))
+            .count()
+    };
+    assert_eq!(revocations(user_events(bus).await), 1);
+
+    // when the month is refunded in YooKassa's dashboard
+    let (_, status) = shop.refund_in_dashboard(&month_yk).await.unwrap();
+    assert_eq!(status, 200);
+    // then its notification records it (no admin) and access falls back to the trial's end
+    assert_eq!(refunds_of(bus, &month).await.len(), 1);
+    assert_eq!(refunds_of(bus, &month).await[0].admin_id, None);
+    let access = access_now(&user_events(bus).await);
+    assert_eq!(access.paid_until, Some(setup.trial_end));
+    assert_eq!(revocations(user_events(bus).await), 2);
+
+    // when YooKassa is slow to finish a refund of a third payment
+    let (two_weeks, two_weeks_yk) = checkout(&setup, &plan("two_weeks", 14, 349)).await;
+    assert_eq!(shop.settle(&two_weeks_yk, true).await.unwrap(), 200);
+    shop.refunds_pending(true);
+    let pending = refunds
+        .refund(&billing::refund::RefundRequest {
+            payment_id: two_weeks.clone(),
+            ..request.clone()
+        })
+        .await
+        .unwrap();
+    // then nothing is taken back until it finishes
+    let Requested::Pending { refund_id } = pending else {
+        panic!("{pending:?}")
+    };
+    assert!(refunds_of(bus, &two_weeks).await.is_empty());
+    assert_eq!(shop.finish_refund(&refund_id).await.unwrap(), 200);
+    assert_eq!(refunds_of(bus, &two_weeks).await.len(), 1);
+    assert_eq!(revocations(user_events(bus).await), 3);
+
+    // and the read models show three refunded payments, net revenue zero
+    eventually("the read models", async || {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT status, amount_minor, refunded_minor FROM payments WHERE user_id = $1 ORDER BY amount_minor",
+        )
+        .bind(USER)
+        .fetch_all(&setup.db.pool)
+        .await
+        .unwrap();
+        let net: Option<i64> = sqlx::query_scalar("SELECT sum(net_minor)::bigint FROM revenue_daily")
+            .fetch_one(&setup.db.pool)
+            .await
+            .unwrap();
+        rows == [
+            ("refunded".to_string(), 19_900, 19_900),
+            ("refunded".to_string(), 34_900, 34_900),
+            ("refunded".to_string(), 59_900, 59_900),
+        ] && net == Some(0)
+    })
+    .await;
+    setup.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_allowlist_refuses_notifications_from_elsewhere() {
+    // given a billing service that takes notifications only from YooKassa's networks (and no
+    // poller to make up for a refused one)
+    let setup = setup_allowing("yookassa").await;
+    let (week, week_yk) = checkout(&setup, &plan("week", 7, 199)).await;
+    // when the payment succeeds and a notification comes from this machine
+    let status = setup.shop.settle(&week_yk, true).await.unwrap();
+    // then it is refused, and nothing activates
+    assert_eq!(status, 403);
+    assert_eq!(successes(&setup.bus).await, 0);
+    assert!(
+        billing::ledger::succeeded(&setup.bus, &week)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    setup.shutdown.cancel();
+
+    // given one that also allows this machine
+    let setup = setup_allowing("yookassa,127.0.0.1").await;
+    let (_, week_yk) = checkout(&setup, &plan("week", 7, 199)).await;
+    // then the same notification activates
+    assert_eq!(setup.shop.settle(&week_yk, true).await.unwrap(), 200);
+    assert_eq!(successes(&setup.bus).await, 1);
+    setup.shutdown.cancel();
+}
+
+async fn setup_allowing(networks: &str) -> Setup {
+    let settings = Settings {
+        poll_every: Duration::from_secs(3600),
+        allowlist: Some(networks.parse().unwrap()),
+    };
+    setup(settings, None).await
 }

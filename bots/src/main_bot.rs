@@ -11,7 +11,7 @@ use projections::Projection;
 use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
 use sqlx::{PgPool, Row};
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, Message, UpdateKind, User};
+use teloxide::types::{CallbackQuery, Message, MessageKind, UpdateKind, User};
 use tokio_util::sync::CancellationToken;
 
 use crate::picker::{self, Category};
@@ -32,11 +32,19 @@ pub struct MainBotConfig {
     pub payments: Option<Payments>,
 }
 
-/// What the "Оплатить" flow needs: the plans and YooKassa.
+/// What the "Оплатить" flow needs: the plans and the providers. Telegram Stars need nothing
+/// but the bot; YooKassa needs its shop.
 #[derive(Debug, Clone)]
 pub struct Payments {
     pub plans: Vec<schemas::subscription::Plan>,
-    pub yookassa: billing::yookassa::YooKassa,
+    pub yookassa: Option<YooKassaCheckout>,
+    pub stars: bool,
+}
+
+/// YooKassa in the "Оплатить" flow.
+#[derive(Debug, Clone)]
+pub struct YooKassaCheckout {
+    pub client: billing::yookassa::YooKassa,
     /// Where YooKassa sends the payer back (the bot's t.me link).
     pub return_url: String,
 }
@@ -113,6 +121,11 @@ impl MainBot {
         if let Some(payment) = message.successful_payment() {
             let user_id = user.id.0 as i64;
             return crate::pay::stars_paid(&self.bot, &self.bus, user_id, payment).await;
+        }
+        if let MessageKind::RefundedPayment(refunded) = &message.kind {
+            let user_id = user.id.0 as i64;
+            let refunded = &refunded.refunded_payment;
+            return crate::pay::stars_refunded(&self.bot, &self.bus, user_id, refunded).await;
         }
         let text = message.text().unwrap_or_default().trim();
         let command = text.split_whitespace().next().unwrap_or_default();

@@ -1,13 +1,18 @@
-//! "Оплатить" in the main bot: the plans, then the provider, then the payment link. The
-//! subscription switches on by itself when YooKassa reports the payment (the billing service),
-//! and the user is told then.
+//! "Оплатить" in the main bot: the plans, then the provider, then the payment link or invoice.
+//! The subscription switches on by itself when YooKassa reports the payment (the billing
+//! service) or Telegram reports a Stars payment (here), and the user is told then. A monthly
+//! plan can also be a Stars subscription that Telegram renews every 30 days; each renewal is a
+//! payment of its own. Stars refunds (ours or Telegram's) take back the unused days.
 
+use billing::activate::Refund;
+use billing::refund::{stars_refund_id, user_news};
 use bus::Bus;
 use schemas::subscription::Plan;
-use schemas::{Area, Currency, Envelope, Event, Money, PaymentCreated, Provider};
+use schemas::{Currency, Envelope, Money, PaymentCreated, Provider};
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, SuccessfulPayment,
+    InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, RefundedPayment,
+    Seconds, SuccessfulPayment,
 };
 
 use crate::main_bot::Payments;
@@ -27,7 +32,12 @@ pub enum Step {
     YooKassa(String),
     /// Pay for this plan in Telegram Stars.
     Stars(String),
+    /// Subscribe to this (30-day) plan in Telegram Stars, renewed by Telegram.
+    StarsSubscription(String),
 }
+
+/// The only period Telegram offers for Stars subscriptions.
+pub const STARS_SUBSCRIPTION_DAYS: u32 = 30;
 
 impl Step {
     pub fn parse(data: &str, plans: &[Plan]) -> Option<Self> {
@@ -40,6 +50,14 @@ impl Step {
         }
         if let Some(slug) = data.strip_prefix("ps:").filter(|s| known(s)) {
             return Some(Step::Stars(slug.to_owned()));
+        }
+        let monthly = |slug: &str| {
+            plans
+                .iter()
+                .any(|p| p.slug == slug && p.days == STARS_SUBSCRIPTION_DAYS)
+        };
+        if let Some(slug) = data.strip_prefix("pr:").filter(|s| monthly(s)) {
+            return Some(Step::StarsSubscription(slug.to_owned()));
         }
         data.strip_prefix("py:")
             .filter(|s| known(s))
@@ -76,28 +94,38 @@ pub async fn show(
                 return Ok(());
             };
             let text = format!("{} — {} ₽. Как оплатить?", plan.name, plan.rub);
-            let keyboard = InlineKeyboardMarkup::new([
-                [InlineKeyboardButton::callback(
+            let mut rows = Vec::new();
+            if payments.yookassa.is_some() {
+                rows.push([InlineKeyboardButton::callback(
                     "💳 Картой или СБП (ЮKassa)",
                     format!("py:{}", plan.slug),
-                )],
-                [InlineKeyboardButton::callback(
+                )]);
+            }
+            if payments.stars {
+                rows.push([InlineKeyboardButton::callback(
                     format!("⭐ {} Telegram Stars", plan.stars),
                     format!("ps:{}", plan.slug),
-                )],
-            ]);
+                )]);
+                if plan.days == STARS_SUBSCRIPTION_DAYS {
+                    rows.push([InlineKeyboardButton::callback(
+                        format!("🔁 {} ⭐ каждый месяц (автопродление)", plan.stars),
+                        format!("pr:{}", plan.slug),
+                    )]);
+                }
+            }
+            let keyboard = InlineKeyboardMarkup::new(rows);
             patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
         }
         Step::YooKassa(slug) => {
-            let Some(plan) = plan(&slug) else {
+            let (Some(plan), Some(yookassa)) = (plan(&slug), &payments.yookassa) else {
                 return Ok(());
             };
             let checkout = billing::checkout::yookassa(
                 bus,
-                &payments.yookassa,
+                &yookassa.client,
                 user_id,
                 plan,
-                &payments.return_url,
+                &yookassa.return_url,
             )
             .await?;
             let url = url::Url::parse(&checkout.confirmation_url)?;
@@ -110,24 +138,10 @@ pub async fn show(
             patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
         }
         Step::Stars(slug) => {
-            let Some(plan) = plan(&slug) else {
+            let Some(plan) = plan(&slug).filter(|_| payments.stars) else {
                 return Ok(());
             };
-            let payment_id = format!("st-{}", uuid::Uuid::now_v7());
-            let created = PaymentCreated {
-                payment_id: payment_id.clone(),
-                user_id,
-                plan: plan.slug.clone(),
-                days: plan.days,
-                provider: Provider::Stars,
-                amount: Money {
-                    minor: i64::from(plan.stars),
-                    currency: Currency::Xtr,
-                },
-                provider_payment_id: None,
-            };
-            let id = format!("payment:{payment_id}:created");
-            bus.publish(&Envelope::with_id(id, created)).await?;
+            let payment_id = stars_payment_created(bus, user_id, plan).await?;
             let price = LabeledPrice::new(plan.name.clone(), plan.stars);
             let invoice = bot.send_invoice(
                 chat,
@@ -139,23 +153,72 @@ pub async fn show(
             );
             patiently(invoice).await?;
         }
+        Step::StarsSubscription(slug) => {
+            let Some(plan) = plan(&slug).filter(|_| payments.stars) else {
+                return Ok(());
+            };
+            let payment_id = stars_payment_created(bus, user_id, plan).await?;
+            let price = LabeledPrice::new(plan.name.clone(), plan.stars);
+            let period = Seconds::from_seconds(STARS_SUBSCRIPTION_DAYS * 24 * 60 * 60);
+            let link = bot
+                .create_invoice_link(
+                    format!("Подписка: {} (автопродление)", plan.name),
+                    "Свежие заказы из фриланс-каналов в Telegram, продлевается каждый месяц",
+                    payment_id,
+                    "XTR",
+                    [price],
+                )
+                .subscription_period(period);
+            let link = url::Url::parse(&patiently(link).await?)?;
+            let text = format!(
+                "Подписка за {} ⭐ в месяц. Telegram продлевает её сама; отменить можно в настройках Telegram.",
+                plan.stars
+            );
+            let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
+                "⭐ Оформить подписку",
+                link,
+            )]]);
+            patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
+        }
     }
     Ok(())
 }
 
+/// Records the Stars payment an invoice is about to ask for; its id is the invoice's payload.
+async fn stars_payment_created(bus: &Bus, user_id: i64, plan: &Plan) -> anyhow::Result<String> {
+    let payment_id = format!("st-{}", uuid::Uuid::now_v7());
+    let created = PaymentCreated {
+        payment_id: payment_id.clone(),
+        user_id,
+        plan: plan.slug.clone(),
+        days: plan.days,
+        provider: Provider::Stars,
+        amount: Money {
+            minor: i64::from(plan.stars),
+            currency: Currency::Xtr,
+        },
+        provider_payment_id: None,
+    };
+    let id = format!("payment:{payment_id}:created");
+    bus.publish(&Envelope::with_id(id, created)).await?;
+    Ok(payment_id)
+}
+
+/// Our id for a renewal of a Stars subscription: one per Telegram charge, the same however
+/// often Telegram reports it.
+fn renewal_payment_id(charge: &str) -> String {
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, charge.as_bytes());
+    format!("st-{id}")
+}
+
 /// The Stars payment our invoice's payload names, if it is one.
 async fn stars_payment(bus: &Bus, payload: &str) -> anyhow::Result<Option<PaymentCreated>> {
-    if !payload.starts_with("st-") {
+    if !payload.starts_with("st-") || payload.contains(['.', '*', '>', ' ']) {
         return Ok(None);
     }
-    let subject = Area::Payments.subject("created", payload);
-    Ok(match bus.last_on_subject(&subject).await? {
-        Some(stored) => match stored.envelope.event {
-            Event::PaymentCreated(created) if created.provider == Provider::Stars => Some(created),
-            _ => None,
-        },
-        None => None,
-    })
+    Ok(billing::ledger::created(bus, payload)
+        .await?
+        .filter(|created| created.provider == Provider::Stars))
 }
 
 /// Whether a Stars payment of `total` by `user_id` for `payload` is the one we invoiced.
@@ -190,30 +253,96 @@ pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> any
 }
 
 /// Telegram charged the user: the payment's success and its days, once however often the
-/// update comes.
+/// update comes. A subscription's renewal reuses the first invoice's payload: it becomes a
+/// payment of its own, named after Telegram's charge.
 pub async fn stars_paid(
     bot: &Bot,
     bus: &Bus,
     user_id: i64,
     payment: &SuccessfulPayment,
 ) -> anyhow::Result<()> {
-    let Some(created) = stars_payment(bus, &payment.invoice_payload).await? else {
+    let Some(invoiced) = stars_payment(bus, &payment.invoice_payload).await? else {
         tracing::warn!(payload = %payment.invoice_payload, "a Stars payment for no invoice of ours");
         return Ok(());
     };
-    if !matches(&created, user_id, &payment.currency, payment.total_amount) {
+    if !matches(&invoiced, user_id, &payment.currency, payment.total_amount) {
         tracing::warn!(payload = %payment.invoice_payload, "a Stars payment that does not match its invoice");
         return Ok(());
     }
     let charge = &payment.telegram_payment_charge_id.0;
+    let created = if payment.is_recurring && !payment.is_first_recurring {
+        let renewal = PaymentCreated {
+            payment_id: renewal_payment_id(charge),
+            provider_payment_id: Some(charge.clone()),
+            ..invoiced
+        };
+        let id = format!("payment:{}:created", renewal.payment_id);
+        bus.publish(&Envelope::with_id(id, renewal.clone())).await?;
+        renewal
+    } else {
+        invoiced
+    };
     if let Some(extension) = billing::activate::payment_succeeded(bus, &created, charge).await? {
+        let renewed = if created.payment_id == payment.invoice_payload {
+            "Оплата прошла!"
+        } else {
+            "Подписка продлена!"
+        };
         let text = format!(
-            "✅ Оплата прошла! Подписка активна до {} (UTC).",
+            "✅ {renewed} Подписка активна до {} (UTC).",
             extension.until.format("%d.%m.%Y %H:%M")
         );
         patiently(bot.send_message(ChatId(user_id), text)).await?;
     }
     Ok(())
+}
+
+/// Telegram refunded a Stars charge (through `billing refund`, or on its own): the refund
+/// recorded and the unused days taken back, once; the user told.
+pub async fn stars_refunded(
+    bot: &Bot,
+    bus: &Bus,
+    user_id: i64,
+    refunded: &RefundedPayment,
+) -> anyhow::Result<()> {
+    let charge = &refunded.telegram_payment_charge_id.0;
+    let Some(created) = charged_payment(bus, &refunded.invoice_payload, charge).await? else {
+        tracing::warn!(payload = %refunded.invoice_payload, "a Stars refund of no payment of ours");
+        return Ok(());
+    };
+    if created.user_id != user_id {
+        tracing::warn!(payment = %created.payment_id, "a Stars refund for another user's payment");
+        return Ok(());
+    }
+    let refund = Refund {
+        refund_id: stars_refund_id(charge),
+        amount: created.amount,
+        admin_id: None,
+        reason: None,
+    };
+    let recorded = billing::activate::refund_succeeded(bus, &created, refund).await?;
+    if recorded.new {
+        let text = user_news(&recorded, created.amount);
+        patiently(bot.send_message(ChatId(user_id), text)).await?;
+    }
+    Ok(())
+}
+
+/// Our Stars payment that Telegram's `charge` paid: a renewal's own, or the invoice's first.
+async fn charged_payment(
+    bus: &Bus,
+    payload: &str,
+    charge: &str,
+) -> anyhow::Result<Option<PaymentCreated>> {
+    for payment_id in [renewal_payment_id(charge), payload.to_owned()] {
+        let paid_by_charge = billing::ledger::succeeded(bus, &payment_id)
+            .await?
+            .is_some_and(|s| s.provider_payment_id == charge);
+        if paid_by_charge {
+            return stars_payment(bus, &payment_id).await;
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -238,7 +367,22 @@ mod tests {
             Step::parse("py:week", &plans),
             Some(Step::YooKassa("week".into()))
         );
-        for forged in ["p:year", "py:", "py:year", "pz:week", "p:week:1"] {
+        assert_eq!(
+            Step::parse("ps:week", &plans),
+            Some(Step::Stars("week".into()))
+        );
+        // a Stars subscription only for a 30-day plan (Telegram's only period)
+        assert_eq!(Step::parse("pr:week", &plans), None);
+        let month = Plan {
+            slug: "month".into(),
+            days: 30,
+            ..plans[0].clone()
+        };
+        assert_eq!(
+            Step::parse("pr:month", &[month]),
+            Some(Step::StarsSubscription("month".into()))
+        );
+        for forged in ["p:year", "py:", "py:year", "pz:week", "p:week:1", "pr:year"] {
             assert_eq!(Step::parse(forged, &plans), None, "{forged}");
         }
     }

@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
-use bots::main_bot::{MainBot, MainBotConfig, Payments};
+use billing::refund::Requested;
+use bots::main_bot::{MainBot, MainBotConfig, Payments, YooKassaCheckout};
 use bus::Bus;
-use schemas::Event;
 use schemas::subscription::Plan;
+use schemas::{Event, ExtensionSource};
 use teloxide::Bot;
 use testkit::eventually;
 use testkit::{FakeTelegram, FakeYooKassa};
@@ -37,6 +38,7 @@ fn buttons(message: &testkit::telegram::Sent) -> Vec<(String, String)> {
 /// The read models, the fakes, the main bot with payments, and the billing service.
 struct Shop {
     bus: Bus,
+    bot: Bot,
     db: testkit::TestDatabase,
     telegram: FakeTelegram,
     shop: FakeYooKassa,
@@ -45,7 +47,8 @@ struct Shop {
     _nats: testkit::TestNats,
 }
 
-async fn open_shop() -> Shop {
+/// With `yookassa` false, the main bot sells in Telegram Stars only.
+async fn open_shop(yookassa_on: bool) -> Shop {
     let nats = testkit::nats();
     let bus = Bus::from_client(nats.connect().await.unwrap());
     bus.ensure_streams().await.unwrap();
@@ -71,8 +74,11 @@ async fn open_shop() -> Shop {
         poll_timeout: 1,
         payments: Some(Payments {
             plans,
-            yookassa: yookassa.clone(),
-            return_url: "https://t.me/rh_main_bot".into(),
+            yookassa: yookassa_on.then(|| YooKassaCheckout {
+                client: yookassa.clone(),
+                return_url: "https://t.me/rh_main_bot".into(),
+            }),
+            stars: true,
         }),
         ..MainBotConfig::default()
     };
@@ -88,18 +94,19 @@ async fn open_shop() -> Shop {
     let billing = billing::reconcile::Billing {
         bus: bus.clone(),
         yookassa,
-        bot: Some(bot),
+        bot: Some(bot.clone()),
     };
     tokio::spawn(billing::service::run(
         billing,
         db.pool.clone(),
         listener,
-        Duration::from_secs(30),
+        billing::service::Settings::default(),
         shutdown.clone(),
     ));
 
     Shop {
         bus,
+        bot,
         db,
         telegram,
         shop,
@@ -118,9 +125,9 @@ fn confirmations(telegram: &FakeTelegram) -> usize {
         .count()
 }
 
-/// Signs USER up and walks "Моя подписка" → "Оплатить" → the week, checking each screen: the
+/// Signs USER up and walks "Моя подписка" → "Оплатить" → the plan, checking each screen: the
 /// offer to pay, the catalog's plans; returns the providers screen.
-async fn to_providers(telegram: &FakeTelegram) -> testkit::telegram::Sent {
+async fn to_providers(telegram: &FakeTelegram, plan: &str) -> testkit::telegram::Sent {
     telegram.user_says("rh_main_bot", USER, "/start").unwrap();
     eventually("the greeting", async || {
         telegram.sent_to("rh_main_bot", USER).len() == 1
@@ -153,7 +160,7 @@ async fn to_providers(telegram: &FakeTelegram) -> testkit::telegram::Sent {
         ]
     );
     telegram
-        .press("rh_main_bot", USER, offer.message_id, "p:week")
+        .press("rh_main_bot", USER, offer.message_id, &format!("p:{plan}"))
         .unwrap();
     eventually("the providers", async || {
         telegram.sent_to("rh_main_bot", USER).len() == 4
@@ -166,17 +173,17 @@ async fn to_providers(telegram: &FakeTelegram) -> testkit::telegram::Sent {
 async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
     // given the read models, the fakes, the main bot with payments, and the billing service
     let Shop {
-        bus: _bus,
         db,
         telegram,
         shop,
         week,
         shutdown,
         _nats,
-    } = open_shop().await;
+        ..
+    } = open_shop(true).await;
 
     // when a user signs up and walks "Моя подписка" → "Оплатить" → a week
-    let providers = to_providers(&telegram).await;
+    let providers = to_providers(&telegram, "week").await;
     telegram
         .press(
             "rh_main_bot",
@@ -235,8 +242,8 @@ async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
         week,
         shutdown,
         ..
-    } = open_shop().await;
-    let providers = to_providers(&telegram).await;
+    } = open_shop(true).await;
+    let providers = to_providers(&telegram, "week").await;
     assert_eq!(
         buttons(&providers)[1],
         ("⭐ 100 Telegram Stars".into(), "ps:week".into())
@@ -300,5 +307,178 @@ async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
         .filter(|e| matches!(e, Event::SubscriptionExtended(x) if x.until - x.from == chrono::Duration::days(7)))
         .count();
     assert_eq!(weeks, 1);
+    shutdown.cancel();
+}
+
+/// USER's paid periods, in order.
+async fn extensions(bus: &Bus) -> Vec<schemas::SubscriptionExtended> {
+    bus.read_subject(&format!("rh.users.*.{USER}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| match s.envelope.event {
+            Event::SubscriptionExtended(x) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn access(bus: &Bus) -> schemas::subscription::Access {
+    let events: Vec<Event> = bus
+        .read_subject(&format!("rh.users.*.{USER}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.envelope.event)
+        .collect();
+    schemas::subscription::Access::from_events(&events)
+}
+
+fn texts_starting(telegram: &FakeTelegram, prefix: &str) -> usize {
+    telegram
+        .sent_to("rh_main_bot", USER)
+        .iter()
+        .filter(|m| m.text.starts_with(prefix))
+        .count()
+}
+
+#[tokio::test]
+async fn a_stars_subscription_renews_monthly_and_refunds_take_back_days_once() {
+    // given a main bot that sells in Telegram Stars only, and a user at the month's providers
+    let Shop {
+        bus,
+        bot,
+        db: _db,
+        telegram,
+        shutdown,
+        _nats,
+        ..
+    } = open_shop(false).await;
+    let providers = to_providers(&telegram, "month").await;
+    // then only Stars are offered: once, or every month
+    assert_eq!(
+        buttons(&providers),
+        [
+            ("⭐ 300 Telegram Stars".to_string(), "ps:month".to_string()),
+            (
+                "🔁 300 ⭐ каждый месяц (автопродление)".to_string(),
+                "pr:month".to_string()
+            ),
+        ]
+    );
+
+    // when they choose the subscription (and a forged YooKassa choice comes too)
+    telegram
+        .press("rh_main_bot", USER, providers.message_id, "py:month")
+        .unwrap();
+    telegram
+        .press("rh_main_bot", USER, providers.message_id, "pr:month")
+        .unwrap();
+    // then a 30-day subscription invoice link arrives, and nothing for the forged choice
+    eventually("the subscription link", async || {
+        texts_starting(&telegram, "Подписка за 300 ⭐ в месяц") == 1
+    })
+    .await;
+    let invoices = telegram.invoices("rh_main_bot");
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(invoices[0]["subscription_period"], 2_592_000);
+    assert_eq!(invoices[0]["amount"], 300);
+    let payload = invoices[0]["payload"].as_str().unwrap().to_owned();
+
+    // when the payer pays through the fake's control route (pre-checkout, then the charge)
+    let paid: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/control/users/{USER}/stars/pay", telegram.url()))
+        .json(&serde_json::json!({"bot": "rh_main_bot", "payload": payload}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["result"]["charged"], true, "{paid}");
+    let first_charge = paid["result"]["charge_id"].as_str().unwrap().to_owned();
+    // then a month is on and the user is told
+    eventually("the first month", async || confirmations(&telegram) == 1).await;
+    assert_eq!(extensions(&bus).await.len(), 1);
+
+    // when Telegram renews it a month later, and reports the renewal twice
+    let renewal_charge = telegram.renew("rh_main_bot", USER, &payload).unwrap();
+    telegram
+        .successful_payment("rh_main_bot", USER, &payload, 300, &renewal_charge)
+        .unwrap();
+    // then one more month follows the first, as a payment of its own; the user is told once
+    eventually("the renewal", async || {
+        texts_starting(&telegram, "✅ Подписка продлена!") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let months = extensions(&bus).await;
+    assert_eq!(months.len(), 2);
+    assert_eq!(months[1].from, months[0].until);
+    assert_eq!(texts_starting(&telegram, "✅ Подписка продлена!"), 1);
+    let ExtensionSource::Payment {
+        payment_id: renewal,
+    } = &months[1].source
+    else {
+        panic!("{:?}", months[1].source)
+    };
+    assert_ne!(renewal, &payload);
+
+    // when an admin refunds the renewal
+    let refunds = billing::refund::Refunds {
+        bus: &bus,
+        yookassa: None,
+        bot: Some(&bot),
+    };
+    let request = billing::refund::RefundRequest {
+        payment_id: renewal.clone(),
+        admin_id: 77,
+        reason: "двойное списание".into(),
+    };
+    let refunded = refunds.refund(&request).await.unwrap();
+    // then Telegram returned the Stars, the month it paid for is taken back, the user is told
+    // once (Telegram's own refunded_payment update of it changes nothing)
+    let Requested::Refunded(recorded) = refunded else {
+        panic!("{refunded:?}")
+    };
+    assert!(recorded.new);
+    assert_eq!(recorded.revoked.unwrap().until, months[0].until);
+    eventually("the refund news", async || {
+        texts_starting(&telegram, "↩️ Возврат оформлен: 300 ⭐") == 1
+    })
+    .await;
+
+    // when Telegram refunds the first charge on its own (a dispute)
+    telegram
+        .refund_by_telegram("rh_main_bot", USER, &first_charge)
+        .unwrap();
+    // then the main bot records it and the first month goes too: back to the trial's end
+    eventually("the second refund", async || {
+        texts_starting(&telegram, "↩️ Возврат оформлен") == 2
+    })
+    .await;
+    let after = access(&bus).await;
+    assert_eq!(after.paid_until, Some(months[0].from));
+    assert_eq!(after.refunded.len(), 2);
+
+    // when the admin asks to refund the first payment again
+    let again = billing::refund::RefundRequest {
+        payment_id: payload.clone(),
+        ..request
+    };
+    let Requested::Refunded(recorded) = refunds.refund(&again).await.unwrap() else {
+        panic!("pending")
+    };
+    // then nothing more happens: no second refund at Telegram, no news
+    assert!(!recorded.new);
+    let charges = telegram.charges("rh_main_bot");
+    assert_eq!(charges.len(), 3, "the first, the renewal and its repeat");
+    assert!(
+        charges
+            .iter()
+            .all(|c| c["refunded"] == true || c["charge_id"] == renewal_charge)
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(texts_starting(&telegram, "↩️ Возврат оформлен"), 2);
     shutdown.cancel();
 }

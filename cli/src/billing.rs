@@ -1,5 +1,5 @@
-//! `remotehunt billing run|grant`: YooKassa configuration, the webhook server and poller, and
-//! admins' grants.
+//! `remotehunt billing run|grant|refund|payments|revenue|plans`: YooKassa configuration, the
+//! webhook server and poller, admins' grants and refunds, and what was paid.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,17 +38,46 @@ pub struct BillingArgs {
         global = true
     )]
     billing_listen: String,
+    /// Accept notifications only from these networks: `yookassa` (YooKassa's documented ones)
+    /// and/or addresses and CIDR networks, comma-separated. Unset: from anyone (each is
+    /// re-read from the API anyway). Behind a reverse proxy, filter in the proxy instead.
+    #[arg(long, env = "YOOKASSA_NOTIFICATION_NETWORKS", global = true)]
+    yookassa_notification_networks: Option<billing::allowlist::Allowlist>,
+    /// Send a 54-FZ receipt with each payment and refund, with this YooKassa `vat_code`
+    /// (1: no VAT … 6: 20/120); needs YOOKASSA_RECEIPT_EMAIL.
+    #[arg(long, env = "YOOKASSA_RECEIPT_VAT_CODE", global = true, value_parser = clap::value_parser!(u8).range(1..=12))]
+    yookassa_receipt_vat_code: Option<u8>,
+    /// The receipts' `tax_system_code`, when the shop has more than one tax system.
+    #[arg(long, env = "YOOKASSA_RECEIPT_TAX_SYSTEM", global = true, value_parser = clap::value_parser!(u8).range(1..=6))]
+    yookassa_receipt_tax_system: Option<u8>,
+    /// Where receipts are sent (the bot does not ask payers for an address).
+    #[arg(long, env = "YOOKASSA_RECEIPT_EMAIL", global = true)]
+    yookassa_receipt_email: Option<String>,
 }
 
 impl BillingArgs {
-    pub fn yookassa(&self) -> Option<billing::yookassa::YooKassa> {
-        match (&self.yookassa_shop_id, &self.yookassa_secret_key) {
-            (Some(shop), Some(key)) => Some(billing::yookassa::YooKassa::new(
-                &self.yookassa_api_url,
-                shop,
-                key,
-            )),
-            _ => None,
+    pub fn yookassa(&self) -> anyhow::Result<Option<billing::yookassa::YooKassa>> {
+        let (Some(shop), Some(key)) = (&self.yookassa_shop_id, &self.yookassa_secret_key) else {
+            return Ok(None);
+        };
+        let yookassa = billing::yookassa::YooKassa::new(&self.yookassa_api_url, shop, key);
+        Ok(Some(match self.receipt()? {
+            Some(receipt) => yookassa.with_receipt(receipt),
+            None => yookassa,
+        }))
+    }
+
+    fn receipt(&self) -> anyhow::Result<Option<billing::yookassa::ReceiptSettings>> {
+        match (self.yookassa_receipt_vat_code, &self.yookassa_receipt_email) {
+            (None, None) => Ok(None),
+            (Some(vat_code), Some(email)) => Ok(Some(billing::yookassa::ReceiptSettings {
+                vat_code,
+                tax_system_code: self.yookassa_receipt_tax_system,
+                email: email.clone(),
+            })),
+            _ => anyhow::bail!(
+                "receipts need both YOOKASSA_RECEIPT_VAT_CODE and YOOKASSA_RECEIPT_EMAIL"
+            ),
         }
     }
 }
@@ -68,6 +97,25 @@ pub enum BillingCommand {
         #[arg(long)]
         admin: i64,
     },
+    /// Refunds a succeeded payment in full through the provider that took it (YooKassa, or
+    /// Telegram Stars with MAIN_BOT_TOKEN), takes back the unused days and tells the user.
+    Refund {
+        /// Our payment id (see `billing payments`).
+        payment_id: String,
+        #[arg(long)]
+        reason: String,
+        /// The admin's Telegram id.
+        #[arg(long)]
+        admin: i64,
+    },
+    /// Payments, newest first: ids to refund, statuses, amounts.
+    Payments {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<i64>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Revenue by day, plan and provider (net of refunds), newest first.
     Revenue,
     /// The plans of a catalog file.
@@ -84,7 +132,7 @@ pub async fn run(
     bot: Option<teloxide::Bot>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let yookassa = args.yookassa().ok_or_else(|| {
+    let yookassa = args.yookassa()?.ok_or_else(|| {
         anyhow::anyhow!("YooKassa is not configured: set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY")
     })?;
     let bus = connect_bus(nats_url).await?;
@@ -94,7 +142,11 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("BILLING_LISTEN {}: {e}", args.billing_listen))?;
     let billing = billing::reconcile::Billing { bus, yookassa, bot };
-    billing::service::run(billing, pool, listener, Duration::from_secs(30), shutdown).await
+    let settings = billing::service::Settings {
+        poll_every: Duration::from_secs(30),
+        allowlist: args.yookassa_notification_networks.clone(),
+    };
+    billing::service::run(billing, pool, listener, settings, shutdown).await
 }
 
 pub async fn execute(
@@ -130,6 +182,74 @@ pub async fn execute(
             );
             Ok(())
         }
+        BillingCommand::Refund {
+            payment_id,
+            reason,
+            admin,
+        } => {
+            let bus = connect_bus(nats_url).await?;
+            let yookassa = args.yookassa()?;
+            let refunds = billing::refund::Refunds {
+                bus: &bus,
+                yookassa: yookassa.as_ref(),
+                bot: bot.as_ref(),
+            };
+            let request = billing::refund::RefundRequest {
+                payment_id: payment_id.clone(),
+                admin_id: admin,
+                reason,
+            };
+            match refunds.refund(&request).await? {
+                billing::refund::Requested::Refunded(recorded) => {
+                    let access = match &recorded.revoked {
+                        Some(revoked) => format!(
+                            "access now until {}",
+                            revoked.until.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                        None => "no unused days to take back".to_owned(),
+                    };
+                    let what = if recorded.new {
+                        "refunded"
+                    } else {
+                        "was refunded before"
+                    };
+                    println!("{payment_id}: {what}; {access}");
+                }
+                billing::refund::Requested::Pending { refund_id } => println!(
+                    "{payment_id}: YooKassa accepted refund {refund_id} and is finishing it; its notification records it"
+                ),
+            }
+            Ok(())
+        }
+        BillingCommand::Payments { user, limit } => {
+            let pool = connect_database(database_url).await?;
+            let rows: Vec<PaymentRow> = sqlx::query_as(
+                "SELECT payment_id, user_id, plan, provider, amount_minor, currency, status, refunded_minor, created_at
+                 FROM payments WHERE ($1::bigint IS NULL OR user_id = $1)
+                 ORDER BY created_at DESC LIMIT $2",
+            )
+            .bind(user)
+            .bind(limit)
+            .fetch_all(&pool)
+            .await?;
+            println!(
+                "created           payment                                   user        plan       provider  status          amount  refunded"
+            );
+            for p in rows {
+                println!(
+                    "{}  {:<40}  {:<10}  {:<10} {:<9} {:<10} {:>11} {:>9}",
+                    p.created_at.format("%Y-%m-%d %H:%M"),
+                    p.payment_id,
+                    p.user_id,
+                    p.plan,
+                    p.provider,
+                    p.status,
+                    money(p.amount_minor, &p.currency),
+                    money(p.refunded_minor, &p.currency)
+                );
+            }
+            Ok(())
+        }
         BillingCommand::Revenue => {
             let pool = connect_database(database_url).await?;
             let rows: Vec<(chrono::NaiveDate, String, String, String, i64, i64, i64)> = sqlx::query_as(
@@ -138,14 +258,12 @@ pub async fn execute(
             )
             .fetch_all(&pool)
             .await?;
-            println!("day         plan       provider  payments        net   refunded");
+            println!("day         plan       provider  payments          net   refunded");
             for (day, plan, provider, currency, payments, refunded, net) in rows {
                 println!(
-                    "{day}  {plan:<10} {provider:<9} {payments:>8} {:>7}.{:02} {currency} {:>5}.{:02}",
-                    net / 100,
-                    net % 100,
-                    refunded / 100,
-                    refunded % 100
+                    "{day}  {plan:<10} {provider:<9} {payments:>8} {:>12} {:>10}",
+                    money(net, &currency),
+                    money(refunded, &currency)
                 );
             }
             Ok(())
@@ -162,4 +280,26 @@ pub async fn execute(
             Ok(())
         }
     }
+}
+
+/// Kopecks as roubles, Stars as they are.
+fn money(minor: i64, currency: &str) -> String {
+    match currency {
+        "RUB" => format!("{}.{:02} ₽", minor / 100, minor % 100),
+        "XTR" => format!("{minor} ⭐"),
+        other => format!("{minor} {other}"),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    payment_id: String,
+    user_id: i64,
+    plan: String,
+    provider: String,
+    amount_minor: i64,
+    currency: String,
+    status: String,
+    refunded_minor: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
 }

@@ -38,6 +38,12 @@ pub struct BotArgs {
     /// Telegram user ids of the admins, comma-separated: they judge reports.
     #[arg(long, env = "ADMIN_IDS", default_value = "", global = true)]
     admin_ids: String,
+    /// Offer Telegram Stars in "Оплатить" (one-off, and a monthly subscription).
+    #[arg(long, env = "STARS_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    stars_payments: bool,
+    /// The catalog file whose `[[plans]]` the main bot sells (default: the bundled one).
+    #[arg(long, env = "PLANS_CATALOG", global = true)]
+    plans_catalog: Option<std::path::PathBuf>,
 }
 
 impl BotArgs {
@@ -89,6 +95,17 @@ impl BotArgs {
         Ok(usernames)
     }
 
+    fn plans(&self) -> anyhow::Result<Vec<schemas::subscription::Plan>> {
+        let text = match &self.plans_catalog {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("PLANS_CATALOG {}: {e}", path.display()))?,
+            None => include_str!("../../catalog.toml").to_owned(),
+        };
+        let plans = ingest::catalog::CatalogFile::parse(&text)?.plans;
+        anyhow::ensure!(!plans.is_empty(), "the catalog has no [[plans]] to sell");
+        Ok(plans)
+    }
+
     pub fn any_bot(&self) -> bool {
         self.main_bot_token.is_some()
             || self.category_bot_tokens.is_some()
@@ -114,19 +131,25 @@ pub async fn run_bots(
     let admins = args.admins()?;
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
     if let Some(main) = args.main_bot()? {
-        let payments = match yookassa {
-            Some(yookassa) => {
+        let yookassa = match yookassa {
+            Some(client) => {
                 let me = main.get_me().await?;
-                let catalog =
-                    ingest::catalog::CatalogFile::parse(include_str!("../../catalog.toml"))?;
-                Some(bots::main_bot::Payments {
-                    plans: catalog.plans,
-                    yookassa,
+                Some(bots::main_bot::YooKassaCheckout {
+                    client,
                     return_url: format!("https://t.me/{}", me.username()),
                 })
             }
             None => None,
         };
+        let payments = (yookassa.is_some() || args.stars_payments)
+            .then(|| -> anyhow::Result<_> {
+                Ok(bots::main_bot::Payments {
+                    plans: args.plans()?,
+                    yookassa,
+                    stars: args.stars_payments,
+                })
+            })
+            .transpose()?;
         let config = bots::main_bot::MainBotConfig {
             category_bots: args.category_bot_usernames().await?,
             admin_ids: admins.clone(),

@@ -384,7 +384,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Bots {
             command: RunCommand::Run,
         } => {
-            let yookassa = billing.yookassa();
+            let yookassa = billing.yookassa()?;
             bots::run_bots(
                 &nats_url,
                 &database_url,

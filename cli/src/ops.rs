@@ -78,7 +78,7 @@ pub async fn run_all(
     if bots.any_bot() {
         let (nats_url, database_url, stop) =
             (nats_url.to_owned(), database_url.to_owned(), stop.clone());
-        let (args, yookassa) = (bots.clone(), billing.yookassa());
+        let (args, yookassa) = (bots.clone(), billing.yookassa()?);
         services.spawn(async move {
             let result =
                 crate::bots::run_bots(&nats_url, &database_url, &args, yookassa, stop).await;
@@ -98,7 +98,7 @@ pub async fn run_all(
             ("fan-out", result)
         });
     }
-    if billing.yookassa().is_some() {
+    if billing.yookassa()?.is_some() {
         let (nats_url, database_url, stop) =
             (nats_url.to_owned(), database_url.to_owned(), stop.clone());
         let (args, bot) = (billing.clone(), bots.main_bot()?);

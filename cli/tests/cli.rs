@@ -429,3 +429,99 @@ fn classify_train_then_eval_round_trip() {
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("loading"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_payments_refund_and_revenue_for_operators() {
+    // given a user who paid for a week with YooKassa, and the read models
+    let nats = testkit::nats();
+    let bus = Bus::from_client(nats.connect().await.unwrap());
+    bus.ensure_streams().await.unwrap();
+    let db = testkit::database().await.unwrap();
+    projections::migrate(&db.pool).await.unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(projections::run(
+        bus.clone(),
+        db.pool.clone(),
+        Config::new(db.url.clone()),
+        shutdown.clone(),
+    ));
+    let shop = testkit::FakeYooKassa::start("506751", "test_secret")
+        .await
+        .unwrap();
+    let yookassa = billing::yookassa::YooKassa::new(shop.url(), "506751", "test_secret");
+    let week = schemas::subscription::Plan {
+        slug: "week".into(),
+        name: "1 неделя".into(),
+        days: 7,
+        rub: 199,
+        stars: 100,
+    };
+    let started = billing::checkout::yookassa(&bus, &yookassa, 31, &week, "https://t.me/x")
+        .await
+        .unwrap();
+    let provider_id = shop.payments()[0]["id"].as_str().unwrap().to_owned();
+    shop.settle_silently(&provider_id, true).unwrap();
+    let billing = billing::reconcile::Billing {
+        bus: bus.clone(),
+        yookassa,
+        bot: None,
+    };
+    billing.reconcile(&provider_id).await.unwrap();
+    let url = nats.url_with_credentials();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("NATS_URL", &url)
+            .env("DATABASE_URL", &db.url)
+            .env("YOOKASSA_SHOP_ID", "506751")
+            .env("YOOKASSA_SECRET_KEY", "test_secret")
+            .env("YOOKASSA_API_URL", shop.url())
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run remotehunt")
+    };
+    let id = started.payment_id.as_str();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = stdout(&run(&["billing", "payments", "--user", "31"]));
+        if listed.contains(id) && listed.contains("succeeded") {
+            assert!(listed.contains("199.00 ₽"), "{listed}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never listed: {listed}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // when an operator refunds it, twice
+    let reason = ["--reason", "по просьбе", "--admin", "5"];
+    let first = stdout(&run(&[&["billing", "refund", id][..], &reason].concat()));
+    let second = stdout(&run(&[&["billing", "refund", id][..], &reason].concat()));
+    // then the first refunds and takes back the week, the second changes nothing
+    assert!(first.contains(": refunded; access now until"), "{first}");
+    assert!(second.contains("was refunded before"), "{second}");
+    assert_eq!(shop.refunds().len(), 1);
+    // and the revenue shows the refund
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let revenue = stdout(&run(&["billing", "revenue"]));
+        let week_row = revenue
+            .lines()
+            .find(|l| l.contains("week"))
+            .unwrap_or_default();
+        let columns: Vec<&str> = week_row.split_whitespace().collect();
+        if columns[columns.len().saturating_sub(4)..] == ["0.00", "₽", "199.00", "₽"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refunded: {revenue}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // and an unknown payment is a clear error
+    let unknown = run(&[&["billing", "refund", "yk-nope"][..], &reason].concat());
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no payment yk-nope"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    shutdown.cancel();
+}

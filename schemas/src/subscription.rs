@@ -25,8 +25,11 @@ pub struct Plan {
 pub struct Access {
     pub trial_ends_at: Option<DateTime<Utc>>,
     pub paid_until: Option<DateTime<Utc>>,
-    /// Each payment's added period (payment id, from, until), for refunds.
+    /// Each payment's added period (payment id, from, until), for refunds; moved earlier when
+    /// an earlier payment is refunded, as the access itself is.
     pub paid_periods: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// Payments whose unused part was taken back.
+    pub refunded: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +70,36 @@ impl Access {
                         .push((payment_id.clone(), extended.from, extended.until));
                 }
             }
-            Event::SubscriptionRevoked(revoked) => self.paid_until = Some(revoked.until),
+            Event::SubscriptionRevoked(revoked) => {
+                if let (Some(payment_id), Some(paid_until)) = (&revoked.payment_id, self.paid_until)
+                {
+                    self.take_back(payment_id, paid_until - revoked.until);
+                }
+                self.paid_until = Some(revoked.until);
+            }
             _ => {}
+        }
+    }
+
+    /// A refunded payment's period loses its unused part, `taken`; periods after it move
+    /// earlier by as much, as the access they stand for did.
+    fn take_back(&mut self, payment_id: &str, taken: Duration) {
+        self.refunded.push(payment_id.to_owned());
+        let Some(end) = self
+            .paid_periods
+            .iter()
+            .find(|(id, _, _)| id == payment_id)
+            .map(|(_, _, until)| *until)
+        else {
+            return;
+        };
+        for (id, from, until) in &mut self.paid_periods {
+            if id == payment_id {
+                *until = (*until - taken).max(*from);
+            } else if *from >= end {
+                *from -= taken;
+                *until -= taken;
+            }
         }
     }
 
@@ -114,13 +145,17 @@ impl Access {
     }
 
     /// The refund of a payment takes back its period's part not yet used at `at`: the event to
-    /// publish, or `None` when nothing is left to take (unknown payment, period used up).
+    /// publish, or `None` when nothing is left to take (unknown or already refunded payment,
+    /// period used up).
     pub fn refund(
         &self,
         user_id: i64,
         payment_id: &str,
         at: DateTime<Utc>,
     ) -> Option<SubscriptionRevoked> {
+        if self.refunded.iter().any(|id| id == payment_id) {
+            return None;
+        }
         let (_, from, until) = self
             .paid_periods
             .iter()
@@ -277,5 +312,30 @@ mod tests {
                 assert!(after.paid_until >= Some(day(at)), "never before the refund");
             }
         }
+    }
+
+    #[test]
+    fn refunds_one_after_another_take_back_what_each_still_holds() {
+        // given three stacked weeks: p1 days 0–7, p2 7–14, p3 14–21
+        let mut access = Access::default();
+        for payment in ["p1", "p2", "p3"] {
+            extended(&mut access, 7, 0, paid(payment));
+        }
+        // when p1 is refunded on day 3: 4 days off, p2 now 3–10, p3 10–17
+        let first = access.refund(1, "p1", day(3)).unwrap();
+        access.apply(&first.into());
+        assert_eq!(access.paid_until, Some(day(17)));
+        // then a second refund of p1 takes nothing
+        assert_eq!(access.refund(1, "p1", day(3)), None);
+        // and p2 refunded on day 5 takes its 5 unused days (5–10), not its old 7–14
+        let second = access.refund(1, "p2", day(5)).unwrap();
+        assert_eq!(second.until, day(12));
+        access.apply(&second.into());
+        // and p3, now 5–12, refunded on day 6: access ends then
+        let third = access.refund(1, "p3", day(6)).unwrap();
+        assert_eq!(third.until, day(6));
+        access.apply(&third.into());
+        assert_eq!(access.status(day(6)), Status::Expired { since: day(6) });
+        assert_eq!(access.refunded, ["p1", "p2", "p3"]);
     }
 }

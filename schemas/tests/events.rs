@@ -230,6 +230,8 @@ fn samples() -> Vec<Event> {
             user_id: 7,
             refund_id: "rf1".into(),
             amount: rub,
+            admin_id: Some(1),
+            reason: Some("не подошло".into()),
         }
         .into(),
         DeliveryPlanned {

@@ -109,13 +109,20 @@ impl Payload for PaymentCanceled {
     }
 }
 
-/// Money went back to the user.
+/// Money went back to the user (one event per refund; a payment may be refunded in parts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentRefunded {
     pub payment_id: String,
     pub user_id: i64,
+    /// The provider's refund id (YooKassa's refund, or `stars:<charge id>`).
     pub refund_id: String,
     pub amount: Money,
+    /// The admin who asked for it; `None` when the provider reported a refund made elsewhere
+    /// (YooKassa's dashboard, Telegram).
+    #[serde(default)]
+    pub admin_id: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl Payload for PaymentRefunded {

@@ -27,6 +27,10 @@ pub fn router(world: Shared) -> axum::Router {
         .route("/control/users/{user_id}/press", post(control_press))
         .route("/control/users/{user_id}/block", post(control_block))
         .route("/control/chats/{chat_id}/messages", get(control_messages))
+        .route(
+            "/control/users/{user_id}/stars/{action}",
+            post(control_stars),
+        )
         .with_state(world)
 }
 
@@ -44,6 +48,10 @@ impl ApiError {
             description: format!("Bad Request: {description}"),
             retry_after: None,
         }
+    }
+
+    pub(super) fn description(&self) -> &str {
+        &self.description
     }
 
     fn forbidden(description: &str) -> Self {
@@ -120,6 +128,7 @@ async fn method(
         "deletemessage" => delete_message(&mut lock(&world), token, &params),
         "sendinvoice" => super::stars::send_invoice(&mut lock(&world), token, &params),
         "createinvoicelink" => super::stars::create_invoice_link(&mut lock(&world), token, &params),
+        "refundstarpayment" => super::stars::refund_star_payment(&mut lock(&world), token, &params),
         "answerprecheckoutquery" => {
             super::stars::answer_pre_checkout(&mut lock(&world), token, &params)
         }
@@ -508,6 +517,41 @@ async fn control_messages(
         }
     }
     ok(Value::Array(messages))
+}
+
+/// The payer's side of Stars: `pay` an invoice (pre-checkout, then the charge), Telegram's
+/// `renew`al of a subscription, a `refund` Telegram makes on its own. Body: `bot`, and
+/// `payload` or `charge_id`.
+async fn control_stars(
+    State(world): State<Shared>,
+    Path((user_id, action)): Path<(i64, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let bot = body["bot"].as_str().unwrap_or_default();
+    let payload = body["payload"].as_str().unwrap_or_default();
+    let token = match token_of(&mut lock(&world), bot) {
+        Ok(token) => token,
+        Err(e) => return control_result(Err(e)),
+    };
+    let result = match action.as_str() {
+        "pay" => super::stars::pay(&world, &token, user_id, payload)
+            .await
+            .map(|paid| match paid {
+                super::stars::Paid::Charged(charge) => {
+                    json!({"charged": true, "charge_id": charge})
+                }
+                super::stars::Paid::Refused(why) => json!({"charged": false, "error_message": why}),
+            }),
+        "renew" => super::stars::renew(&mut lock(&world), &token, user_id, payload)
+            .map(|charge| json!({"charge_id": charge})),
+        "refund" => {
+            let charge = body["charge_id"].as_str().unwrap_or_default();
+            super::stars::refund_by_telegram(&mut lock(&world), &token, user_id, charge)
+                .map(|()| json!(true))
+        }
+        other => Err(format!("unknown action {other}")),
+    };
+    control_result(result)
 }
 
 fn control_result(result: Result<Value, String>) -> Response {

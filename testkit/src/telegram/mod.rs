@@ -4,7 +4,7 @@
 //! polling, Telegram's HTML rules and text limits, 64-byte callback data, its send limits (429)
 //! and its 403s for users who blocked a bot or never started it. Control routes (and methods on
 //! [`FakeTelegram`]) play the users: send a message or command, press a button, block a bot,
-//! and read what a bot sent to a chat.
+//! read what a bot sent to a chat, and pay in Stars (`/control/users/{id}/stars/pay|renew|refund`).
 
 mod api;
 pub mod html;
@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
 
+pub use stars::Paid;
 use state::World;
 pub use state::{Limits, Sent};
 
@@ -166,6 +167,43 @@ impl FakeTelegram {
         let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
         stars::successful_payment(&mut world, &token, user_id, payload, amount, charge_id)
             .map_err(anyhow::Error::msg)
+    }
+
+    /// The payer pays an invoice the bot issued (by payload), as Telegram runs it: the
+    /// pre-checkout query, the bot's answer, then the charge.
+    pub async fn pay(&self, bot: &str, user_id: i64, payload: &str) -> anyhow::Result<Paid> {
+        let token = api::token_of(&mut self.lock(), bot).map_err(anyhow::Error::msg)?;
+        stars::pay(&self.world, &token, user_id, payload)
+            .await
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Telegram renews the user's Stars subscription paid with `payload`: the new charge's id.
+    pub fn renew(&self, bot: &str, user_id: i64, payload: &str) -> anyhow::Result<String> {
+        let mut world = self.lock();
+        let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
+        stars::renew(&mut world, &token, user_id, payload).map_err(anyhow::Error::msg)
+    }
+
+    /// Telegram refunds a charge on its own (a dispute).
+    pub fn refund_by_telegram(
+        &self,
+        bot: &str,
+        user_id: i64,
+        charge_id: &str,
+    ) -> anyhow::Result<()> {
+        let mut world = self.lock();
+        let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
+        stars::refund_by_telegram(&mut world, &token, user_id, charge_id)
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Stars charges (`user_id`, `payload`, `amount`, `charge_id`, `refunded`).
+    pub fn charges(&self, bot: &str) -> Vec<Value> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.charges.clone())
+            .unwrap_or_default()
     }
 
     pub fn callback_answers(&self, bot: &str) -> Vec<Value> {

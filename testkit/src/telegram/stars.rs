@@ -1,6 +1,10 @@
-//! Telegram Stars in the fake Bot API: `sendInvoice` and `createInvoiceLink` in XTR,
-//! `answerPreCheckoutQuery`, and the payer's side: a pre-checkout query, then the
-//! `successful_payment` message.
+//! Telegram Stars in the fake Bot API: `sendInvoice` and `createInvoiceLink` in XTR (with a
+//! 30-day subscription period), `answerPreCheckoutQuery`, `refundStarPayment`, and the payer's
+//! side: a pre-checkout query, then the `successful_payment` message; a subscription's renewals;
+//! a refund Telegram makes on its own (`refunded_payment`).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -75,9 +79,8 @@ pub fn create_invoice_link(
     let bot = world
         .bot(token)
         .ok_or_else(|| ApiError::bad_request("bot not found"))?;
-    bot.invoices.push(
-        json!({"chat_id": null, "payload": payload, "amount": amount, "title": params["title"]}),
-    );
+    bot.invoices.push(json!({"chat_id": null, "payload": payload, "amount": amount,
+                             "title": params["title"], "subscription_period": params["subscription_period"]}));
     Ok(json!(format!(
         "https://t.me/$fake_invoice_{}",
         bot.invoices.len()
@@ -118,7 +121,9 @@ pub fn pre_checkout(
     Ok(id)
 }
 
-/// Telegram charged the payer: the bot gets the `successful_payment` message.
+/// Telegram charged the payer: the bot gets the `successful_payment` message. A payment of a
+/// subscription invoice is recurring: the first charge of its payload is the first recurring
+/// one, later charges are renewals.
 pub fn successful_payment(
     world: &mut World,
     token: &str,
@@ -129,12 +134,158 @@ pub fn successful_payment(
 ) -> Result<(), String> {
     let user = world.user(user_id);
     let bot = world.bot(token).ok_or("no bot")?;
+    let subscription = bot
+        .invoices
+        .iter()
+        .any(|i| i["payload"] == payload && i["subscription_period"].is_i64());
+    let first = !bot.charges.iter().any(|c| c["payload"] == payload);
+    bot.charges.push(
+        json!({"user_id": user_id, "payload": payload, "amount": amount,
+                            "charge_id": charge_id, "refunded": false}),
+    );
+    let mut paid = json!({"currency": "XTR", "total_amount": amount, "invoice_payload": payload,
+                          "telegram_payment_charge_id": charge_id, "provider_payment_charge_id": ""});
+    if subscription {
+        paid["is_recurring"] = json!(true);
+        paid["is_first_recurring"] = json!(first);
+        paid["subscription_expiration_date"] = json!(unix_now() + 30 * 24 * 3600);
+    }
     let message_id = bot.next_message_id;
     bot.next_message_id += 1;
     bot.push_update(json!({"message": {
         "message_id": message_id, "from": user.json(), "chat": user.chat_json(), "date": unix_now(),
-        "successful_payment": {"currency": "XTR", "total_amount": amount, "invoice_payload": payload,
-                               "telegram_payment_charge_id": charge_id, "provider_payment_charge_id": ""},
+        "successful_payment": paid,
     }}));
     Ok(())
+}
+
+/// A charge goes back to the payer: marked refunded, and the bot gets the `refunded_payment`
+/// message, as Telegram sends it.
+fn refund(world: &mut World, token: &str, user_id: i64, charge_id: &str) -> Result<(), ApiError> {
+    let user = world.user(user_id);
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let charge = bot
+        .charges
+        .iter_mut()
+        .find(|c| c["charge_id"] == charge_id && c["user_id"] == user_id)
+        .ok_or_else(|| ApiError::bad_request("CHARGE_NOT_FOUND"))?;
+    if charge["refunded"] == true {
+        return Err(ApiError::bad_request("CHARGE_ALREADY_REFUNDED"));
+    }
+    charge["refunded"] = json!(true);
+    let refunded = json!({"currency": "XTR", "total_amount": charge["amount"],
+                          "invoice_payload": charge["payload"], "telegram_payment_charge_id": charge_id});
+    let message_id = bot.next_message_id;
+    bot.next_message_id += 1;
+    bot.push_update(json!({"message": {
+        "message_id": message_id, "from": user.json(), "chat": user.chat_json(), "date": unix_now(),
+        "refunded_payment": refunded,
+    }}));
+    Ok(())
+}
+
+/// `refundStarPayment`.
+pub fn refund_star_payment(
+    world: &mut World,
+    token: &str,
+    params: &Value,
+) -> Result<Value, ApiError> {
+    let user_id = params["user_id"]
+        .as_i64()
+        .ok_or_else(|| ApiError::bad_request("user_id"))?;
+    let charge_id = params["telegram_payment_charge_id"]
+        .as_str()
+        .ok_or_else(|| ApiError::bad_request("telegram_payment_charge_id"))?;
+    refund(world, token, user_id, charge_id)?;
+    Ok(json!(true))
+}
+
+/// Telegram refunds a charge on its own (a dispute, its support).
+pub fn refund_by_telegram(
+    world: &mut World,
+    token: &str,
+    user_id: i64,
+    charge_id: &str,
+) -> Result<(), String> {
+    refund(world, token, user_id, charge_id).map_err(|e| e.description().to_owned())
+}
+
+/// What came of a payer's attempt to pay an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paid {
+    /// Charged: Telegram's charge id.
+    Charged(String),
+    /// The bot refused the pre-checkout, with its message (or did not answer within 10 s).
+    Refused(String),
+}
+
+/// The payer pays an invoice the bot issued, as Telegram runs it: the pre-checkout query, the
+/// bot's answer within 10 s, then the charge and the `successful_payment` message.
+pub async fn pay(
+    world: &Arc<Mutex<World>>,
+    token: &str,
+    user_id: i64,
+    payload: &str,
+) -> Result<Paid, String> {
+    let lock = || world.lock().unwrap_or_else(|p| p.into_inner());
+    let (query_id, amount) = {
+        let mut world = lock();
+        let bot = world.bot(token).ok_or("no bot")?;
+        let amount = bot
+            .invoices
+            .iter()
+            .find(|i| i["payload"] == payload)
+            .and_then(|i| i["amount"].as_i64())
+            .ok_or_else(|| format!("the bot issued no invoice {payload}"))?;
+        let query_id = pre_checkout(&mut world, token, user_id, payload, amount)?;
+        (query_id, amount)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let answer = {
+            let mut world = lock();
+            let bot = world.bot(token).ok_or("no bot")?;
+            bot.pre_checkout_answers
+                .iter()
+                .find(|a| a["pre_checkout_query_id"] == query_id.as_str())
+                .cloned()
+        };
+        match answer {
+            Some(answer) if answer["ok"] == true => {
+                let mut world = lock();
+                let bot = world.bot(token).ok_or("no bot")?;
+                let charge_id = format!("stxFAKE{}{}", bot.id, bot.charges.len() + 1);
+                successful_payment(&mut world, token, user_id, payload, amount, &charge_id)?;
+                return Ok(Paid::Charged(charge_id));
+            }
+            Some(answer) => {
+                let message = answer["error_message"].as_str().unwrap_or_default();
+                return Ok(Paid::Refused(message.to_owned()));
+            }
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    Ok(Paid::Refused("the bot did not answer within 10 s".into()))
+}
+
+/// Telegram renews a Stars subscription: a new charge for the same invoice, no pre-checkout.
+pub fn renew(
+    world: &mut World,
+    token: &str,
+    user_id: i64,
+    payload: &str,
+) -> Result<String, String> {
+    let bot = world.bot(token).ok_or("no bot")?;
+    let first = bot
+        .charges
+        .iter()
+        .find(|c| c["payload"] == payload && c["user_id"] == user_id)
+        .cloned()
+        .ok_or("no subscription to renew")?;
+    let charge_id = format!("stxFAKE{}{}", bot.id, bot.charges.len() + 1);
+    let amount = first["amount"].as_i64().unwrap_or_default();
+    successful_payment(world, token, user_id, payload, amount, &charge_id)?;
+    Ok(charge_id)
 }

@@ -57,6 +57,8 @@ pub struct Bot {
     /// Invoices sent or linked: chat, payload, amount in Stars.
     pub invoices: Vec<Value>,
     pub pre_checkout_answers: Vec<Value>,
+    /// Stars charges: user, payload, amount, charge id, refunded.
+    pub charges: Vec<Value>,
     pub sends: VecDeque<Instant>,
     pub chat_sends: HashMap<i64, VecDeque<Instant>>,
     pub too_many_requests: usize,
@@ -79,6 +81,7 @@ impl Bot {
             answered_callbacks: Vec::new(),
             invoices: Vec::new(),
             pre_checkout_answers: Vec::new(),
+            charges: Vec::new(),
             sends: VecDeque::new(),
             chat_sends: HashMap::new(),
             too_many_requests: 0,
