@@ -67,9 +67,15 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
         };
         tasks.spawn(category_bot.run(stop.clone()));
     }
+    let plans = ingest::catalog::CatalogFile::parse(include_str!("../../catalog.toml"))?.plans;
     let config = bots::main_bot::MainBotConfig {
         poll_timeout: 1,
         category_bots: usernames,
+        payments: Some(bots::main_bot::Payments {
+            plans,
+            yookassa: None,
+            stars: true,
+        }),
         ..Default::default()
     };
     let main_bot = bots::main_bot::MainBot::new(bot(MAIN.0), bus.clone(), pool.clone(), config);
@@ -127,7 +133,48 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
         "== sample subscriber {user} started @{}, picked design and development with its buttons, started @{} and @{}",
         MAIN.1, CATEGORY_BOTS[0].2, CATEGORY_BOTS[1].2
     );
+    let paid = pay_for_a_week_in_stars(&fake, greeting).await?;
+    println!("== sample subscriber {user} bought a week in Telegram Stars: {paid}");
     Ok(LiveBots { fake, stop, tasks })
+}
+
+/// "Моя подписка" → "Оплатить" → a week → Telegram Stars, then the payer pays the invoice:
+/// the main bot's confirmation.
+async fn pay_for_a_week_in_stars(fake: &FakeTelegram, greeting: i64) -> anyhow::Result<String> {
+    let user = SUBSCRIBER;
+    let mut on = greeting;
+    for data in ["s", "p", "p:week", "ps:week"] {
+        let before = fake.sent_to(MAIN.1, user).len();
+        let invoices = fake.invoices(MAIN.1).len();
+        fake.press(MAIN.1, user, on, data)
+            .map_err(anyhow::Error::msg)?;
+        until("the main bot's answer", async || {
+            Ok(fake.sent_to(MAIN.1, user).len() > before || fake.invoices(MAIN.1).len() > invoices)
+        })
+        .await?;
+        if let Some(last) = fake.sent_to(MAIN.1, user).last() {
+            on = last.message_id;
+        }
+    }
+    let invoice = fake.invoices(MAIN.1).last().cloned().unwrap_or_default();
+    let payload = invoice["payload"].as_str().unwrap_or_default().to_owned();
+    match fake.pay(MAIN.1, user, &payload).await? {
+        testkit::telegram::Paid::Charged(_) => {}
+        testkit::telegram::Paid::Refused(why) => {
+            anyhow::bail!("the Stars payment was refused: {why}")
+        }
+    }
+    let confirmation = || {
+        fake.sent_to(MAIN.1, user)
+            .into_iter()
+            .find(|m| m.text.starts_with("✅"))
+            .map(|m| m.text)
+    };
+    until("the payment's confirmation", async || {
+        Ok(confirmation().is_some())
+    })
+    .await?;
+    Ok(confirmation().unwrap_or_default())
 }
 
 impl LiveBots {

@@ -124,6 +124,7 @@ fn migrate_then_demo_work_on_a_fresh_database() {
         "classified every accepted post",
         "categories [design,texts]",
         "199.00 RUB succeeded",
+        "bought a week in Telegram Stars: ✅ Оплата прошла! Подписка активна до",
         "@rh_demo_design_bot → 700000002: <b>Ищем дизайнера для лендинга кофейни</b>",
         "@rh_demo_dev_bot → 700000002: <b>Вакансия: нужен Python-разработчик",
         "user 700000002 got -1001000000001:101 via the design bot",
