@@ -103,10 +103,11 @@ impl Billing {
             admin_id: None,
             reason: None,
         };
+        let amount = refund.amount;
         let recorded = activate::refund_succeeded(&self.bus, &created, refund).await?;
         if recorded.new {
-            self.tell(created.user_id, &refunded_text(&recorded, minor, "₽", 100))
-                .await;
+            let news = crate::refund::user_news(&recorded, amount);
+            self.tell(created.user_id, &news).await;
         }
         Ok(Outcome::Refunded(recorded))
     }
@@ -139,24 +140,6 @@ impl Billing {
         let Some(bot) = &self.bot else { return };
         tell(bot, user_id, text).await;
     }
-}
-
-/// The user's news of a refund: how much came back, and what access is left.
-pub fn refunded_text(recorded: &RefundRecorded, minor: i64, unit: &str, per_unit: i64) -> String {
-    let amount = if per_unit == 1 {
-        minor.to_string()
-    } else {
-        crate::yookassa::amount_value(minor)
-    };
-    let access = match &recorded.revoked {
-        Some(revoked) if revoked.until > chrono::Utc::now() => format!(
-            "Подписка действует до {} (UTC).",
-            revoked.until.format("%d.%m.%Y %H:%M")
-        ),
-        Some(_) => "Оплаченный период закончился.".to_owned(),
-        None => "Оплаченный период уже был использован.".to_owned(),
-    };
-    format!("↩️ Возврат оформлен: {amount} {unit}. {access}")
 }
 
 /// Sends `text` to a user from the main bot. A user who just tapped "pay" may be within

@@ -11,7 +11,7 @@ use teloxide::types::TelegramTransactionId;
 
 use crate::activate::{self, Refund, RefundRecorded};
 use crate::ledger;
-use crate::reconcile::{refunded_text, tell};
+use crate::reconcile::tell;
 use crate::yookassa::YooKassa;
 
 /// What an admin asks for.
@@ -133,10 +133,19 @@ pub fn stars_refund_id(charge: &str) -> String {
 
 /// The user's news of a refund of `amount`.
 pub fn user_news(recorded: &RefundRecorded, amount: Money) -> String {
-    match amount.currency {
-        Currency::Rub => refunded_text(recorded, amount.minor, "₽", 100),
-        Currency::Xtr => refunded_text(recorded, amount.minor, "⭐", 1),
-    }
+    let amount = match amount.currency {
+        Currency::Rub => format!("{} ₽", crate::yookassa::amount_value(amount.minor)),
+        Currency::Xtr => format!("{} ⭐", amount.minor),
+    };
+    let access = match &recorded.revoked {
+        Some(revoked) if revoked.until > chrono::Utc::now() => format!(
+            "Подписка действует до {} (UTC).",
+            revoked.until.format("%d.%m.%Y %H:%M")
+        ),
+        Some(_) => "Оплаченный период закончился.".to_owned(),
+        None => "Оплаченный период уже был использован.".to_owned(),
+    };
+    format!("↩️ Возврат оформлен: {amount}. {access}")
 }
 
 /// Every refund recorded for a payment, in kopecks or Stars.
