@@ -1,22 +1,25 @@
 //! Prints the 5-fold cross-validation report of the local model on the labelled corpus as JSON.
 //!
 //! `cargo run -p classify --example cross_validate -- [--spam] [--epochs N] [--lr X] [--l2 X]
-//! [--bits N] [--folds N] [--seed N] [--confident X]`; `--spam` adds the spam set to every
-//! training fold (never to the scored posts).
+//! [--bits N] [--folds N] [--seed N] [--confident X] [--errors]`; `--spam` adds the spam set to
+//! every training fold (never to the scored posts); `--errors` lists the posts whose kind or
+//! categories the held-out model got wrong instead of the report.
 
-use classify::eval::{Thresholds, cross_validate_with};
-use classify::local::{TrainOptions, read_jsonl};
+use classify::eval::{Report, Thresholds, cross_validated_predictions};
+use classify::local::{TrainOptions, read_jsonl, read_texts};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = TrainOptions::default();
     let mut thresholds = Thresholds::default();
-    let (mut folds, mut spam) = (5, false);
+    let (mut folds, mut spam, mut errors, mut pool) = (5, false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        if flag == "--spam" {
-            spam = true;
+        if matches!(flag.as_str(), "--spam" | "--errors" | "--pool") {
+            spam |= flag == "--spam";
+            errors |= flag == "--errors";
+            pool |= flag == "--pool";
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -29,6 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => options.seed = value.parse()?,
             "--folds" => folds = value.parse()?,
             "--confident" => thresholds.confident = value.parse()?,
+            "--pseudo-confidence" => options.pseudo_confidence = value.parse()?,
+            "--pseudo-per-labelled" => options.pseudo_per_labelled = value.parse()?,
+            "--pseudo-weight" => options.pseudo_weight = value.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -38,7 +44,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Vec::new()
     };
-    let report = cross_validate_with(&dev, &extra, folds, &options, &thresholds);
+    let unlabelled = if pool {
+        read_texts(format!("{CORPUS}/pool.jsonl"))?
+    } else {
+        Vec::new()
+    };
+    let (predictions, predicting) =
+        cross_validated_predictions(&dev, &extra, &unlabelled, folds, &options);
+    if errors {
+        for (post, predicted) in dev.iter().zip(&predictions) {
+            let categories: Vec<&str> = predicted
+                .categories
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect();
+            if post.kind != predicted.kind || post.categories != categories {
+                let text: String = post.text.chars().take(160).collect();
+                println!(
+                    "{:?}{:?} → {:?}{:?} {:.2}\n    {}",
+                    post.kind,
+                    post.categories,
+                    predicted.kind,
+                    categories,
+                    predicted.kind_confidence,
+                    text.replace('\n', " ⏎ ")
+                );
+            }
+        }
+        return Ok(());
+    }
+    let report = Report::from_predictions(&dev, &predictions, &thresholds, predicting);
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -5,10 +5,16 @@
 
 use std::time::Duration;
 
-use classify::eval::{Report, Thresholds, cross_validate};
-use classify::local::{Example, LocalModel, PostKind, Prediction, TrainOptions, read_jsonl};
+use classify::eval::{Report, Thresholds, cross_validated_predictions};
+use classify::local::{
+    Example, LocalModel, PostKind, Prediction, TrainOptions, read_jsonl, read_texts,
+};
 
 const DEV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
+const POOL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/pool.jsonl"
+);
 
 fn example(text: &str, kind: PostKind, categories: &[&str]) -> Example {
     Example {
@@ -106,17 +112,80 @@ fn metric_arithmetic_on_a_hand_made_table() {
     assert_eq!(report.posts_per_second, 4.0);
 }
 
-/// A regression guard at the figures this model reaches (see the classify issue's closing
-/// note), not the targets, which it does not reach yet.
+/// The quality targets, by 5-fold cross-validation of the shipped training procedure
+/// (labelled posts plus self-training on the unlabelled channel posts, minus any post whose
+/// text is scored).
 #[test]
-fn cross_validation_on_the_labelled_corpus_holds_its_figures() {
+fn cross_validation_on_the_labelled_corpus_meets_the_targets() {
+    // given the labelled corpus and the unlabelled pool
     let dev = read_jsonl(DEV).unwrap();
-    let report = cross_validate(&dev, 5, &TrainOptions::default());
+    let pool = read_texts(POOL).unwrap();
+    // when every post is scored by a model trained without it
+    let (predictions, predicting) =
+        cross_validated_predictions(&dev, &[], &pool, 5, &TrainOptions::default());
+    let report = Report::from_predictions(&dev, &predictions, &Thresholds::default(), predicting);
     println!("{}", serde_json::to_string(&report).unwrap());
+    // then the figures hold the targets
     assert_eq!(report.posts, 299);
-    assert!(report.kind_accuracy >= 0.90, "{report:?}");
-    assert!(report.vacancy_recall >= 0.95, "{report:?}");
+    assert!(report.kind_accuracy >= 0.93, "{report:?}");
+    assert!(report.vacancy_recall >= 0.97, "{report:?}");
     assert!(report.vacancy_precision >= 0.90, "{report:?}");
     assert!(report.category_micro_f1 >= 0.80, "{report:?}");
     assert!(report.llm_share <= 0.25, "{report:?}");
+}
+
+#[test]
+fn self_training_learns_from_the_unlabelled_posts_it_is_sure_of() {
+    // given the labelled corpus, and unlabelled channel posts (ours) for a job title the
+    // corpus never uses, in plain development vacancies
+    let dev = read_jsonl(DEV).unwrap();
+    let stacks = [
+        "мобильное приложение на Dart для iOS и Android",
+        "бэкенд на Python и Django, REST API",
+        "интеграция с 1С и платёжным шлюзом",
+        "доработка сайта на React и TypeScript",
+        "Telegram-бот с базой PostgreSQL",
+        "настройка CI/CD, Docker и Kubernetes",
+        "парсер на Go и очереди RabbitMQ",
+        "вёрстка лендинга, JavaScript, Git",
+    ];
+    let unlabelled: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                "Флаттерщик\nЗадача: {}. Оплата {} 000 ₽, удалённо. Пишите @team{i}",
+                stacks[i % stacks.len()],
+                50 + 5 * i
+            )
+        })
+        .collect();
+    // when one model trains on the labelled posts alone and another also self-trains
+    let options = TrainOptions::default();
+    let alone = LocalModel::train(&dev, &options);
+    let self_trained = LocalModel::train_with_unlabelled(&dev, &unlabelled, &options);
+    // then the self-trained one has learnt those posts: surer they are development vacancies
+    let sureness = |model: &LocalModel| {
+        let total: f32 = unlabelled
+            .iter()
+            .map(|post| model.predict(post))
+            .filter(|p| p.kind == PostKind::Vacancy)
+            .filter_map(|p| {
+                p.categories
+                    .first()
+                    .filter(|(slug, _)| slug == "development")
+                    .cloned()
+            })
+            .map(|(_, probability)| probability)
+            .sum();
+        total / unlabelled.len() as f32
+    };
+    let (before, after) = (sureness(&alone), sureness(&self_trained));
+    println!("development vacancy: alone {before:.3}, self-trained {after:.3}");
+    assert!(
+        before >= 0.5,
+        "the posts must look like development to the first model: {before}"
+    );
+    assert!(
+        after > before + 0.02,
+        "alone {before}, self-trained {after}"
+    );
 }

@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use classify::decide::Classifier;
-use classify::eval::{Report, Thresholds, cross_validate_with, evaluate};
+use classify::eval::{Report, Thresholds, cross_validated_predictions, evaluate};
 use classify::llm::{Llm, LlmConfig};
-use classify::local::{Example, LocalModel, TrainOptions, read_jsonl};
+use classify::local::{Example, LocalModel, TrainOptions, read_jsonl, read_texts};
 use classify::service::{ClassifyHandler, ServiceConfig};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -105,6 +105,10 @@ pub enum ClassifyCommand {
         /// Also learn from CLASSIFICATIONS: the LLM's answers and admins' corrections.
         #[arg(long)]
         from_stream: bool,
+        /// Unlabelled posts (JSON lines with `text`, e.g. an export of the channels) to
+        /// self-train on: the posts a first model is sure of join the training at half weight.
+        #[arg(long)]
+        unlabelled: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -118,6 +122,10 @@ pub enum ClassifyCommand {
         /// instead of scoring the configured model.
         #[arg(long)]
         cross_validate: Option<usize>,
+        /// With --cross-validate: each fold self-trains on these unlabelled posts, as
+        /// `train --unlabelled` does (posts whose text is in FILE are left out of them).
+        #[arg(long, requires = "cross_validate")]
+        unlabelled: Vec<PathBuf>,
     },
     /// Classifies stored posts again with the configured model and prompt.
     Backfill {
@@ -143,13 +151,18 @@ pub async fn execute(
         ClassifyCommand::Train {
             data,
             from_stream,
+            unlabelled,
             out,
-        } => train(nats_url, &data, from_stream, &out).await,
+        } => train(nats_url, &data, from_stream, &unlabelled, &out).await,
         ClassifyCommand::Eval {
             file,
             json,
             cross_validate,
-        } => eval(args, &file, json, cross_validate),
+            unlabelled,
+        } => {
+            let unlabelled = read_all_texts(&unlabelled)?;
+            eval(args, &file, json, cross_validate, &unlabelled)
+        }
         ClassifyCommand::Backfill { since } => {
             let bus = crate::ops::connect_bus(nats_url).await?;
             let handler = ClassifyHandler::new(bus.clone(), args.classifier()?);
@@ -187,6 +200,7 @@ async fn train(
     nats_url: &str,
     data: &[PathBuf],
     from_stream: bool,
+    unlabelled: &[PathBuf],
     out: &Path,
 ) -> anyhow::Result<()> {
     let mut examples: Vec<Example> = Vec::new();
@@ -203,8 +217,14 @@ async fn train(
         !examples.is_empty(),
         "nothing to train on: give --data FILE and/or --from-stream"
     );
+    let unlabelled = read_all_texts(unlabelled)?;
     let started = std::time::Instant::now();
-    let model = LocalModel::train(&examples, &TrainOptions::default());
+    let model = if unlabelled.is_empty() {
+        LocalModel::train(&examples, &TrainOptions::default())
+    } else {
+        println!("self-training on {} unlabelled posts", unlabelled.len());
+        LocalModel::train_with_unlabelled(&examples, &unlabelled, &TrainOptions::default())
+    };
     std::fs::write(out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "trained {} on {} examples in {:.1}s → {}",
@@ -216,11 +236,20 @@ async fn train(
     Ok(())
 }
 
+fn read_all_texts(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for file in files {
+        texts.extend(read_texts(file)?);
+    }
+    Ok(texts)
+}
+
 fn eval(
     args: &ClassifierArgs,
     file: &Path,
     json: bool,
     folds: Option<usize>,
+    unlabelled: &[String],
 ) -> anyhow::Result<()> {
     let examples = read_jsonl(file)?;
     anyhow::ensure!(
@@ -229,13 +258,16 @@ fn eval(
         file.display()
     );
     let report = match folds {
-        Some(folds) => cross_validate_with(
-            &examples,
-            &[],
-            folds,
-            &TrainOptions::default(),
-            &args.thresholds(),
-        ),
+        Some(folds) => {
+            let (predictions, predicting) = cross_validated_predictions(
+                &examples,
+                &[],
+                unlabelled,
+                folds,
+                &TrainOptions::default(),
+            );
+            Report::from_predictions(&examples, &predictions, &args.thresholds(), predicting)
+        }
         None => {
             if args.local_model.is_none() {
                 eprintln!(

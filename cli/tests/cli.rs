@@ -420,6 +420,53 @@ fn classify_train_then_eval_round_trip() {
     }
     assert_eq!(report["posts"], 6);
     assert!(report["kind_accuracy"].as_f64().unwrap() >= 0.8, "{report}");
+    // and with unlabelled channel posts (lines without text are skipped) training self-trains
+    // on them and cross-validation does the same in every fold
+    let unlabelled = dir.path().join("unlabelled.jsonl");
+    std::fs::write(
+        &unlabelled,
+        [
+            r#"{"text": "Ищем дизайнера баннеров, 3 000 ₽ за баннер", "chat_id": 1}"#,
+            r#"{"chat_id": 1, "message_id": 2}"#,
+            r#"{"text": "Нужен верстальщик лендинга, 20 000 ₽"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let self_trained = stdout(&remotehunt(
+        unused,
+        unused,
+        &[
+            "classify",
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--unlabelled",
+            unlabelled.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        self_trained.contains("self-training on 2 unlabelled posts"),
+        "{self_trained}"
+    );
+    let validated = stdout(&remotehunt(
+        unused,
+        unused,
+        &[
+            "classify",
+            "eval",
+            "--json",
+            "--cross-validate",
+            "2",
+            "--unlabelled",
+            unlabelled.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&validated).unwrap();
+    assert_eq!(report["posts"], 6, "{report}");
     // and a broken model file is a clear error
     std::fs::write(&model, b"not a model").unwrap();
     let broken = Command::new(BIN)

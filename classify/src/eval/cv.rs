@@ -9,25 +9,33 @@ use crate::local::{Example, LocalModel, Prediction, TrainOptions, stratified_fol
 
 /// Cross-validates on `examples` alone at the default thresholds.
 pub fn cross_validate(examples: &[Example], folds: usize, options: &TrainOptions) -> Report {
-    cross_validate_with(examples, &[], folds, options, &Thresholds::default())
+    let (predictions, predicting) = cross_validated_predictions(examples, &[], &[], folds, options);
+    Report::from_predictions(examples, &predictions, &Thresholds::default(), predicting)
 }
 
-/// Cross-validates on `examples`; `extra_training` (e.g. the spam set) joins every training
-/// fold but is never scored. Extra posts whose text is also in `examples` are dropped, so a
-/// held-out post cannot leak into training through the other file.
-pub fn cross_validate_with(
+/// Each post's prediction by the model of the fold that held it out, in the order of
+/// `examples`, and the time spent predicting. `extra_training` (e.g. the spam set) joins every
+/// training fold but is never scored; with `unlabelled` posts each fold self-trains on them.
+/// Extra and unlabelled posts whose text is also in `examples` are dropped, so a held-out post
+/// cannot leak into training through another file.
+pub fn cross_validated_predictions(
     examples: &[Example],
     extra_training: &[Example],
+    unlabelled: &[String],
     folds: usize,
     options: &TrainOptions,
-    thresholds: &Thresholds,
-) -> Report {
+) -> (Vec<Prediction>, Duration) {
     let folds = folds.max(2);
     let key = |e: &Example| e.text.trim().to_lowercase();
     let scored: HashSet<String> = examples.iter().map(key).collect();
     let extra: Vec<&Example> = extra_training
         .iter()
         .filter(|e| !scored.contains(&key(e)))
+        .collect();
+    let unlabelled: Vec<String> = unlabelled
+        .iter()
+        .filter(|text| !scored.contains(&text.trim().to_lowercase()))
+        .cloned()
         .collect();
     let assignment = stratified_folds(examples, folds, options.seed);
     let mut predictions: Vec<Option<Prediction>> = vec![None; examples.len()];
@@ -41,7 +49,11 @@ pub fn cross_validate_with(
             .chain(extra.iter().copied())
             .cloned()
             .collect();
-        let model = LocalModel::train(&training, options);
+        let model = if unlabelled.is_empty() {
+            LocalModel::train(&training, options)
+        } else {
+            LocalModel::train_with_unlabelled(&training, &unlabelled, options)
+        };
         let started = Instant::now();
         for (i, e) in examples.iter().enumerate() {
             if assignment[i] == fold {
@@ -50,6 +62,5 @@ pub fn cross_validate_with(
         }
         predicting += started.elapsed();
     }
-    let predictions: Vec<Prediction> = predictions.into_iter().flatten().collect();
-    Report::from_predictions(examples, &predictions, thresholds, predicting)
+    (predictions.into_iter().flatten().collect(), predicting)
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::local::{Example, LocalModel, Prediction};
 
-pub use cv::{cross_validate, cross_validate_with};
+pub use cv::{cross_validate, cross_validated_predictions};
 pub use metrics::{CategoryScore, Report};
 
 /// When the local model's answer is final.

@@ -61,6 +61,33 @@ pub fn read_jsonl(path: impl AsRef<Path>) -> Result<Vec<Example>, Error> {
     Ok(out)
 }
 
+/// Reads the texts of a JSON-lines file whose lines need carry nothing but `text` (the
+/// unlabelled pool, an export); lines without text are skipped, broken JSON is an error.
+pub fn read_texts(path: impl AsRef<Path>) -> Result<Vec<String>, Error> {
+    #[derive(Deserialize)]
+    struct TextLine {
+        text: Option<String>,
+    }
+    let path = path.as_ref();
+    let content = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (n, raw) in content.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let line: TextLine = serde_json::from_str(raw).map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            line: n + 1,
+            reason: e.to_string(),
+        })?;
+        out.extend(line.text.filter(|t| !t.trim().is_empty()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -6,6 +6,7 @@
 //! * dense: one feature per lexicon cue in the post and in its title, plus a few shape signals
 //!   (length, links, emoji, mixed-script words) that separate spam from job posts.
 
+use super::amounts::{daily_pay, listed_vacancies};
 use super::cues::{CueIndex, all_cues, cue_count};
 use super::hash::Fnv;
 use super::text::{Word, normalise, words};
@@ -17,7 +18,7 @@ const NS_PAIR: u8 = 4;
 const NS_CHARS: u8 = 5;
 
 /// Bump when extraction changes in a way the lexicon and constants below do not show.
-const EXTRACTION_VERSION: u8 = 1;
+const EXTRACTION_VERSION: u8 = 2;
 
 const MIN_GRAM: usize = 2;
 const MAX_GRAM: usize = 5;
@@ -44,6 +45,7 @@ const SHAPES: &[&str] = &[
     "c++/c#/.net",
     "pay/day>=3k",
     "pay/day>=10k",
+    "vacancies_listed>=5",
 ];
 
 /// A sparse feature vector: (row, value) sorted by row, rows unique.
@@ -90,12 +92,12 @@ impl Featurizer {
             dense[i] = (1.0 + f32::from(body)).ln();
             dense[n + i] = f32::from(title.min(1));
         }
-        shapes(
-            text,
-            &normalised.text,
-            normalised.mixed_script_words,
-            &mut dense[2 * n..],
-        );
+        let shape = &mut dense[2 * n..];
+        shapes(text, &normalised.text, normalised.mixed_script_words, shape);
+        let daily = daily_pay(&normalised.text, &words).unwrap_or(0);
+        shape[16] = f32::from(u8::from(daily >= 3000));
+        shape[17] = f32::from(u8::from(daily >= 10_000));
+        shape[18] = f32::from(u8::from(listed_vacancies(&words) >= 5));
         out.extend(
             dense
                 .iter()

@@ -4,9 +4,11 @@
 //! the LLM. Pure: no I/O but [`read_jsonl`], no async.
 //!
 //! The shipped model (`classify/model/default.bin`, loaded by [`LocalModel::embedded`]) is
-//! regenerated from the labelled corpus with
-//! `remotehunt classify train --data ../shared/corpus/dev.jsonl --out classify/model/default.bin`.
+//! regenerated from the labelled corpus, self-training on the unlabelled channel posts, with
+//! `remotehunt classify train --data ../shared/corpus/dev.jsonl
+//! --unlabelled ../shared/corpus/pool.jsonl --out classify/model/default.bin`.
 
+mod amounts;
 mod calibrate;
 mod codec;
 mod cues;
@@ -15,10 +17,11 @@ mod features;
 mod hash;
 mod lexicon;
 mod model;
+mod self_training;
 mod text;
 mod train;
 
-pub use data::{Example, read_jsonl};
+pub use data::{Example, read_jsonl, read_texts};
 pub use model::{LocalModel, Prediction};
 pub use schemas::PostKind;
 pub use train::{TrainOptions, stratified_folds};

@@ -22,6 +22,13 @@ pub struct TrainOptions {
     pub hash_bits: u32,
     /// Inner folds whose held-out scores fit the calibration; below 2, defaults are used.
     pub calibration_folds: usize,
+    /// Self-training keeps an unlabelled post only when the first model is this sure of it.
+    pub pseudo_confidence: f32,
+    /// At most this many pseudo-labelled posts per labelled post of the same kind: job
+    /// channels are mostly vacancies, and a flood of them would teach that everything is one.
+    pub pseudo_per_labelled: f32,
+    /// A pseudo-labelled post counts this much of a labelled one in the losses.
+    pub pseudo_weight: f32,
 }
 
 impl Default for TrainOptions {
@@ -33,6 +40,9 @@ impl Default for TrainOptions {
             l2: 1e-4,
             hash_bits: 16,
             calibration_folds: 4,
+            pseudo_confidence: 0.9,
+            pseudo_per_labelled: 3.0,
+            pseudo_weight: 0.5,
         }
     }
 }
@@ -41,47 +51,65 @@ impl LocalModel {
     /// Trains on labelled posts. Categories are learnt from vacancies and resumes only: other
     /// posts carry no category labels, which is not the same as "no category".
     pub fn train(examples: &[Example], options: &TrainOptions) -> LocalModel {
-        let featurizer = Featurizer::new(options.hash_bits.clamp(8, 24));
-        let features: Vec<Features> = examples
-            .iter()
-            .map(|e| featurizer.extract(&e.text))
-            .collect();
-        let targets: Vec<Target> = examples.iter().map(Target::new).collect();
-        let all: Vec<usize> = (0..examples.len()).collect();
-        let calibration = if options.calibration_folds >= 2 {
-            let folds = stratified_folds(examples, options.calibration_folds, options.seed);
-            let mut held_out = Vec::with_capacity(examples.len());
-            for fold in 0..options.calibration_folds {
-                let (train, test): (Vec<usize>, Vec<usize>) =
-                    all.iter().partition(|&&i| folds[i] != fold);
-                let (weights, bias) = fit(&featurizer, &features, &targets, &train, options);
-                held_out.extend(test.iter().map(|&i| Scored {
-                    scores: scores(&weights, &bias, &features[i]),
-                    kind: targets[i].kind,
-                    categories: targets[i].categories,
-                }));
-            }
-            fit_calibration(&held_out)
-        } else {
-            Calibration::default()
-        };
-        let (weights, bias) = fit(&featurizer, &features, &targets, &all, options);
-        // Round as the file format does, so a saved and reloaded model predicts the same.
-        let weights = codec::quantised(&weights);
-        LocalModel::from_parts(featurizer, weights, bias, calibration)
+        train_with_pseudo(examples, &[], options)
     }
+}
+
+/// Trains on `labelled` and `pseudo` posts; only labelled ones are held out to fit the
+/// calibration, so it measures the model against what people said, not what it said itself.
+pub(super) fn train_with_pseudo(
+    labelled: &[Example],
+    pseudo: &[Example],
+    options: &TrainOptions,
+) -> LocalModel {
+    let featurizer = Featurizer::new(options.hash_bits.clamp(8, 24));
+    let features: Vec<Features> = labelled
+        .iter()
+        .chain(pseudo)
+        .map(|e| featurizer.extract(&e.text))
+        .collect();
+    let targets: Vec<Target> = labelled
+        .iter()
+        .map(|e| Target::new(e, 1.0))
+        .chain(pseudo.iter().map(|e| Target::new(e, options.pseudo_weight)))
+        .collect();
+    let all: Vec<usize> = (0..targets.len()).collect();
+    let calibration = if options.calibration_folds >= 2 {
+        let folds = stratified_folds(labelled, options.calibration_folds, options.seed);
+        let mut held_out = Vec::with_capacity(labelled.len());
+        for fold in 0..options.calibration_folds {
+            let (train, test): (Vec<usize>, Vec<usize>) = all
+                .iter()
+                .partition(|&&i| folds.get(i).is_none_or(|f| *f != fold));
+            let (weights, bias) = fit(&featurizer, &features, &targets, &train, options);
+            held_out.extend(test.iter().map(|&i| Scored {
+                scores: scores(&weights, &bias, &features[i]),
+                kind: targets[i].kind,
+                categories: targets[i].categories,
+            }));
+        }
+        fit_calibration(&held_out)
+    } else {
+        Calibration::default()
+    };
+    let (weights, bias) = fit(&featurizer, &features, &targets, &all, options);
+    // Round as the file format does, so a saved and reloaded model predicts the same.
+    let weights = codec::quantised(&weights);
+    LocalModel::from_parts(featurizer, weights, bias, calibration)
 }
 
 /// An example's labels as the losses need them.
 #[derive(Debug, Clone, Copy)]
 struct Target {
     kind: usize,
+    /// How much the example counts in the losses.
+    weight: f32,
     /// One bit per category; `None` when the post's kind carries no category labels.
     categories: Option<u16>,
 }
 
 impl Target {
-    fn new(e: &Example) -> Target {
+    fn new(e: &Example, weight: f32) -> Target {
         let kind = KINDS
             .iter()
             .position(|k| *k == e.kind)
@@ -92,7 +120,11 @@ impl Target {
                 .filter_map(|slug| CATEGORIES.iter().position(|c| c == slug))
                 .fold(0u16, |bits, i| bits | 1 << i)
         });
-        Target { kind, categories }
+        Target {
+            kind,
+            weight,
+            categories,
+        }
     }
 }
 
@@ -115,11 +147,11 @@ fn fit(
             for &(row, value) in &features[i] {
                 let start = row as usize * OUTPUTS;
                 for (w, g) in weights[start..start + OUTPUTS].iter_mut().zip(&gradient) {
-                    *w -= rate * g * value;
+                    *w -= rate * g * value * targets[i].weight;
                 }
             }
             for (b, g) in bias.iter_mut().zip(&gradient) {
-                *b -= rate * g;
+                *b -= rate * g * targets[i].weight;
             }
         }
         // The per-step decay of every example at once: weights only touched by rare features
