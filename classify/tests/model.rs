@@ -72,6 +72,28 @@ fn the_shipped_model_reads_posts_we_wrote() {
 }
 
 #[test]
+fn the_lexicon_names_a_category_no_labelled_post_shows() {
+    // given the labelled corpus without a single post of the assistant category
+    let without_assistants: Vec<Example> = read_jsonl(DEV)
+        .unwrap()
+        .into_iter()
+        .filter(|e| !e.categories.iter().any(|c| c == "assistant"))
+        .collect();
+    // when a model is trained on it
+    let model = LocalModel::train(&without_assistants, &TrainOptions::default());
+    // then a vacancy for a personal assistant is still filed under assistant, through the lexicon
+    let prediction = model.predict(
+        "Ищем личного помощника руководителя: почта, календарь, бронирование билетов. 40 000 ₽, удалённо",
+    );
+    assert_eq!(prediction.kind, PostKind::Vacancy, "{prediction:?}");
+    assert_eq!(
+        prediction.categories.first().map(|c| c.0.as_str()),
+        Some("assistant"),
+        "{prediction:?}"
+    );
+}
+
+#[test]
 fn metric_arithmetic_on_a_hand_made_table() {
     // given four gold posts and predictions with one wrong kind and one missed category
     let gold = [

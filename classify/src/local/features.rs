@@ -9,7 +9,9 @@
 use super::amounts::{daily_pay, listed_vacancies};
 use super::cues::{CueIndex, all_cues, cue_count};
 use super::hash::Fnv;
+use super::lexicon::Evidence;
 use super::text::{Word, normalise, words};
+use super::{CATEGORIES, KINDS};
 
 const NS_WORD: u8 = 1;
 const NS_TAG: u8 = 2;
@@ -48,6 +50,14 @@ const SHAPES: &[&str] = &[
     "vacancies_listed>=5",
 ];
 
+/// A cue's feature row and the model output it speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CueEvidence {
+    pub row: u32,
+    pub output: usize,
+    pub evidence: Evidence,
+}
+
 /// A sparse feature vector: (row, value) sorted by row, rows unique.
 pub type Features = Vec<(u32, f32)>;
 
@@ -72,6 +82,33 @@ impl Featurizer {
     /// Rows of the weight matrix: the hashed buckets, then the dense features.
     pub fn rows(&self) -> usize {
         (1usize << self.hash_bits) + dense_len()
+    }
+
+    /// Where each lexicon cue's feature rows (hits in the post, in its title) meet the output
+    /// the cue is evidence for.
+    pub fn cue_evidence(&self) -> Vec<CueEvidence> {
+        let first_dense = 1u32 << self.hash_bits;
+        let n = cue_count() as u32;
+        all_cues()
+            .enumerate()
+            .filter_map(|(i, cue)| {
+                let output = match cue.evidence {
+                    Evidence::Category => {
+                        KINDS.len() + CATEGORIES.iter().position(|c| *c == cue.name)?
+                    }
+                    Evidence::Kind(kind) => KINDS.iter().position(|k| *k == kind)?,
+                };
+                let i = i as u32;
+                Some(
+                    [first_dense + i, first_dense + n + i].map(|row| CueEvidence {
+                        row,
+                        output,
+                        evidence: cue.evidence,
+                    }),
+                )
+            })
+            .flatten()
+            .collect()
     }
 
     pub fn extract(&self, text: &str) -> Features {
@@ -250,4 +287,24 @@ pub fn layout_fingerprint() -> u64 {
         h = h.bytes(shape.as_bytes());
     }
     h.value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cue_speaks_for_an_output_in_the_post_and_in_its_title() {
+        let featurizer = Featurizer::new(10);
+        let evidence = featurizer.cue_evidence();
+        assert_eq!(evidence.len(), 2 * cue_count());
+        let rows: std::collections::HashSet<u32> = evidence.iter().map(|e| e.row).collect();
+        assert_eq!(rows.len(), evidence.len(), "one output per row");
+        for e in evidence {
+            match e.evidence {
+                Evidence::Category => assert!(e.output >= KINDS.len()),
+                Evidence::Kind(kind) => assert_eq!(KINDS[e.output], kind),
+            }
+        }
+    }
 }

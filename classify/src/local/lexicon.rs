@@ -1,23 +1,36 @@
 //! The hand-written lexicon: words that name a profession of each catalog category, and cues of
 //! each kind of post. 299 labelled posts cannot show every way a Russian post names a job
-//! ("таргетолог", "директолог", "авитолог" …), so these lists carry what the data lacks; the
-//! model learns how much to trust each list, and a word it never saw in training still counts
-//! through its list.
+//! ("таргетолог", "директолог", "авитолог" …), so these lists carry what the data lacks. Each
+//! list is evidence for one output, and training starts from trusting it (a prior the weight
+//! decays towards, see `TrainOptions::cue_prior`); the data then says how much more or less,
+//! and a word the model never saw in training still counts through its list.
 //!
 //! Syntax: patterns separated by spaces; `word*` matches every word starting with `word`
 //! (Russian word forms), a bare `word` only itself, and `a_b*` the words `a` then `b*` in a row.
 //! Text is normalised first: lower case, ё as е.
 
+use schemas::PostKind;
+
 /// A named list of patterns.
 pub struct Cue {
     pub name: &'static str,
+    pub evidence: Evidence,
     pub patterns: &'static [&'static str],
+}
+
+/// What a cue's hits speak for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The catalog category named like the cue.
+    Category,
+    Kind(PostKind),
 }
 
 /// One cue per catalog category, in [`super::CATEGORIES`] order.
 pub const CATEGORY_CUES: &[Cue] = &[
     Cue {
         name: "development",
+        evidence: Evidence::Category,
         patterns: &[
             "разработчик* программист* программир* developer* develop* backend* бэкенд* бекенд* бэк_энд",
             "frontend* фронтенд* фронт_энд fullstack* фулстек* фуллстек* full_stack* верстальщик*",
@@ -38,6 +51,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "design",
+        evidence: Evidence::Category,
         patterns: &[
             "дизайн* designer* design* figma* фигм* ui ux ui_ux ux_ui photoshop* фотошоп* illustrator*",
             "иллюстратор* иллюстрац* illustrat* логотип* logo* лого брендинг* branding* брендбук*",
@@ -52,6 +66,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "texts",
+        evidence: Evidence::Category,
         patterns: &[
             "копирайт* copywrit* copy_writer* рерайт* rewrit* редактор* редактур* editor* корректор*",
             "корректур* proofread* райтер* writer* автор*_статей автор*_текст* автор*_постов",
@@ -65,6 +80,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "smm",
+        evidence: Evidence::Category,
         patterns: &[
             "smm* смм* сммщик* соцсет* социальн*_сет* social_media* контент_менеджер* content_manager*",
             "контент_мейкер* контентмейкер* content_maker* контент_план* контент* сторис* stories",
@@ -76,6 +92,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "marketing",
+        evidence: Evidence::Category,
         patterns: &[
             "маркетолог* маркетинг* marketing* marketer* таргет* target* директолог* контекстн*",
             "яндекс_директ* директ директа директе direct ppc google_ads seo_специалист* seo_продвиж*",
@@ -90,6 +107,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "video",
+        evidence: Evidence::Category,
         patterns: &[
             "видео* video* монтаж* монтажер* монтажёр* видеомонтаж* видеограф* videograph* съемк*",
             "снять сними* снимать оператор*_съем* видеооператор* рилс* reels* ютуб* youtube* shorts*",
@@ -101,6 +119,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "animation",
+        evidence: Evidence::Category,
         patterns: &[
             "анимац* аниматор* animat* анимир* 3d 3д 2d 2д моделлер* моделер* моделир* modeler*",
             "modeller* modeling* modelling* blender* блендер* maya zbrush* cinema_4d c4d houdini*",
@@ -114,6 +133,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "assistant",
+        evidence: Evidence::Category,
         patterns: &[
             "ассистент* assistant* помощник* помощниц* секретар* secretar* администратор*_чат*",
             "администратор*_канал* администратор*_групп* администратор*_сообществ* админ*_чат*",
@@ -127,6 +147,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "sales",
+        evidence: Evidence::Category,
         patterns: &[
             "продаж* продажник* продавец* продавц* sales* seller* менеджер*_по_продаж* sales_manager*",
             "звонк* звонить обзвон* холодн*_звонк* колл_центр* call_центр* call_center* кол_центр*",
@@ -140,6 +161,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "management",
+        evidence: Evidence::Category,
         patterns: &[
             "проджект* project* пм pm менеджер*_проект* руководител*_проект* продакт* product_manager*",
             "product_owner* productowner* продукт_менеджер* продуктов*_менеджер* продюсер* producer*",
@@ -153,6 +175,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "analytics",
+        evidence: Evidence::Category,
         patterns: &[
             "аналитик* analyst* analytic* analytics data_scien* дата_сайентист* сайентист* scientist*",
             "data_analyst* data_engineer* дата_инженер* ml machine_learning машинн*_обучени* ai_engineer*",
@@ -165,6 +188,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
     },
     Cue {
         name: "testing",
+        evidence: Evidence::Category,
         patterns: &[
             "тестировщик* тестирован* тестер* tester* testing* qa qa_engineer* qa_инженер* автотест*",
             "автоматизатор*_тестир* selenium* playwright* cypress* postman* jmeter* тест_кейс*",
@@ -178,6 +202,7 @@ pub const CATEGORY_CUES: &[Cue] = &[
 pub const KIND_CUES: &[Cue] = &[
     Cue {
         name: "offers_self",
+        evidence: Evidence::Kind(PostKind::Resume),
         patterns: &[
             "ищу_работ* ищу_проект* ищу_заказ* ищу_клиент* ищу_подработк* ищу_удаленк* ищу_вакан*",
             "в_поиске_работ* в_поиске_проект* в_поиске_заказ* в_поиске_клиент* в_поиске_вакан*",
@@ -195,10 +220,12 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "resume_words",
+        evidence: Evidence::Kind(PostKind::Resume),
         patterns: &["резюме cv whois портфолио portfolio кейсы кейс опыт_работы"],
     },
     Cue {
         name: "hiring",
+        evidence: Evidence::Kind(PostKind::Vacancy),
         patterns: &[
             "ваканси* vacanc* требует* требуются требуем* ищем нужен нужна нужны ищу_в_команду",
             "в_команду в_нашу_команду присоединяйся* присоединиться обязанност* требовани*",
@@ -211,6 +238,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "learning_ad",
+        evidence: Evidence::Kind(PostKind::Ad),
         patterns: &[
             "курс* вебинар* интенсив* обучени* обучаем* урок* мастер_класс* марафон* практикум*",
             "лекци* эфир* трансляци* гайд* чек_лист* книг* научит* научим* узнает* освоит*",
@@ -221,6 +249,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "promo_ad",
+        evidence: Evidence::Kind(PostKind::Ad),
         patterns: &[
             "скидк* промокод* акци* распродаж* кэшб* кешб* cashback подар* дарит розыгрыш*",
             "подписыва* подпишис* подпишит* подписк* наш_канал наш_чат erid на_правах_рекламы",
@@ -231,6 +260,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "easy_money",
+        evidence: Evidence::Kind(PostKind::Scam),
         patterns: &[
             "заработ* доход* в_день в_неделю за_день в_сутки ежедневн* пассивн* без_вложени*",
             "без_опыта прибыл* капитал* финансов*_свобод* легк*_деньг* быстр*_деньг* белая_тема",
@@ -243,6 +273,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "write_me",
+        evidence: Evidence::Kind(PostKind::Scam),
         patterns: &[
             "+_в* пиши*_+ пишите_+ напиши*_+ ставь*_+ в_лс в_л лс личк* в_личн* личн*_сообщ* в_директ пиши* пишите писать напиши*",
             "подробност* детали за_подробностями кому_интересно интересно_пиши* жду_в_лс",
@@ -250,6 +281,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "crypto_gamble",
+        evidence: Evidence::Kind(PostKind::Scam),
         patterns: &[
             "крипт* биткоин* bitcoin* btc usdt p2p арбитраж* трейд* trading* трейдинг* инвест*",
             "казино* casino* ставк*_на_спорт букмек* слот* фриспин* игровы*_автомат* binance бинанс*",
@@ -261,6 +293,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "news",
+        evidence: Evidence::Kind(PostKind::Ad),
         patterns: &[
             "назначен* покинул* перешел_в перешла_в сообщил* заявил* по_данным исследован* опрос*",
             "рынок_труда статистик* эксперт* рассказал* рассказыва* выпуск* колонк* читайте",
@@ -269,6 +302,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "digest",
+        evidence: Evidence::Kind(PostKind::Ad),
         patterns: &[
             "подборк* свежие_ваканси* свежих_ваканси* вакансии_недели вакансии_дня папк* ловите",
             "каналов_с_ваканси* каналы_с_ваканси* как_откликаться как_найти_работ* поиск_работы",
@@ -277,6 +311,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "gray_scheme",
+        evidence: Evidence::Kind(PostKind::Scam),
         patterns: &[
             "серой_нише серая_тема серую_тему наликом налом налик* за_3_часа за_пару_часов",
             "оплата_сразу ежедневные_выплаты выплаты_каждый_день в_руки достойная_оплата",
@@ -285,6 +320,7 @@ pub const KIND_CUES: &[Cue] = &[
     },
     Cue {
         name: "chat",
+        evidence: Evidence::Kind(PostKind::Other),
         patterns: &[
             "здравствуйте привет подскажите спасибо пожалуйста вопрос* кто_нибудь как_вы",
             "можно_ли скажите добрый_день доброе_утро добрый_вечер извините ребята коллеги",

@@ -7,6 +7,7 @@ use schemas::PostKind;
 
 use super::calibrate::{Scored, fit_calibration};
 use super::features::{Features, Featurizer};
+use super::lexicon::Evidence;
 use super::model::{Calibration, LocalModel, OUTPUTS, scores, softmax};
 use super::{CATEGORIES, Example, KINDS, codec};
 
@@ -29,6 +30,13 @@ pub struct TrainOptions {
     pub pseudo_per_labelled: f32,
     /// A pseudo-labelled post counts this much of a labelled one in the losses.
     pub pseudo_weight: f32,
+    /// Where a category cue's weight for the category it names starts, and what the L2
+    /// penalty pulls it back to: the lexicon is knowledge, and a category with six labelled
+    /// posts cannot learn from them alone that "ассистент" means assistant.
+    pub cue_prior: f32,
+    /// The same for kind cues ("пиши + в лс" for scam): smaller, as a kind cue's words turn up
+    /// in every kind of post ("оплата", "опыт").
+    pub kind_cue_prior: f32,
 }
 
 impl Default for TrainOptions {
@@ -43,6 +51,8 @@ impl Default for TrainOptions {
             pseudo_confidence: 0.9,
             pseudo_per_labelled: 3.0,
             pseudo_weight: 0.5,
+            cue_prior: 3.0,
+            kind_cue_prior: 0.75,
         }
     }
 }
@@ -136,6 +146,21 @@ fn fit(
     options: &TrainOptions,
 ) -> (Vec<f32>, [f32; OUTPUTS]) {
     let mut weights = vec![0f32; featurizer.rows() * OUTPUTS];
+    // (index into the weights, prior) of every lexicon cue and the output it speaks for.
+    let priors: Vec<(usize, f32)> = featurizer
+        .cue_evidence()
+        .into_iter()
+        .map(|cue| {
+            let prior = match cue.evidence {
+                Evidence::Category => options.cue_prior,
+                Evidence::Kind(_) => options.kind_cue_prior,
+            };
+            (cue.row as usize * OUTPUTS + cue.output, prior)
+        })
+        .collect();
+    for &(at, prior) in &priors {
+        weights[at] = prior;
+    }
     let mut bias = [0f32; OUTPUTS];
     let mut order = subset.to_vec();
     let mut rng = SplitMix(options.seed ^ 0x5eed);
@@ -158,6 +183,10 @@ fn fit(
         // need no visit per step.
         let decay = (1.0 - rate * options.l2).powi(order.len() as i32);
         weights.iter_mut().for_each(|w| *w *= decay);
+        // Decays towards the prior, not zero.
+        for &(at, prior) in &priors {
+            weights[at] += prior * (1.0 - decay);
+        }
     }
     (weights, bias)
 }
