@@ -135,8 +135,9 @@ fn metric_arithmetic_on_a_hand_made_table() {
 }
 
 /// The quality targets, by 5-fold cross-validation of the shipped training procedure
-/// (labelled posts plus self-training on the unlabelled channel posts, minus any post whose
-/// text is scored).
+/// (labelled posts plus self-training on the unlabelled channel posts, minus copies of any
+/// scored post). The lexicon and the training options were chosen by reading these posts'
+/// errors, so these figures are somewhat optimistic; the held-out set is the real measure.
 #[test]
 fn cross_validation_on_the_labelled_corpus_meets_the_targets() {
     // given the labelled corpus and the unlabelled pool
@@ -171,22 +172,23 @@ fn self_training_learns_from_the_unlabelled_posts_it_is_sure_of() {
         "парсер на Go и очереди RabbitMQ",
         "вёрстка лендинга, JavaScript, Git",
     ];
-    let unlabelled: Vec<String> = (0..40)
-        .map(|i| {
-            format!(
-                "Флаттерщик\nЗадача: {}. Оплата {} 000 ₽, удалённо. Пишите @team{i}",
-                stacks[i % stacks.len()],
-                50 + 5 * i
-            )
-        })
-        .collect();
+    let post = |i: usize| {
+        format!(
+            "Флаттерщик\nИщем разработчика: {}. Оплата {} 000 ₽, удалённо. Пишите @team{i}",
+            stacks[i % stacks.len()],
+            50 + 5 * i
+        )
+    };
+    let unlabelled: Vec<String> = (0..40).filter(|i| i % 5 != 0).map(post).collect();
+    let unseen: Vec<String> = (0..40).filter(|i| i % 5 == 0).map(post).collect();
     // when one model trains on the labelled posts alone and another also self-trains
     let options = TrainOptions::default();
     let alone = LocalModel::train(&dev, &options);
     let self_trained = LocalModel::train_with_unlabelled(&dev, &unlabelled, &options);
-    // then the self-trained one has learnt those posts: surer they are development vacancies
+    // then the self-trained one is surer that posts like them, which neither saw, are
+    // development vacancies
     let sureness = |model: &LocalModel| {
-        let total: f32 = unlabelled
+        let total: f32 = unseen
             .iter()
             .map(|post| model.predict(post))
             .filter(|p| p.kind == PostKind::Vacancy)
@@ -198,7 +200,7 @@ fn self_training_learns_from_the_unlabelled_posts_it_is_sure_of() {
             })
             .map(|(_, probability)| probability)
             .sum();
-        total / unlabelled.len() as f32
+        total / unseen.len() as f32
     };
     let (before, after) = (sureness(&alone), sureness(&self_trained));
     println!("development vacancy: alone {before:.3}, self-trained {after:.3}");

@@ -106,7 +106,8 @@ pub enum ClassifyCommand {
         #[arg(long)]
         from_stream: bool,
         /// Unlabelled posts (JSON lines with `text`, e.g. an export of the channels) to
-        /// self-train on: the posts a first model is sure of join the training at half weight.
+        /// self-train on: the posts a first model is sure of join the training at a lower
+        /// weight.
         #[arg(long)]
         unlabelled: Vec<PathBuf>,
         #[arg(long)]

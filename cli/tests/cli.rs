@@ -451,6 +451,18 @@ fn classify_train_then_eval_round_trip() {
         self_trained.contains("self-training on 2 unlabelled posts"),
         "{self_trained}"
     );
+    let version = |output: &str| {
+        output
+            .split_whitespace()
+            .find(|word| word.starts_with("local-"))
+            .map(str::to_owned)
+    };
+    assert!(version(&self_trained).is_some(), "{self_trained}");
+    assert_ne!(
+        version(&self_trained),
+        version(&trained),
+        "the unlabelled posts changed nothing"
+    );
     let validated = stdout(&remotehunt(
         unused,
         unused,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::{Report, Thresholds};
-use crate::local::{Example, LocalModel, Prediction, TrainOptions, stratified_folds};
+use crate::local::{Example, LocalModel, Prediction, TrainOptions, repost_key, stratified_folds};
 
 /// Cross-validates on `examples` alone at the default thresholds.
 pub fn cross_validate(examples: &[Example], folds: usize, options: &TrainOptions) -> Report {
@@ -16,8 +16,8 @@ pub fn cross_validate(examples: &[Example], folds: usize, options: &TrainOptions
 /// Each post's prediction by the model of the fold that held it out, in the order of
 /// `examples`, and the time spent predicting. `extra_training` (e.g. the spam set) joins every
 /// training fold but is never scored; with `unlabelled` posts each fold self-trains on them.
-/// Extra and unlabelled posts whose text is also in `examples` are dropped, so a held-out post
-/// cannot leak into training through another file.
+/// Extra and unlabelled posts that are copies of a post in `examples` (see [`repost_key`]) are
+/// dropped, so a held-out post cannot reach training through another file.
 pub fn cross_validated_predictions(
     examples: &[Example],
     extra_training: &[Example],
@@ -26,15 +26,14 @@ pub fn cross_validated_predictions(
     options: &TrainOptions,
 ) -> (Vec<Prediction>, Duration) {
     let folds = folds.max(2);
-    let key = |e: &Example| e.text.trim().to_lowercase();
-    let scored: HashSet<String> = examples.iter().map(key).collect();
+    let scored: HashSet<String> = examples.iter().map(|e| repost_key(&e.text)).collect();
     let extra: Vec<&Example> = extra_training
         .iter()
-        .filter(|e| !scored.contains(&key(e)))
+        .filter(|e| !scored.contains(&repost_key(&e.text)))
         .collect();
     let unlabelled: Vec<String> = unlabelled
         .iter()
-        .filter(|text| !scored.contains(&text.trim().to_lowercase()))
+        .filter(|text| !scored.contains(&repost_key(text)))
         .cloned()
         .collect();
     let assignment = stratified_folds(examples, folds, options.seed);

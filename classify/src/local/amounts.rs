@@ -42,11 +42,11 @@ fn is_day(word: &str) -> bool {
 }
 
 fn is_thousand(word: &str) -> bool {
-    word.starts_with("тыс") || matches!(word, "к" | "k" | "т" | "тр" | "k₽")
+    word.starts_with("тыс") || matches!(word, "к" | "k" | "т" | "тр")
 }
 
-/// The largest amount per day in roubles, if the post names one. `words` are the words of
-/// `normalised`; currency signs are not words, so a text with `$` or `€` is split again with
+/// The largest amount per day in roubles, if the post names one. `words_of_text` are the
+/// words of `normalised`; currency signs are not words, so a text with `$` or `€` is split again with
 /// them spelled out.
 pub fn daily_pay(normalised: &str, words_of_text: &[Word<'_>]) -> Option<u32> {
     if normalised.contains(['$', '€']) {
@@ -95,14 +95,14 @@ pub fn listed_vacancies(words: &[Word<'_>]) -> u32 {
             .iter()
             .any(|stem| w.starts_with(stem))
     };
-    words
-        .windows(3)
-        .filter_map(|w| {
-            let count: u32 = w[0].text.parse().ok()?;
-            let noun = if is_adjective(w[1].text) {
-                w[2].text
+    (0..words.len())
+        .filter_map(|i| {
+            let count: u32 = words[i].text.parse().ok()?;
+            let next = words.get(i + 1)?.text;
+            let noun = if is_adjective(next) {
+                words.get(i + 2)?.text
             } else {
-                w[1].text
+                next
             };
             is_vacancies(noun).then_some(count)
         })
@@ -111,7 +111,7 @@ pub fn listed_vacancies(words: &[Word<'_>]) -> u32 {
 }
 
 /// An amount starting at the first word ("5000", "5 000", "5000р", "10к", "3 тыс"), with how
-/// many words it took.
+/// many words it took; `None` past `u32` (posts are untrusted text).
 fn amount_at(words: &[Word<'_>]) -> Option<(u32, usize)> {
     let first = words.first()?.text;
     let digits = first.bytes().take_while(u8::is_ascii_digit).count();
@@ -127,12 +127,14 @@ fn amount_at(words: &[Word<'_>]) -> Option<(u32, usize)> {
         && next.text.len() == 3
         && next.text.bytes().all(|b| b.is_ascii_digit())
     {
-        amount = amount * 1000 + next.text.parse::<u32>().ok()?;
+        amount = amount
+            .checked_mul(1000)?
+            .checked_add(next.text.parse().ok()?)?;
         consumed = 2;
     } else if is_thousand(suffix) {
-        amount *= 1000;
+        amount = amount.checked_mul(1000)?;
     } else if suffix.is_empty() && words.get(1).is_some_and(|w| is_thousand(w.text)) {
-        amount *= 1000;
+        amount = amount.checked_mul(1000)?;
         consumed = 2;
     }
     Some((amount, consumed))
@@ -161,6 +163,10 @@ mod tests {
             ("Зарплата 120 000 в месяц", None),
             ("1500 руб/час", None),
             ("Бюджет 5000, срок 2 дня", None),
+            // Untrusted text: amounts past u32 are no amounts, never a panic.
+            ("9999999 000 в день", None),
+            ("4294968к в день", None),
+            ("9999999 тыс в день", None),
         ];
         for (text, expected) in table {
             assert_eq!(pay(text), expected, "{text}");
@@ -178,6 +184,8 @@ mod tests {
             ),
             ("Ищем 2 дизайнеров, зарплата 100 000", 0),
             ("Открыта вакансия: дизайнер", 0),
+            ("40 вакансий", 40),
+            ("Смотрите 12 свежих", 0),
         ];
         for (text, expected) in table {
             let normalised = normalise(text);

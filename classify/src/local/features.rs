@@ -50,6 +50,11 @@ const SHAPES: &[&str] = &[
     "vacancies_listed>=5",
 ];
 
+/// Positions in [`SHAPES`] of the amounts (the others are set by `shapes`, in order).
+const PAY_PER_DAY_3K: usize = 16;
+const PAY_PER_DAY_10K: usize = 17;
+const VACANCIES_LISTED: usize = 18;
+
 /// A cue's feature row and the model output it speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CueEvidence {
@@ -132,9 +137,9 @@ impl Featurizer {
         let shape = &mut dense[2 * n..];
         shapes(text, &normalised.text, normalised.mixed_script_words, shape);
         let daily = daily_pay(&normalised.text, &words).unwrap_or(0);
-        shape[16] = f32::from(u8::from(daily >= 3000));
-        shape[17] = f32::from(u8::from(daily >= 10_000));
-        shape[18] = f32::from(u8::from(listed_vacancies(&words) >= 5));
+        shape[PAY_PER_DAY_3K] = f32::from(u8::from(daily >= 3000));
+        shape[PAY_PER_DAY_10K] = f32::from(u8::from(daily >= 10_000));
+        shape[VACANCIES_LISTED] = f32::from(u8::from(listed_vacancies(&words) >= 5));
         out.extend(
             dense
                 .iter()
@@ -292,6 +297,14 @@ pub fn layout_fingerprint() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amount_positions_name_their_shapes() {
+        assert_eq!(SHAPES[PAY_PER_DAY_3K], "pay/day>=3k");
+        assert_eq!(SHAPES[PAY_PER_DAY_10K], "pay/day>=10k");
+        assert_eq!(SHAPES[VACANCIES_LISTED], "vacancies_listed>=5");
+        assert_eq!(SHAPES.len(), VACANCIES_LISTED + 1);
+    }
 
     #[test]
     fn every_cue_speaks_for_an_output_in_the_post_and_in_its_title() {

@@ -1,7 +1,7 @@
 //! The local classifier: a linear model over hashed words and character n-grams plus a
 //! hand-written profession lexicon, fast enough (thousands of posts a second on one core) to
 //! see every accepted post, calibrated so that its confidence can decide which posts also need
-//! the LLM. Pure: no I/O but [`read_jsonl`], no async.
+//! the LLM. Pure: no I/O but reading corpus files ([`read_jsonl`], [`read_texts`]), no async.
 //!
 //! The shipped model (`classify/model/default.bin`, loaded by [`LocalModel::embedded`]) is
 //! regenerated from the labelled corpus, self-training on the unlabelled channel posts, with
@@ -24,6 +24,7 @@ mod train;
 pub use data::{Example, read_jsonl, read_texts};
 pub use model::{LocalModel, Prediction};
 pub use schemas::PostKind;
+pub use text::repost_key;
 pub use train::{TrainOptions, stratified_folds};
 
 /// The kinds in the order of the model's outputs.

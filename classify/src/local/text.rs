@@ -112,6 +112,17 @@ pub fn normalise(text: &str) -> Normalised {
     }
 }
 
+/// What copies of one post share however they were reposted (channels add footers and blank
+/// lines, drop emoji, insert invisible characters): the word characters of its opening.
+pub fn repost_key(text: &str) -> String {
+    normalise(text)
+        .text
+        .chars()
+        .filter(|c| is_word_char(*c))
+        .take(80)
+        .collect()
+}
+
 /// Splits normalised text into words. A lone `+` counts as a word: "пиши + в лс" is the
 /// signature of job-bait spam.
 pub fn words<'a>(normalised: &'a str) -> Vec<Word<'a>> {

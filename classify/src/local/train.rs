@@ -8,7 +8,7 @@ use schemas::PostKind;
 use super::calibrate::{Scored, fit_calibration};
 use super::features::{Features, Featurizer};
 use super::lexicon::Evidence;
-use super::model::{Calibration, LocalModel, OUTPUTS, scores, softmax};
+use super::model::{Calibration, LocalModel, OUTPUTS, Prediction, scores, softmax};
 use super::{CATEGORIES, Example, KINDS, codec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,9 @@ pub struct TrainOptions {
     pub calibration_folds: usize,
     /// Self-training keeps an unlabelled post only when the first model is this sure of it.
     pub pseudo_confidence: f32,
+    /// ... and teaches a vacancy's or resume's categories only when it is this sure of the
+    /// best one (the lower of that and the kind's probability).
+    pub pseudo_category_confidence: f32,
     /// At most this many pseudo-labelled posts per labelled post of the same kind: job
     /// channels are mostly vacancies, and a flood of them would teach that everything is one.
     pub pseudo_per_labelled: f32,
@@ -49,6 +52,7 @@ impl Default for TrainOptions {
             hash_bits: 16,
             calibration_folds: 4,
             pseudo_confidence: 0.9,
+            pseudo_category_confidence: 0.5,
             pseudo_per_labelled: 3.0,
             pseudo_weight: 0.5,
             cue_prior: 3.0,
@@ -61,77 +65,116 @@ impl LocalModel {
     /// Trains on labelled posts. Categories are learnt from vacancies and resumes only: other
     /// posts carry no category labels, which is not the same as "no category".
     pub fn train(examples: &[Example], options: &TrainOptions) -> LocalModel {
-        train_with_pseudo(examples, &[], options)
+        let featurizer = Featurizer::new(options.hash_bits.clamp(8, 24));
+        let labelled = Labelled::new(&featurizer, examples);
+        let all: Vec<usize> = (0..examples.len()).collect();
+        fit_calibrated(&featurizer, &labelled, &all, options, &|_| Vec::new())
     }
 }
 
-/// Trains on `labelled` and `pseudo` posts; only labelled ones are held out to fit the
-/// calibration, so it measures the model against what people said, not what it said itself.
-pub(super) fn train_with_pseudo(
-    labelled: &[Example],
-    pseudo: &[Example],
-    options: &TrainOptions,
-) -> LocalModel {
-    let featurizer = Featurizer::new(options.hash_bits.clamp(8, 24));
-    let features: Vec<Features> = labelled
-        .iter()
-        .chain(pseudo)
-        .map(|e| featurizer.extract(&e.text))
-        .collect();
-    let targets: Vec<Target> = labelled
-        .iter()
-        .map(|e| Target::new(e, 1.0))
-        .chain(pseudo.iter().map(|e| Target::new(e, options.pseudo_weight)))
-        .collect();
-    let all: Vec<usize> = (0..targets.len()).collect();
-    let calibration = if options.calibration_folds >= 2 {
-        let folds = stratified_folds(labelled, options.calibration_folds, options.seed);
-        let mut held_out = Vec::with_capacity(labelled.len());
-        for fold in 0..options.calibration_folds {
-            let (train, test): (Vec<usize>, Vec<usize>) = all
+/// Labelled posts, featurised once.
+pub(super) struct Labelled {
+    pub features: Vec<Features>,
+    pub targets: Vec<Target>,
+}
+
+impl Labelled {
+    pub fn new(featurizer: &Featurizer, examples: &[Example]) -> Labelled {
+        Labelled {
+            features: examples
                 .iter()
-                .partition(|&&i| folds.get(i).is_none_or(|f| *f != fold));
-            let (weights, bias) = fit(&featurizer, &features, &targets, &train, options);
+                .map(|e| featurizer.extract(&e.text))
+                .collect(),
+            targets: examples.iter().map(|e| Target::new(e, 1.0)).collect(),
+        }
+    }
+}
+
+/// What training adds to a subset of the labelled posts (self-training's pseudo-labelled
+/// posts), decided from that subset alone.
+pub(super) type Extra<'a> = dyn Fn(&[usize]) -> Vec<(&'a Features, Target)> + 'a;
+
+/// Fits a model on the `subset` of `labelled` plus what `extra` adds for it, and the
+/// calibration on held-out scores of inner folds of the subset, each inner model trained on
+/// its own part plus what `extra` adds for that part: nothing derived from a held-out post's
+/// label reaches the model that scores it, so the calibration measures the model against what
+/// people said.
+pub(super) fn fit_calibrated<'a>(
+    featurizer: &Featurizer,
+    labelled: &'a Labelled,
+    subset: &[usize],
+    options: &TrainOptions,
+    extra: &Extra<'a>,
+) -> LocalModel {
+    let samples = |part: &[usize]| -> Vec<(&'a Features, Target)> {
+        let mut out: Vec<(&Features, Target)> = part
+            .iter()
+            .map(|&i| (&labelled.features[i], labelled.targets[i]))
+            .collect();
+        out.extend(extra(part));
+        out
+    };
+    let calibration = if options.calibration_folds >= 2 {
+        let kinds: Vec<usize> = subset.iter().map(|&i| labelled.targets[i].kind).collect();
+        let folds = stratified_by_kind(&kinds, options.calibration_folds, options.seed);
+        let mut held_out = Vec::with_capacity(subset.len());
+        for fold in 0..options.calibration_folds {
+            let (mut train, mut test) = (Vec::new(), Vec::new());
+            for (&i, &f) in subset.iter().zip(&folds) {
+                if f == fold { &mut test } else { &mut train }.push(i);
+            }
+            let (weights, bias) = fit(featurizer, &samples(&train), options);
             held_out.extend(test.iter().map(|&i| Scored {
-                scores: scores(&weights, &bias, &features[i]),
-                kind: targets[i].kind,
-                categories: targets[i].categories,
+                scores: scores(&weights, &bias, &labelled.features[i]),
+                kind: labelled.targets[i].kind,
+                categories: labelled.targets[i].categories,
             }));
         }
         fit_calibration(&held_out)
     } else {
         Calibration::default()
     };
-    let (weights, bias) = fit(&featurizer, &features, &targets, &all, options);
+    let (weights, bias) = fit(featurizer, &samples(subset), options);
     // Round as the file format does, so a saved and reloaded model predicts the same.
     let weights = codec::quantised(&weights);
-    LocalModel::from_parts(featurizer, weights, bias, calibration)
+    LocalModel::from_parts(featurizer.clone(), weights, bias, calibration)
 }
 
 /// An example's labels as the losses need them.
-#[derive(Debug, Clone, Copy)]
-struct Target {
-    kind: usize,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Target {
+    pub kind: usize,
     /// How much the example counts in the losses.
-    weight: f32,
+    pub weight: f32,
     /// One bit per category; `None` when the post's kind carries no category labels.
-    categories: Option<u16>,
+    pub categories: Option<u16>,
 }
 
 impl Target {
-    fn new(e: &Example, weight: f32) -> Target {
-        let kind = KINDS
-            .iter()
-            .position(|k| *k == e.kind)
-            .unwrap_or(KINDS.len() - 1);
-        let categories = matches!(e.kind, PostKind::Vacancy | PostKind::Resume).then(|| {
-            e.categories
-                .iter()
-                .filter_map(|slug| CATEGORIES.iter().position(|c| c == slug))
+    pub fn new(e: &Example, weight: f32) -> Target {
+        Target::of(e.kind, e.categories.iter().map(String::as_str), weight)
+    }
+
+    /// A model's answer taken as labels.
+    pub fn predicted(p: &Prediction, weight: f32) -> Target {
+        Target::of(
+            p.kind,
+            p.categories.iter().map(|(slug, _)| slug.as_str()),
+            weight,
+        )
+    }
+
+    fn of<'s>(kind: PostKind, slugs: impl Iterator<Item = &'s str>, weight: f32) -> Target {
+        let categories = matches!(kind, PostKind::Vacancy | PostKind::Resume).then(|| {
+            slugs
+                .filter_map(|slug| CATEGORIES.iter().position(|c| *c == slug))
                 .fold(0u16, |bits, i| bits | 1 << i)
         });
         Target {
-            kind,
+            kind: KINDS
+                .iter()
+                .position(|k| *k == kind)
+                .unwrap_or(KINDS.len() - 1),
             weight,
             categories,
         }
@@ -140,9 +183,7 @@ impl Target {
 
 fn fit(
     featurizer: &Featurizer,
-    features: &[Features],
-    targets: &[Target],
-    subset: &[usize],
+    samples: &[(&Features, Target)],
     options: &TrainOptions,
 ) -> (Vec<f32>, [f32; OUTPUTS]) {
     let mut weights = vec![0f32; featurizer.rows() * OUTPUTS];
@@ -162,28 +203,30 @@ fn fit(
         weights[at] = prior;
     }
     let mut bias = [0f32; OUTPUTS];
-    let mut order = subset.to_vec();
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    // The L2 penalty is per example, and a pseudo-labelled post is a fraction of one.
+    let examples: f32 = samples.iter().map(|(_, t)| t.weight).sum();
     let mut rng = SplitMix(options.seed ^ 0x5eed);
     for epoch in 0..options.epochs {
         rng.shuffle(&mut order);
         let rate = options.learning_rate / (1.0 + epoch as f32 * 0.5);
         for &i in &order {
-            let gradient = gradient(&scores(&weights, &bias, &features[i]), targets[i]);
-            for &(row, value) in &features[i] {
+            let (features, target) = samples[i];
+            let gradient = gradient(&scores(&weights, &bias, features), target);
+            for &(row, value) in features {
                 let start = row as usize * OUTPUTS;
                 for (w, g) in weights[start..start + OUTPUTS].iter_mut().zip(&gradient) {
-                    *w -= rate * g * value * targets[i].weight;
+                    *w -= rate * g * value * target.weight;
                 }
             }
             for (b, g) in bias.iter_mut().zip(&gradient) {
-                *b -= rate * g * targets[i].weight;
+                *b -= rate * g * target.weight;
             }
         }
         // The per-step decay of every example at once: weights only touched by rare features
-        // need no visit per step.
-        let decay = (1.0 - rate * options.l2).powi(order.len() as i32);
+        // need no visit per step. It decays towards the prior, not zero.
+        let decay = (1.0 - rate * options.l2).powf(examples);
         weights.iter_mut().for_each(|w| *w *= decay);
-        // Decays towards the prior, not zero.
         for &(at, prior) in &priors {
             weights[at] += prior * (1.0 - decay);
         }
@@ -210,15 +253,19 @@ fn gradient(scores: &[f32; OUTPUTS], target: Target) -> [f32; OUTPUTS] {
 
 /// Assigns each example a fold so that every kind is spread evenly over the folds.
 pub fn stratified_folds(examples: &[Example], folds: usize, seed: u64) -> Vec<usize> {
+    let kinds: Vec<usize> = examples.iter().map(|e| Target::new(e, 1.0).kind).collect();
+    stratified_by_kind(&kinds, folds, seed)
+}
+
+/// A fold for each kind index in `kinds`, every kind spread evenly over the folds.
+fn stratified_by_kind(kinds: &[usize], folds: usize, seed: u64) -> Vec<usize> {
     let folds = folds.max(1);
-    let mut assignment = vec![0; examples.len()];
+    let mut assignment = vec![0; kinds.len()];
     let mut rng = SplitMix(seed);
     // Counts on across kinds, so the small kinds do not all start in fold 0.
     let mut next = 0;
-    for kind in KINDS {
-        let mut members: Vec<usize> = (0..examples.len())
-            .filter(|&i| examples[i].kind == kind)
-            .collect();
+    for kind in 0..KINDS.len() {
+        let mut members: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i] == kind).collect();
         rng.shuffle(&mut members);
         for i in members {
             assignment[i] = next % folds;
