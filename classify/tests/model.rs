@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use classify::eval::{Report, Thresholds, cross_validated_predictions};
+use classify::eval::{Report, Thresholds, cross_validate};
 use classify::local::{
     Example, LocalModel, PostKind, Prediction, TrainOptions, read_jsonl, read_texts,
 };
@@ -144,9 +144,13 @@ fn cross_validation_on_the_labelled_corpus_meets_the_targets() {
     let dev = read_jsonl(DEV).unwrap();
     let pool = read_texts(POOL).unwrap();
     // when every post is scored by a model trained without it
-    let (predictions, predicting) =
-        cross_validated_predictions(&dev, &[], &pool, 5, &TrainOptions::default());
-    let report = Report::from_predictions(&dev, &predictions, &Thresholds::default(), predicting);
+    let report = cross_validate(
+        &dev,
+        &pool,
+        5,
+        &TrainOptions::default(),
+        &Thresholds::default(),
+    );
     println!("{}", serde_json::to_string(&report).unwrap());
     // then the figures hold the targets
     assert_eq!(report.posts, 299);

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use classify::decide::Classifier;
-use classify::eval::{Report, Thresholds, cross_validated_predictions, evaluate};
+use classify::eval::{Report, Thresholds, cross_validate, evaluate};
 use classify::llm::{Llm, LlmConfig};
 use classify::local::{Example, LocalModel, TrainOptions, read_jsonl, read_texts};
 use classify::service::{ClassifyHandler, ServiceConfig};
@@ -259,16 +259,13 @@ fn eval(
         file.display()
     );
     let report = match folds {
-        Some(folds) => {
-            let (predictions, predicting) = cross_validated_predictions(
-                &examples,
-                &[],
-                unlabelled,
-                folds,
-                &TrainOptions::default(),
-            );
-            Report::from_predictions(&examples, &predictions, &args.thresholds(), predicting)
-        }
+        Some(folds) => cross_validate(
+            &examples,
+            unlabelled,
+            folds,
+            &TrainOptions::default(),
+            &args.thresholds(),
+        ),
         None => {
             if args.local_model.is_none() {
                 eprintln!(

@@ -7,10 +7,18 @@ use std::time::{Duration, Instant};
 use super::{Report, Thresholds};
 use crate::local::{Example, LocalModel, Prediction, TrainOptions, repost_key, stratified_folds};
 
-/// Cross-validates on `examples` alone at the default thresholds.
-pub fn cross_validate(examples: &[Example], folds: usize, options: &TrainOptions) -> Report {
-    let (predictions, predicting) = cross_validated_predictions(examples, &[], &[], folds, options);
-    Report::from_predictions(examples, &predictions, &Thresholds::default(), predicting)
+/// Cross-validates on `examples`, each fold self-training on `unlabelled` when there are any
+/// (as `classify train --unlabelled` does), scored at `thresholds`.
+pub fn cross_validate(
+    examples: &[Example],
+    unlabelled: &[String],
+    folds: usize,
+    options: &TrainOptions,
+    thresholds: &Thresholds,
+) -> Report {
+    let (predictions, predicting) =
+        cross_validated_predictions(examples, &[], unlabelled, folds, options);
+    Report::from_predictions(examples, &predictions, thresholds, predicting)
 }
 
 /// Each post's prediction by the model of the fold that held it out, in the order of
