@@ -99,10 +99,7 @@ async fn create(
     body: axum::body::Bytes,
 ) -> Response {
     let mut shop = lock(&shop);
-    if !authorized(&shop, &headers) {
-        return unauthorized();
-    }
-    let (key, request) = match idempotent(&shop, &headers, &body, "payments") {
+    let (key, request) = match new_request(&shop, &headers, &body, "payments") {
         Ok(fresh) => fresh,
         Err(answer) => return answer,
     };
@@ -139,15 +136,19 @@ async fn create(
     Json(payment).into_response()
 }
 
-/// The Idempotence-Key (scoped to the endpoint) and the request of a fresh call, or the answer
-/// YooKassa gives at once: the earlier answer to a repeat, an error to a bad one.
+/// The Idempotence-Key (scoped to the endpoint) and the request of an authorised fresh call, or
+/// the answer YooKassa gives at once: 401 to a wrong shop, the earlier answer to a repeat, an
+/// error to a bad one.
 #[allow(clippy::result_large_err)] // an axum response, returned as is
-fn idempotent(
+fn new_request(
     shop: &Shop,
     headers: &HeaderMap,
     body: &[u8],
     endpoint: &str,
 ) -> Result<(String, Value), Response> {
+    if !authorized(shop, headers) {
+        return Err(unauthorized());
+    }
     let Some(key) = headers.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -220,10 +221,7 @@ async fn create_refund(
     body: axum::body::Bytes,
 ) -> Response {
     let mut shop = lock(&shop);
-    if !authorized(&shop, &headers) {
-        return unauthorized();
-    }
-    let (key, request) = match idempotent(&shop, &headers, &body, "refunds") {
+    let (key, request) = match new_request(&shop, &headers, &body, "refunds") {
         Ok(fresh) => fresh,
         Err(answer) => return answer,
     };
