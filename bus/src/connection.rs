@@ -6,8 +6,9 @@ use std::time::Duration;
 use async_nats::jetstream;
 
 /// JetStream features we rely on: consumer `filter_subjects` and account info that async-nats
-/// can decode (2.10), optimistic concurrency across an aggregate's subjects (2.11).
-pub const MIN_SERVER_VERSION: (u64, u64) = (2, 11);
+/// can decode (2.10), optimistic concurrency across an aggregate's subjects (2.11), pinned
+/// consumers the nats CLI accepts (2.12) and message schedules with `@every` and cron (2.14).
+pub const MIN_SERVER_VERSION: (u64, u64) = (2, 14);
 
 /// Publish acks in flight at once: enough to keep the server busy, bounded so a stalled server
 /// applies backpressure instead of growing memory.
@@ -141,6 +142,9 @@ mod tests {
         assert!(version_at_least("2.11.0-beta.2", (2, 10)));
         assert!(version_at_least("3.0.0", (2, 10)));
         assert!(!version_at_least("", (2, 10)));
+        // message schedules with `@every` and cron came in 2.14
+        assert!(!version_at_least("2.12.3", MIN_SERVER_VERSION));
+        assert!(version_at_least("2.14.0", MIN_SERVER_VERSION));
     }
 
     #[test]

@@ -115,7 +115,36 @@ pub struct ConsumerSpec {
     pub priority_group: Option<String>,
 }
 
+/// The durable consumers of `nats/consumers/`: (stream, name). Services name consumers only
+/// through these, so a rename happens here and in `nats/` alone.
+pub mod consumers {
+    /// The classifier, on accepted posts.
+    pub const CLASSIFY: (&str, &str) = ("SCREENING", "classify");
+    /// Fan-out's planner, on classifications and corrections.
+    pub const FANOUT: (&str, &str) = ("CLASSIFICATIONS", "fanout");
+    /// The main bot's reports to the admins.
+    pub const ADMIN_REPORTS: (&str, &str) = ("USERS", "admin-reports");
+}
+
 impl ConsumerSpec {
+    /// One of [`consumers`] with the default settings.
+    pub fn of((stream, consumer): (&str, &str)) -> Self {
+        Self::new(stream, consumer)
+    }
+
+    /// The sender of one category bot: `send-<category>` on DELIVERIES, made from
+    /// `nats/templates/DELIVERIES/send.json`, pinned within `group`.
+    pub fn sender(category: &str, group: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            definition: Some(crate::definitions::send_consumer(category)?),
+            priority_group: Some(group.to_owned()),
+            ..Self::new(
+                schemas::Area::Deliveries.stream(),
+                format!("send-{category}"),
+            )
+        })
+    }
+
     pub fn new(stream: impl Into<String>, consumer: impl Into<String>) -> Self {
         Self {
             stream: stream.into(),

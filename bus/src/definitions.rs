@@ -7,26 +7,12 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use async_nats::jetstream::{consumer, stream};
 use futures::TryStreamExt;
-use schemas::Area;
 use serde_json::Value;
 
 use crate::Bus;
 
 /// The stream dead letters go to.
 pub const DLQ_STREAM: &str = "DLQ";
-
-/// The stream that stores an area's events.
-pub fn stream_for(area: Area) -> &'static str {
-    match area {
-        Area::Catalog => "CATALOG",
-        Area::Messages => "MESSAGES",
-        Area::Screening => "SCREENING",
-        Area::Classifications => "CLASSIFICATIONS",
-        Area::Users => "USERS",
-        Area::Payments => "PAYMENTS",
-        Area::Deliveries => "DELIVERIES",
-    }
-}
 
 /// `nats/` as compiled into the binary: (path, contents).
 const EMBEDDED: &[(&str, &str)] = &[

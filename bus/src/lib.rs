@@ -19,6 +19,6 @@ mod read;
 pub use connection::{Bus, ConnectError, MIN_SERVER_VERSION};
 pub use consume::{Delivery, Fate, HandlerError, fate};
 pub use dead_letter::DeadLetter;
-pub use definitions::{ApplyReport, stream_for};
+pub use definitions::{ApplyReport, DLQ_STREAM};
 pub use publish::{PublishError, Published};
-pub use read::{RawStored, Stored};
+pub use read::{RawStored, ReadError, Stored};

@@ -9,8 +9,8 @@ use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use schemas::Envelope;
+use tracing::Instrument;
 
-use crate::definitions::stream_for;
 use crate::{Bus, headers};
 
 /// Publishes in flight while a batch is pipelined; acks are awaited oldest first.
@@ -41,6 +41,13 @@ pub enum PublishError {
 }
 
 impl PublishError {
+    /// Whether the publish may succeed later, decided again or not: NATS failing (any kind)
+    /// or a rival writer. Our events and subjects are valid by construction, so a refusal by
+    /// NATS is an outage, never the event's fault.
+    pub fn is_transient(&self) -> bool {
+        true
+    }
+
     /// Timeouts and broken connections may succeed when retried with the same event id.
     pub fn is_retryable(&self) -> bool {
         matches!(self, PublishError::Nats { source, .. }
@@ -115,15 +122,51 @@ impl Bus {
         &self,
         envelopes: &[Envelope],
     ) -> Result<Vec<Published>, PublishError> {
-        let mut results = Vec::with_capacity(envelopes.len());
+        self.pipeline(
+            envelopes.iter().map(|envelope| (envelope, None)),
+            envelopes.len(),
+        )
+        .await
+    }
+
+    /// [`Bus::publish_batch`] with each event sent inside its own span (`spans[i]` for
+    /// `envelopes[i]`), so its `traceparent` names that span: one trace per post, however many
+    /// posts an import publishes at once.
+    pub async fn publish_batch_traced(
+        &self,
+        envelopes: &[Envelope],
+        spans: &[tracing::Span],
+    ) -> Result<Vec<Published>, PublishError> {
+        debug_assert_eq!(envelopes.len(), spans.len());
+        self.pipeline(
+            envelopes.iter().zip(spans.iter().map(Some)),
+            envelopes.len(),
+        )
+        .await
+    }
+
+    async fn pipeline<'a>(
+        &self,
+        envelopes: impl Iterator<Item = (&'a Envelope, Option<&'a tracing::Span>)>,
+        count: usize,
+    ) -> Result<Vec<Published>, PublishError> {
+        let mut results = Vec::with_capacity(count);
         let mut in_flight: VecDeque<(Outgoing, PublishAckFuture)> = VecDeque::new();
-        for envelope in envelopes {
+        for (envelope, span) in envelopes {
             if in_flight.len() >= PIPELINE_WINDOW
                 && let Some((outgoing, ack)) = in_flight.pop_front()
             {
                 results.push(self.settle(outgoing, ack.await).await?);
             }
-            in_flight.push_back(self.send(envelope, Expect::Default).await?);
+            let sent = match span {
+                Some(span) => {
+                    self.send(envelope, Expect::Default)
+                        .instrument(span.clone())
+                        .await?
+                }
+                None => self.send(envelope, Expect::Default).await?,
+            };
+            in_flight.push_back(sent);
         }
         while let Some((outgoing, ack)) = in_flight.pop_front() {
             results.push(self.settle(outgoing, ack.await).await?);
@@ -143,7 +186,12 @@ impl Bus {
             .payload(Bytes::from(envelope.to_json()))
             .message_id(&envelope.id)
             .header(headers::EVENT_TYPE, event_type);
-        if let Some(traceparent) = telemetry::current_traceparent() {
+        // An event published outside any span (a CLI command, a bot's answer) starts a trace
+        // of its own, so every stored event carries `traceparent`.
+        let traceparent = telemetry::current_traceparent().or_else(|| {
+            telemetry::traceparent(&tracing::info_span!(parent: None, "publish", event_type))
+        });
+        if let Some(traceparent) = traceparent {
             message = message.header(headers::TRACEPARENT, traceparent.as_str());
         }
         let expected = match &expect {
@@ -239,6 +287,6 @@ pub(crate) fn stream_for_subject(subject: &str) -> &'static str {
     schemas::Area::ALL
         .into_iter()
         .find(|a| a.as_str() == area)
-        .map(stream_for)
+        .map(schemas::Area::stream)
         .unwrap_or("")
 }

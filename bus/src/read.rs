@@ -1,13 +1,63 @@
-//! Reading a stream in order from a sequence, with no server-side state: projections keep their
-//! position in Postgres, analysts and the DLQ tools read from wherever they like.
+//! Reading streams: in order from a sequence with no server-side state (projections keep their
+//! position in Postgres, analysts and the DLQ tools read from wherever they like), and one
+//! aggregate's latest events by direct get. Every read returns a [`ReadError`] callers can
+//! branch on: "never stored" and "cannot be decoded" are answers, "NATS is down" is a retry.
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use schemas::{DecodeError, Envelope};
+use schemas::{DecodeError, Envelope, EventType, MessageKey, MessageNow, MessageReceived};
 
 use crate::Bus;
+use crate::consume::HandlerError;
+
+/// Why a read gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// What must exist was never stored (a raw message a classification names).
+    #[error("{0} is not stored")]
+    NotFound(String),
+    /// It is stored but is not what it should be: an undecodable or mistyped event.
+    #[error("{what} cannot be read: {reason}")]
+    Decode { what: String, reason: String },
+    /// NATS did not answer (a lost connection, a timeout, a missing stream): try again.
+    #[error("reading {what} from NATS: {reason}")]
+    Transport { what: String, reason: String },
+}
+
+impl ReadError {
+    /// Only NATS failing may end differently next time.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ReadError::Transport { .. })
+    }
+
+    fn transport(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        ReadError::Transport {
+            what: what.into(),
+            reason: error.to_string(),
+        }
+    }
+
+    fn decode(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        ReadError::Decode {
+            what: what.into(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// A handler that could not read: a NATS outage is retried, never dead-lettered; a missing or
+/// broken event will not heal and is dead-lettered with the reason.
+impl From<ReadError> for HandlerError {
+    fn from(error: ReadError) -> Self {
+        if error.is_retryable() {
+            HandlerError::Retryable(error.to_string())
+        } else {
+            HandlerError::Poison(error.to_string())
+        }
+    }
+}
 
 /// A stored message as it is, before decoding.
 #[derive(Debug, Clone)]
@@ -47,7 +97,7 @@ impl Bus {
         &self,
         stream: &str,
         from_sequence: u64,
-    ) -> anyhow::Result<impl Stream<Item = anyhow::Result<RawStored>> + Send + use<>> {
+    ) -> Result<impl Stream<Item = Result<RawStored, ReadError>> + Send + use<>, ReadError> {
         let deliver_policy = if from_sequence <= 1 {
             DeliverPolicy::All
         } else {
@@ -55,17 +105,26 @@ impl Bus {
                 start_sequence: from_sequence,
             }
         };
-        let stream = self.js.get_stream(stream).await?;
+        let name = stream.to_owned();
+        let stream = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| ReadError::transport(&name, e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
                 deliver_policy,
                 ..Default::default()
             })
-            .await?;
-        let messages = consumer.messages().await?;
-        Ok(messages.map(|message| {
-            let message = message?;
-            let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+            .await
+            .map_err(|e| ReadError::transport(&name, e))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| ReadError::transport(&name, e))?;
+        Ok(messages.map(move |message| {
+            let message = message.map_err(|e| ReadError::transport(&name, e))?;
+            let info = message.info().map_err(|e| ReadError::decode(&name, e))?;
             let (sequence, pending) = (info.stream_sequence, info.pending);
             Ok(RawStored {
                 sequence,
@@ -78,88 +137,118 @@ impl Bus {
     }
 
     /// The newest event stored on `subject` (a direct get: no consumer), `None` when there is
-    /// none. How a handler looks up one aggregate's latest state, e.g. a message's raw event.
-    pub async fn last_on_subject(&self, subject: &str) -> anyhow::Result<Option<Stored>> {
+    /// none.
+    pub async fn last_on_subject(&self, subject: &str) -> Result<Option<Stored>, ReadError> {
         Ok(match self.direct_last(subject).await? {
             Some(message) => Some(Stored {
                 sequence: message.sequence,
-                envelope: Envelope::from_json(&message.payload)?,
+                envelope: Envelope::from_json(&message.payload)
+                    .map_err(|e| ReadError::decode(subject, e))?,
             }),
             None => None,
         })
     }
 
-    /// A message as it reads now: its raw event with the latest edit applied, `None` once it
-    /// was deleted at the source; an error when MESSAGES never stored it.
+    /// The newest `T` of one aggregate (e.g. a message's latest classification), `None` when it
+    /// has none. The subject comes from the event registry, so callers name no subject.
+    pub async fn latest<T: EventType>(&self, aggregate_id: &str) -> Result<Option<T>, ReadError> {
+        let subject = T::subject_of(aggregate_id);
+        let Some(stored) = self.last_on_subject(&subject).await? else {
+            return Ok(None);
+        };
+        T::from_event(stored.envelope.event)
+            .map(Some)
+            .ok_or_else(|| ReadError::decode(&subject, format!("holds no {}", T::TYPE)))
+    }
+
+    /// Whether one aggregate has any `T` at all.
+    pub async fn has<T: EventType>(&self, aggregate_id: &str) -> Result<bool, ReadError> {
+        Ok(self
+            .direct_last(&T::subject_of(aggregate_id))
+            .await?
+            .is_some())
+    }
+
+    /// A message as it reads now ([`MessageNow`]: its raw event with the latest edit applied),
+    /// `None` once it was deleted at the source; [`ReadError::NotFound`] when MESSAGES never
+    /// stored it.
     pub async fn current_message(
         &self,
-        key: schemas::MessageKey,
-    ) -> anyhow::Result<Option<schemas::MessageReceived>> {
-        use schemas::{Area, Event};
-        let subject = |event: &str| Area::Messages.subject(event, &key.id());
-        if self.direct_last(&subject("deleted")).await?.is_some() {
-            return Ok(None);
+        key: MessageKey,
+    ) -> Result<Option<MessageReceived>, ReadError> {
+        use schemas::{MessageDeleted, MessageEdited};
+        let id = key.id();
+        let mut now = MessageNow::default();
+        if let Some(deleted) = self.latest::<MessageDeleted>(&id).await? {
+            now.apply(&deleted.into());
         }
-        let Some(received) = self.last_on_subject(&subject("received")).await? else {
-            anyhow::bail!("no raw message {} in MESSAGES", key.id());
-        };
-        let Event::MessageReceived(mut message) = received.envelope.event else {
-            anyhow::bail!("{} holds no MessageReceived", subject("received"));
-        };
-        if let Some(edit) = self.last_on_subject(&subject("edited")).await?
-            && let Event::MessageEdited(edit) = edit.envelope.event
-        {
-            message.text = edit.text;
-            message.links = edit.links;
-            message.contacts = edit.contacts;
+        if let Some(received) = self.latest::<MessageReceived>(&id).await? {
+            now.apply(&received.into());
         }
-        Ok(Some(message))
+        if let Some(edit) = self.latest::<MessageEdited>(&id).await? {
+            now.apply(&edit.into());
+        }
+        if !now.was_received() {
+            return Err(ReadError::NotFound(format!("raw message {id} in MESSAGES")));
+        }
+        Ok(now.current())
     }
 
     /// The newest raw message on `subject` by direct get, `None` when the subject is empty.
     pub(crate) async fn direct_last(
         &self,
         subject: &str,
-    ) -> anyhow::Result<Option<async_nats::jetstream::message::StreamMessage>> {
+    ) -> Result<Option<async_nats::jetstream::message::StreamMessage>, ReadError> {
         let stream = self
             .js
             .get_stream_no_info(crate::publish::stream_for_subject(subject))
-            .await?;
+            .await
+            .map_err(|e| ReadError::transport(subject, e))?;
         match stream.direct_get_last_for_subject(subject).await {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
                 Ok(None)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(ReadError::transport(subject, e)),
         }
     }
 
     /// Every event stored on subjects matching `filter` (wildcards allowed), oldest first: one
     /// aggregate's history, e.g. `rh.users.*.42`.
-    pub async fn read_subject(&self, filter: &str) -> anyhow::Result<Vec<Stored>> {
+    pub async fn read_subject(&self, filter: &str) -> Result<Vec<Stored>, ReadError> {
+        let transport = |e: &dyn std::fmt::Display| ReadError::transport(filter, e);
         let stream = self
             .js
             .get_stream(crate::publish::stream_for_subject(filter))
-            .await?;
+            .await
+            .map_err(|e| transport(&e))?;
         let mut consumer = stream
             .create_consumer(OrderedConfig {
                 deliver_policy: DeliverPolicy::All,
                 filter_subject: filter.to_owned(),
                 ..Default::default()
             })
-            .await?;
+            .await
+            .map_err(|e| transport(&e))?;
         let mut out = Vec::new();
-        if consumer.info().await?.num_pending == 0 {
+        if consumer
+            .info()
+            .await
+            .map_err(|e| transport(&e))?
+            .num_pending
+            == 0
+        {
             return Ok(out);
         }
-        let mut messages = consumer.messages().await?;
+        let mut messages = consumer.messages().await.map_err(|e| transport(&e))?;
         while let Some(message) = messages.next().await {
-            let message = message?;
-            let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let message = message.map_err(|e| transport(&e))?;
+            let info = message.info().map_err(|e| ReadError::decode(filter, e))?;
             let pending = info.pending;
             out.push(Stored {
                 sequence: info.stream_sequence,
-                envelope: Envelope::from_json(&message.payload)?,
+                envelope: Envelope::from_json(&message.payload)
+                    .map_err(|e| ReadError::decode(filter, e))?,
             });
             if pending == 0 {
                 break;
@@ -169,9 +258,19 @@ impl Bus {
     }
 
     /// The sequence of the newest message in `stream` (0 when empty).
-    pub async fn last_sequence(&self, stream: &str) -> anyhow::Result<u64> {
-        let mut stream = self.js.get_stream(stream).await?;
-        Ok(stream.info().await?.state.last_sequence)
+    pub async fn last_sequence(&self, stream: &str) -> Result<u64, ReadError> {
+        let transport = |e: &dyn std::fmt::Display| ReadError::transport(stream, e);
+        let mut handle = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| transport(&e))?;
+        Ok(handle
+            .info()
+            .await
+            .map_err(|e| transport(&e))?
+            .state
+            .last_sequence)
     }
 
     /// Every message of `stream` from `from_sequence` to the current end, then stops.
@@ -179,13 +278,16 @@ impl Bus {
         &self,
         stream: &str,
         from_sequence: u64,
-    ) -> anyhow::Result<Vec<RawStored>> {
+    ) -> Result<Vec<RawStored>, ReadError> {
+        let transport = |e: &dyn std::fmt::Display| ReadError::transport(stream, e);
         let state = self
             .js
             .get_stream(stream)
-            .await?
+            .await
+            .map_err(|e| transport(&e))?
             .info()
-            .await?
+            .await
+            .map_err(|e| transport(&e))?
             .state
             .clone();
         let last = state.last_sequence;

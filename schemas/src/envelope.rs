@@ -23,7 +23,7 @@ pub enum AggregateKind {
     Report,
     Payment,
     Delivery,
-    /// A category bot's queue of planned sends (id: the category slug).
+    /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,
 }
 
@@ -105,12 +105,18 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// A new envelope with a UUIDv7 id, for events no producer will retry.
+    /// A new envelope with the event's own id ([`crate::Payload::event_id`]): deterministic
+    /// where a producer may publish it again, else a UUIDv7.
     pub fn new(event: impl Into<Event>) -> Self {
-        Self::with_id(uuid::Uuid::now_v7().to_string(), event)
+        let event = event.into();
+        let id = event
+            .event_id()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        Self::with_id(id, event)
     }
 
-    /// A new envelope with a deterministic id, so that a retried publish deduplicates.
+    /// A new envelope with a given id: sample data and tests. Services use [`Envelope::new`],
+    /// so every producer of an event makes the same id.
     pub fn with_id(id: impl Into<EventId>, event: impl Into<Event>) -> Self {
         Self {
             id: id.into(),

@@ -50,7 +50,7 @@ fn envelope_schema(event_type: &str, version: u32, data: Value) -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": format!("{event_type} v{version}"),
-        "description": format!("Envelope of a {event_type} event, published on subjects `{area}<aggregate id>`."),
+        "description": format!("Envelope of a {event_type} event, published on subjects `{area}<aggregate id tokens>` (each `:`-separated part of the aggregate id is a token)."),
         "type": "object",
         "required": ["id", "type", "version", "occurred_at", "aggregate", "data"],
         "properties": {

@@ -11,4 +11,4 @@ pub mod subscription;
 pub use envelope::{Aggregate, AggregateKind, DecodeError, Envelope, EventId};
 pub use events::*;
 pub use json_schema::{EventSchema, event_schemas};
-pub use subject::{Area, subject_token};
+pub use subject::{Area, ID_SEPARATOR, subject_token, subject_tokens};

@@ -1,7 +1,9 @@
-//! Subject layout: `rh.<area>.<event>.<aggregate id>`. The area picks the stream, the event name
-//! lets consumers filter by type, and the aggregate token makes `rh.<area>.*.<id>` one
-//! aggregate's history. JetStream's "expected last subject sequence" guards one exact subject:
-//! one event type of one aggregate.
+//! Subject layout: `rh.<area>.<event>.<aggregate id tokens>`. The area picks the stream, the event
+//! name lets consumers filter by type, and every `:`-separated part of the aggregate id is a token
+//! of its own, so operators can filter on any of them: `rh.messages.*.-1001234567890.*` is one
+//! channel's posts, `rh.deliveries.*.7.>` every delivery to user 7, `rh.users.*.7` user 7's
+//! account history. JetStream's "expected last subject sequence" guards one exact subject: one
+//! event type of one aggregate.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,18 +48,63 @@ impl Area {
         format!("rh.{}.>", self.as_str())
     }
 
+    /// The stream that stores this area's events.
+    pub fn stream(self) -> &'static str {
+        match self {
+            Area::Catalog => "CATALOG",
+            Area::Messages => "MESSAGES",
+            Area::Screening => "SCREENING",
+            Area::Classifications => "CLASSIFICATIONS",
+            Area::Users => "USERS",
+            Area::Payments => "PAYMENTS",
+            Area::Deliveries => "DELIVERIES",
+        }
+    }
+
+    /// The area whose stream is named `stream`.
+    pub fn of_stream(stream: &str) -> Option<Area> {
+        Area::ALL.into_iter().find(|area| area.stream() == stream)
+    }
+
+    /// `rh.<area>.<event>.<aggregate id tokens>`: where one event type of one aggregate lives.
     pub fn subject(self, event_name: &str, aggregate_id: &str) -> String {
         format!(
             "rh.{}.{}.{}",
             self.as_str(),
             event_name,
-            subject_token(aggregate_id)
+            subject_tokens(aggregate_id)
         )
+    }
+
+    /// `rh.<area>.*.<aggregate id tokens>`: every event of one aggregate, oldest first when read
+    /// in stream order (e.g. a user's account history, which optimistic concurrency guards).
+    pub fn history(self, aggregate_id: &str) -> String {
+        self.subject("*", aggregate_id)
+    }
+
+    /// `rh.<area>.<event>.<prefix tokens>.>`: every subject of one event type whose aggregate id
+    /// starts with `prefix` (e.g. one category bot's outbox).
+    pub fn under(self, event_name: &str, prefix: &str) -> String {
+        format!("{}.>", self.subject(event_name, prefix))
     }
 }
 
-/// Makes an aggregate id safe as one subject token: NATS splits on `.`, treats `*` and `>` as
-/// wildcards and forbids whitespace, so those become `_`.
+/// The separator of an aggregate id's parts (`<chat>:<message>`); each part is its own subject
+/// token.
+pub const ID_SEPARATOR: char = ':';
+
+/// An aggregate id as subject tokens: each `:`-separated part becomes one token, made safe by
+/// [`subject_token`].
+pub fn subject_tokens(aggregate_id: &str) -> String {
+    aggregate_id
+        .split(ID_SEPARATOR)
+        .map(subject_token)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Makes one part of an aggregate id safe as one subject token: NATS splits on `.`, treats `*`
+/// and `>` as wildcards and forbids whitespace, so those become `_`.
 pub fn subject_token(id: &str) -> String {
     if id.is_empty() {
         return "_".to_owned();
@@ -76,16 +123,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aggregate_ids_become_single_safe_tokens() {
-        // given ids with separators, wildcards and spaces
+    fn each_part_of_an_aggregate_id_becomes_one_safe_token() {
+        // given ids with parts, separators, wildcards and spaces
         // when they become subject tokens
-        // then each stays one token without wildcards
-        assert_eq!(subject_token("-100123:45"), "-100123:45");
-        assert_eq!(subject_token("a.b c*>"), "a_b_c__");
-        assert_eq!(subject_token(""), "_");
+        // then each part is one token without wildcards
+        assert_eq!(subject_tokens("-100123:45"), "-100123.45");
+        assert_eq!(subject_tokens("7:-100123:45"), "7.-100123.45");
+        assert_eq!(subject_tokens("a.b c*>"), "a_b_c__");
+        assert_eq!(subject_tokens(""), "_");
+        assert_eq!(subject_tokens("a::b"), "a._.b");
         assert_eq!(
             Area::Users.subject("trial_started", "42"),
             "rh.users.trial_started.42"
         );
+    }
+
+    #[test]
+    fn operators_filters_are_built_from_the_parts() {
+        assert_eq!(Area::Users.history("42"), "rh.users.*.42");
+        assert_eq!(
+            Area::Deliveries.under("planned", "design"),
+            "rh.deliveries.planned.design.>"
+        );
+        assert_eq!(
+            Area::Messages.subject("received", "-100123:45"),
+            "rh.messages.received.-100123.45"
+        );
+    }
+
+    #[test]
+    fn every_area_has_a_stream_and_back() {
+        for area in Area::ALL {
+            assert_eq!(Area::of_stream(area.stream()), Some(area));
+        }
+        assert_eq!(Area::of_stream("DLQ"), None);
     }
 }

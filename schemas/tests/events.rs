@@ -127,7 +127,7 @@ fn samples() -> Vec<Event> {
             kind: PostKind::Ad,
             categories: vec![],
             admin_id: 1,
-            report_id: Some("r1".into()),
+            report_id: Some(VacancyReported::id_for(7, &key())),
         }
         .into(),
         UserRegistered {
@@ -187,7 +187,7 @@ fn samples() -> Vec<Event> {
         }
         .into(),
         VacancyReported {
-            report_id: "r1".into(),
+            report_id: VacancyReported::id_for(7, &key()),
             user_id: 7,
             key: key(),
             category: Some("design".into()),
@@ -195,7 +195,7 @@ fn samples() -> Vec<Event> {
         }
         .into(),
         ReportResolved {
-            report_id: "r1".into(),
+            report_id: VacancyReported::id_for(7, &key()),
             admin_id: 1,
             resolution: Resolution::Confirmed,
         }
@@ -262,6 +262,13 @@ fn samples() -> Vec<Event> {
             error: "403: bot was blocked by the user".into(),
         }
         .into(),
+        DeliveryUnconfirmed {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            error: "operation timed out".into(),
+        }
+        .into(),
         ChannelUnreadable {
             channel: "@closed_jobs".into(),
             reason: "CHANNEL_PRIVATE".into(),
@@ -301,8 +308,55 @@ fn subjects_name_area_event_and_aggregate() {
     });
     assert_eq!(envelope.subject(), "rh.users.trial_started.7");
     let envelope = Envelope::with_id(key().event_id(), samples().swap_remove(5));
-    assert_eq!(envelope.subject(), "rh.messages.received.-1001234567890:42");
+    assert_eq!(envelope.subject(), "rh.messages.received.-1001234567890.42");
     assert_eq!(envelope.id, "tg:-1001234567890:42");
+}
+
+/// The subject's tokens after `rh.<area>.<event>`.
+fn id_tokens(subject: &str) -> Vec<String> {
+    subject.split('.').skip(3).map(str::to_owned).collect()
+}
+
+#[test]
+fn every_event_about_a_user_or_a_message_carries_them_as_tokens() {
+    // given one event of every type
+    for event in samples() {
+        let data = serde_json::to_value(&event).unwrap();
+        let tokens = id_tokens(&event.subject());
+        // then an event naming a user has the user id as a token of its own, so
+        // `rh.<area>.*.<user>` / `rh.<area>.*.<user>.>` find it (reports and deliveries too).
+        // Payments are the exception: a payment is its own aggregate, found by the id alone
+        // that a provider's notification names.
+        if let Some(user_id) = data.get("user_id").and_then(|v| v.as_i64())
+            && event.area() != Area::Payments
+        {
+            assert!(
+                tokens.contains(&user_id.to_string()),
+                "{} lacks user {user_id} as a token",
+                event.subject()
+            );
+        }
+        // and an event naming a message has chat and message as consecutive tokens
+        if let (Some(chat), Some(message)) = (
+            data.get("chat_id").and_then(|v| v.as_i64()),
+            data.get("message_id").and_then(|v| v.as_i64()),
+        ) {
+            let pair = [chat.to_string(), message.to_string()];
+            assert!(
+                tokens.windows(2).any(|w| w == pair),
+                "{} lacks {chat}.{message} as tokens",
+                event.subject()
+            );
+        }
+        // and no token is empty or a wildcard
+        assert!(
+            tokens
+                .iter()
+                .all(|t| !t.is_empty() && t != "*" && t != ">" && !t.contains(':')),
+            "{}",
+            event.subject()
+        );
+    }
 }
 
 #[test]

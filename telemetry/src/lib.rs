@@ -11,9 +11,10 @@ use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Flushes exported spans when dropped at the end of `main`.
 pub struct Guard {
@@ -43,9 +44,13 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber: `RUST_LOG` filter (default `info` for JSON, `warn` for
-/// text), logs on stderr, and the
-/// OpenTelemetry layer. Call once, at start-up.
+/// Installs the global subscriber: logs on stderr filtered by `RUST_LOG` (default `info` for
+/// JSON, `warn` for text), and the OpenTelemetry layer with a filter of its own. Call once, at
+/// start-up.
+///
+/// The two filters are separate on purpose: a span that the log filter hides must still exist
+/// for the trace, or `current_traceparent()` finds nothing and the next event goes out without
+/// `traceparent` (a terminal's `warn` used to switch every trace off).
 pub fn init(service: &'static str, format: LogFormat) -> anyhow::Result<Guard> {
     let provider = tracer_provider(service)?;
     let tracer = provider.tracer(service);
@@ -54,25 +59,35 @@ pub fn init(service: &'static str, format: LogFormat) -> anyhow::Result<Guard> {
         LogFormat::Json => "info",
         LogFormat::Text => "warn",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let logs = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(TRACE_LEVEL);
+    let registry = tracing_subscriber::registry().with(otel);
     let result = match format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(logs),
             )
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(logs),
+            )
             .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("installing the tracing subscriber: {e}"))?;
     Ok(Guard { provider })
 }
+
+/// The spans that make up traces: every handler, publish and reader span is at `info`.
+const TRACE_LEVEL: LevelFilter = LevelFilter::INFO;
 
 fn tracer_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
     let resource = opentelemetry_sdk::Resource::builder()
@@ -92,7 +107,12 @@ fn tracer_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
 
 /// The `traceparent` of the current span, to put in an outgoing message's headers.
 pub fn current_traceparent() -> Option<String> {
-    let context = tracing::Span::current().context();
+    traceparent(&tracing::Span::current())
+}
+
+/// The `traceparent` of `span`, `None` when it has no trace context (no subscriber installed).
+pub fn traceparent(span: &tracing::Span) -> Option<String> {
+    let context = span.context();
     if !context.span().span_context().is_valid() {
         return None;
     }

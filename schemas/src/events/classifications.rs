@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{MessageKey, Payload, validate_slug};
-use crate::{Aggregate, AggregateKind};
+use crate::{Aggregate, AggregateKind, EventId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +88,15 @@ impl Payload for MessageClassified {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
     }
+    /// One per message, model and prompt: a backfill with a new model is a new event, a replay is not.
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!(
+            "{}:classified:{}:{}",
+            self.key.event_id(),
+            self.model,
+            self.prompt_version.as_deref().unwrap_or("-")
+        ))
+    }
     fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.confidence) {
             return Err(format!("confidence {} outside 0..1", self.confidence));
@@ -113,6 +122,12 @@ pub struct ClassificationCorrected {
 impl Payload for ClassificationCorrected {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
+    }
+    /// A report's correction is made once, however often its verdict is retried.
+    fn event_id(&self) -> Option<EventId> {
+        self.report_id
+            .as_ref()
+            .map(|report| format!("report:{report}:correction"))
     }
     fn validate(&self) -> Result<(), String> {
         self.categories.iter().try_for_each(|c| validate_slug(c))

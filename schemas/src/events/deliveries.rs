@@ -8,14 +8,23 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{MessageKey, Payload};
-use crate::{Aggregate, AggregateKind};
+use crate::{Aggregate, AggregateKind, EventId};
+
+/// `delivery:<user>:<chat>:<message>[:<step>]`.
+fn delivery_id(user_id: i64, key: &MessageKey, step: Option<&str>) -> EventId {
+    match step {
+        Some(step) => format!("delivery:{user_id}:{}:{step}", key.id()),
+        None => format!("delivery:{user_id}:{}", key.id()),
+    }
+}
 
 fn delivery(user_id: i64, key: &MessageKey) -> Aggregate {
     Aggregate::new(AggregateKind::Delivery, format!("{user_id}:{}", key.id()))
 }
 
 /// Fan-out decided this subscriber gets the vacancy through this category's bot. Its subject is
-/// the bot's outbox (`rh.deliveries.planned.<category>`), which one sender at a time drains.
+/// in the bot's outbox (`rh.deliveries.planned.<category>.<user>.<chat>.<message>`; the outbox
+/// is `rh.deliveries.planned.<category>.>`), which one sender at a time drains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeliveryPlanned {
     pub user_id: i64,
@@ -26,7 +35,13 @@ pub struct DeliveryPlanned {
 
 impl Payload for DeliveryPlanned {
     fn aggregate(&self) -> Aggregate {
-        Aggregate::new(AggregateKind::Outbox, &self.category)
+        Aggregate::new(
+            AggregateKind::Outbox,
+            format!("{}:{}", self.category, delivery(self.user_id, &self.key).id),
+        )
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, Some("planned")))
     }
     fn validate(&self) -> Result<(), String> {
         super::validate_slug(&self.category)
@@ -50,6 +65,9 @@ impl Payload for DeliveryClaimed {
     fn aggregate(&self) -> Aggregate {
         delivery(self.user_id, &self.key)
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, Some("claimed")))
+    }
 }
 
 /// A vacancy reached a subscriber through a category bot.
@@ -69,6 +87,9 @@ impl Payload for VacancyDelivered {
     fn aggregate(&self) -> Aggregate {
         delivery(self.user_id, &self.key)
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, None))
+    }
 }
 
 /// A send failed for good (blocked bot, deleted chat); retryable failures are not events.
@@ -85,5 +106,30 @@ pub struct DeliveryFailed {
 impl Payload for DeliveryFailed {
     fn aggregate(&self) -> Aggregate {
         delivery(self.user_id, &self.key)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, Some("failed")))
+    }
+}
+
+/// A send whose answer never came (the request left, then the connection timed out): the user
+/// may or may not have it. Never sent again — a duplicate is worse — and counted, so operators
+/// see how often Telegram left us guessing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryUnconfirmed {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: String,
+    /// What the client saw instead of an answer.
+    pub error: String,
+}
+
+impl Payload for DeliveryUnconfirmed {
+    fn aggregate(&self) -> Aggregate {
+        delivery(self.user_id, &self.key)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, Some("unconfirmed")))
     }
 }

@@ -21,15 +21,39 @@ pub use users::*;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::{Aggregate, Area, DecodeError};
+use crate::{Aggregate, Area, DecodeError, EventId};
 
 /// What each event type knows about itself beyond its data.
 pub trait Payload {
     fn aggregate(&self) -> Aggregate;
 
+    /// The event's deterministic id where its producer may publish it again (a retry, a
+    /// re-import, a second process): the one constructor of that id, so every producer of the
+    /// event agrees and `Nats-Msg-Id` dedups. `None`: a fresh UUIDv7 (nobody retries it).
+    fn event_id(&self) -> Option<EventId> {
+        None
+    }
+
     /// Invariants serde cannot express; an event that breaks one is dead-lettered, not applied.
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// What the registry knows of one event type, for typed reads: "the latest `T` of this
+/// aggregate" is a direct get of `T::AREA.subject(T::NAME, id)`.
+pub trait EventType: Payload + Into<Event> + Sized {
+    const TYPE: &'static str;
+    const AREA: Area;
+    /// The event's token in its subject, e.g. `trial_started`.
+    const NAME: &'static str;
+
+    /// The event, if `event` is one of this type.
+    fn from_event(event: Event) -> Option<Self>;
+
+    /// Where this type's events of `aggregate_id` live.
+    fn subject_of(aggregate_id: &str) -> String {
+        Self::AREA.subject(Self::NAME, aggregate_id)
     }
 }
 
@@ -48,6 +72,20 @@ macro_rules! events {
             impl From<$ty> for Event {
                 fn from(event: $ty) -> Self {
                     Event::$ty(event)
+                }
+            }
+
+            impl EventType for $ty {
+                const TYPE: &'static str = stringify!($ty);
+                const AREA: Area = Area::$area;
+                const NAME: &'static str = $name;
+
+                fn from_event(event: Event) -> Option<Self> {
+                    match event {
+                        Event::$ty(e) => Some(e),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
                 }
             }
         )*
@@ -85,6 +123,11 @@ macro_rules! events {
 
             pub fn aggregate(&self) -> Aggregate {
                 match self { $( Event::$ty(e) => e.aggregate(), )* }
+            }
+
+            /// See [`Payload::event_id`].
+            pub fn event_id(&self) -> Option<EventId> {
+                match self { $( Event::$ty(e) => e.event_id(), )* }
             }
 
             /// `rh.<area>.<event>.<aggregate id>`.
@@ -164,6 +207,7 @@ events! {
     Deliveries "claimed" DeliveryClaimed v 1 once,
     Deliveries "delivered" VacancyDelivered v 1 once,
     Deliveries "failed" DeliveryFailed v 1 many,
+    Deliveries "unconfirmed" DeliveryUnconfirmed v 1 once,
 }
 
 /// Checks a catalog slug: lower-case ASCII letters, digits, `-` and `_`, 1–32 characters, so it

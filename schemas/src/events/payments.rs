@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Payload;
-use crate::{Aggregate, AggregateKind};
+use crate::{Aggregate, AggregateKind, EventId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +70,9 @@ impl Payload for PaymentCreated {
     fn aggregate(&self) -> Aggregate {
         payment(&self.payment_id)
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("payment:{}:created", self.payment_id))
+    }
     fn validate(&self) -> Result<(), String> {
         positive(&self.amount)
     }
@@ -90,6 +93,9 @@ impl Payload for PaymentSucceeded {
     fn aggregate(&self) -> Aggregate {
         payment(&self.payment_id)
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("payment:{}:succeeded", self.payment_id))
+    }
     fn validate(&self) -> Result<(), String> {
         positive(&self.amount)
     }
@@ -106,6 +112,9 @@ pub struct PaymentCanceled {
 impl Payload for PaymentCanceled {
     fn aggregate(&self) -> Aggregate {
         payment(&self.payment_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("payment:{}:canceled", self.payment_id))
     }
 }
 
@@ -128,6 +137,9 @@ pub struct PaymentRefunded {
 impl Payload for PaymentRefunded {
     fn aggregate(&self) -> Aggregate {
         payment(&self.payment_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("refund:{}", self.refund_id))
     }
     fn validate(&self) -> Result<(), String> {
         positive(&self.amount)

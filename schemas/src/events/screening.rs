@@ -5,7 +5,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{MessageKey, Payload};
-use crate::{Aggregate, AggregateKind};
+use crate::{Aggregate, AggregateKind, EventId};
+
+/// One screening per message, whichever the verdict: a second screening of it is the same event.
+fn screening_id(key: &MessageKey) -> EventId {
+    format!("screen:{}", key.id())
+}
 
 /// The keyword rules let a message through to dedup and the classifier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -22,6 +27,9 @@ impl Payload for MessageAccepted {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(screening_id(&self.key))
+    }
 }
 
 /// The keyword rules stopped a message (a resume, an ad, spam).
@@ -37,6 +45,9 @@ pub struct MessageRejected {
 impl Payload for MessageRejected {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(screening_id(&self.key))
     }
 }
 
@@ -55,6 +66,9 @@ pub struct DuplicateDetected {
 impl Payload for DuplicateDetected {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("dup:{}", self.key.id()))
     }
     fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.similarity) {

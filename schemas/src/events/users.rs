@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{MessageKey, Payload, validate_slug};
-use crate::{Aggregate, AggregateKind};
+use crate::{Aggregate, AggregateKind, EventId};
 
 fn user(user_id: i64) -> Aggregate {
     Aggregate::new(AggregateKind::User, user_id.to_string())
@@ -24,6 +24,9 @@ pub struct UserRegistered {
 impl Payload for UserRegistered {
     fn aggregate(&self) -> Aggregate {
         user(self.user_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("tg:user:{}:registered", self.user_id))
     }
 }
 
@@ -97,6 +100,9 @@ impl Payload for TrialStarted {
     fn aggregate(&self) -> Aggregate {
         user(self.user_id)
     }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("tg:user:{}:trial", self.user_id))
+    }
     fn validate(&self) -> Result<(), String> {
         if self.ends_at <= self.starts_at {
             return Err("trial ends before it starts".into());
@@ -128,6 +134,15 @@ impl Payload for SubscriptionExtended {
     fn aggregate(&self) -> Aggregate {
         user(self.user_id)
     }
+    /// A payment's days are added once; each grant is an event of its own.
+    fn event_id(&self) -> Option<EventId> {
+        match &self.source {
+            ExtensionSource::Payment { payment_id } => {
+                Some(format!("payment:{payment_id}:extended"))
+            }
+            ExtensionSource::Grant { .. } => None,
+        }
+    }
     fn validate(&self) -> Result<(), String> {
         if self.until <= self.from {
             return Err("extension ends before it starts".into());
@@ -149,6 +164,11 @@ pub struct SubscriptionRevoked {
 impl Payload for SubscriptionRevoked {
     fn aggregate(&self) -> Aggregate {
         user(self.user_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        self.payment_id
+            .as_ref()
+            .map(|payment_id| format!("payment:{payment_id}:revoked"))
     }
 }
 
@@ -197,9 +217,20 @@ pub struct VacancyReported {
     pub reason: ReportReason,
 }
 
+impl VacancyReported {
+    /// `<user>:<chat>:<message>`: one report per subscriber and post, and the reporter's id
+    /// first, so the report's subjects carry it as a token.
+    pub fn id_for(user_id: i64, key: &MessageKey) -> String {
+        format!("{user_id}:{}", key.id())
+    }
+}
+
 impl Payload for VacancyReported {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Report, &self.report_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("report:{}", self.report_id))
     }
 }
 
@@ -221,5 +252,8 @@ pub struct ReportResolved {
 impl Payload for ReportResolved {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Report, &self.report_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("report:{}:resolved", self.report_id))
     }
 }

@@ -1,0 +1,35 @@
+//! Subscribers' reports of posts, for the admins' verdict buttons and the tests.
+
+use sqlx::PgPool;
+
+/// A report as the admins judge it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Report {
+    /// The reported post.
+    pub chat_id: i64,
+    pub message_id: i64,
+    /// The category whose bot delivered it, when reported from one.
+    pub category: Option<String>,
+    /// `schemas::ReportReason` as stored, e.g. `not_vacancy`.
+    pub reason: String,
+    /// The verdict, once an admin gave one.
+    pub resolution: Option<String>,
+}
+
+/// The report; `None` when there is no such report.
+pub async fn find(pool: &PgPool, report_id: &str) -> sqlx::Result<Option<Report>> {
+    sqlx::query_as::<_, Report>(
+        "SELECT chat_id, message_id, category, reason, resolution FROM reports WHERE report_id = $1",
+    )
+    .bind(report_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Whether the read model holds the report.
+pub async fn exists(pool: &PgPool, report_id: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM reports WHERE report_id = $1)")
+        .bind(report_id)
+        .fetch_one(pool)
+        .await
+}
