@@ -9,13 +9,13 @@ use bus::{Bus, PublishError};
 use chrono::Utc;
 use schemas::subscription::Access;
 use schemas::{
-    Area, Envelope, Event, ExtensionSource, Money, PaymentCreated, PaymentRefunded,
+    Area, Envelope, Event, EventType, ExtensionSource, Money, PaymentCreated, PaymentRefunded,
     PaymentSucceeded, SubscriptionExtended, SubscriptionRevoked,
 };
 
-/// A user's history: every event on their subjects.
+/// A user's account history: every event on their subjects (`rh.users.*.<id>`).
 fn history_of(user_id: i64) -> String {
-    format!("rh.users.*.{user_id}")
+    Area::Users.history(&user_id.to_string())
 }
 
 /// The user's access as their events say now, and the last sequence of their history: what a
@@ -34,7 +34,6 @@ async fn extend(
     user_id: i64,
     days: i64,
     source: ExtensionSource,
-    event_id: String,
     already: impl Fn(&Access) -> bool,
 ) -> anyhow::Result<Option<SubscriptionExtended>> {
     for _ in 0..10 {
@@ -45,7 +44,7 @@ async fn extend(
         let Some(extension) = access.extend(user_id, days, Utc::now(), source.clone()) else {
             return Ok(None);
         };
-        let envelope = Envelope::with_id(event_id.clone(), extension.clone());
+        let envelope = Envelope::new(extension.clone());
         match bus
             .publish_expecting_across(&envelope, &history_of(user_id), expected)
             .await
@@ -66,17 +65,14 @@ pub async fn payment_succeeded(
     created: &PaymentCreated,
     provider_payment_id: &str,
 ) -> anyhow::Result<Option<SubscriptionExtended>> {
-    let succeeded = Envelope::with_id(
-        format!("payment:{}:succeeded", created.payment_id),
-        PaymentSucceeded {
-            payment_id: created.payment_id.clone(),
-            user_id: created.user_id,
-            provider: created.provider,
-            provider_payment_id: provider_payment_id.to_owned(),
-            amount: created.amount,
-            paid_at: Utc::now(),
-        },
-    );
+    let succeeded = Envelope::new(PaymentSucceeded {
+        payment_id: created.payment_id.clone(),
+        user_id: created.user_id,
+        provider: created.provider,
+        provider_payment_id: provider_payment_id.to_owned(),
+        amount: created.amount,
+        paid_at: Utc::now(),
+    });
     bus.publish(&succeeded).await?;
     let payment_id = created.payment_id.clone();
     extend(
@@ -86,7 +82,6 @@ pub async fn payment_succeeded(
         ExtensionSource::Payment {
             payment_id: payment_id.clone(),
         },
-        format!("payment:{payment_id}:extended"),
         |access| {
             access
                 .paid_periods
@@ -110,8 +105,7 @@ pub async fn grant(
         admin_id,
         reason: reason.to_owned(),
     };
-    let id = format!("grant:{}", uuid::Uuid::now_v7());
-    extend(bus, user_id, days, source, id, |_| false)
+    extend(bus, user_id, days, source, |_| false)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the grant was not recorded"))
 }
@@ -153,7 +147,7 @@ async fn record_refund(
     created: &PaymentCreated,
     refund: Refund,
 ) -> anyhow::Result<bool> {
-    let subject = Area::Payments.subject("refunded", &created.payment_id);
+    let subject = PaymentRefunded::subject_of(&created.payment_id);
     let event = PaymentRefunded {
         payment_id: created.payment_id.clone(),
         user_id: created.user_id,
@@ -171,7 +165,7 @@ async fn record_refund(
             return Ok(false);
         }
         let expected = refunds.last().map_or(0, |s| s.sequence);
-        let envelope = Envelope::with_id(format!("refund:{}", refund.refund_id), event.clone());
+        let envelope = Envelope::new(event.clone());
         match bus.publish_expecting(&envelope, expected).await {
             Ok(published) => return Ok(!published.duplicate),
             Err(PublishError::Conflict { .. }) => continue,
@@ -195,8 +189,7 @@ async fn revoke(
         let Some(revoked) = access.refund(user_id, payment_id, Utc::now()) else {
             return Ok(None);
         };
-        let id = format!("payment:{payment_id}:revoked");
-        let envelope = Envelope::with_id(id, revoked.clone());
+        let envelope = Envelope::new(revoked.clone());
         match bus
             .publish_expecting_across(&envelope, &history_of(user_id), expected)
             .await

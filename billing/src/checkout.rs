@@ -52,11 +52,7 @@ pub async fn yookassa(
         },
         provider_payment_id: Some(payment.id),
     };
-    bus.publish(&Envelope::with_id(
-        format!("payment:{payment_id}:created"),
-        created,
-    ))
-    .await?;
+    bus.publish(&Envelope::new(created)).await?;
     Ok(Checkout {
         payment_id,
         confirmation_url,

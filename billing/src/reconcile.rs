@@ -63,8 +63,7 @@ impl Billing {
                     user_id: created.user_id,
                     reason: "canceled at YooKassa".into(),
                 };
-                let id = format!("payment:{}:canceled", created.payment_id);
-                self.bus.publish(&Envelope::with_id(id, canceled)).await?;
+                self.bus.publish(&Envelope::new(canceled)).await?;
                 Ok(Outcome::Canceled)
             }
             _ => Ok(Outcome::Pending),

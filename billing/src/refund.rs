@@ -150,7 +150,7 @@ pub fn user_news(recorded: &RefundRecorded, amount: Money) -> String {
 
 /// Every refund recorded for a payment, in kopecks or Stars.
 async fn refunded_so_far(bus: &Bus, payment_id: &str) -> anyhow::Result<i64> {
-    let subject = schemas::Area::Payments.subject("refunded", payment_id);
+    let subject = <schemas::PaymentRefunded as schemas::EventType>::subject_of(payment_id);
     Ok(bus
         .read_subject(&subject)
         .await?

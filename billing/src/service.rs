@@ -10,18 +10,6 @@ use tokio_util::sync::CancellationToken;
 use crate::allowlist::Allowlist;
 use crate::reconcile::Billing;
 
-/// The pending YooKassa payments worth asking about (younger than two days).
-async fn pending(pool: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT provider_payment_id FROM payments
-         WHERE provider = 'yookassa' AND status = 'pending' AND provider_payment_id IS NOT NULL
-           AND created_at > now() - interval '2 days'
-         ORDER BY created_at",
-    )
-    .fetch_all(pool)
-    .await
-}
-
 pub async fn poll(
     billing: Arc<Billing>,
     pool: PgPool,
@@ -29,7 +17,7 @@ pub async fn poll(
     shutdown: CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
-        match pending(&pool).await {
+        match projections::read::payments::pending_yookassa(&pool).await {
             Ok(ids) => {
                 for id in ids {
                     match billing.reconcile(&id).await {

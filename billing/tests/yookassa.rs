@@ -10,6 +10,7 @@ use billing::refund::Requested;
 use billing::service::Settings;
 use billing::yookassa::{ReceiptSettings, YooKassa};
 use bus::Bus;
+use projections::read;
 use schemas::subscription::Plan;
 use schemas::{Event, ExtensionSource};
 use serde_json::json;
@@ -51,7 +52,7 @@ async fn extensions(bus: &Bus) -> Vec<schemas::SubscriptionExtended> {
 }
 
 async fn successes(bus: &Bus) -> usize {
-    bus.read_to_end("PAYMENTS", 1)
+    bus.read_to_end(schemas::Area::Payments.stream(), 1)
         .await
         .unwrap()
         .iter()
@@ -312,19 +313,14 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
 
     // and the read models show both payments succeeded and access until the grant's end
     eventually("the read models", async || {
-        let paid_until: Option<chrono::DateTime<chrono::Utc>> =
-            sqlx::query_scalar("SELECT paid_until FROM users WHERE user_id = $1")
-                .bind(USER)
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
-        let succeeded: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM payments WHERE user_id = $1 AND status = 'succeeded'",
-        )
-        .bind(USER)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+        let paid_until = read::users::access(&db.pool, USER)
+            .await
+            .unwrap()
+            .expect("the user's row")
+            .paid_until;
+        let succeeded = read::payments::succeeded_count(&db.pool, USER)
+            .await
+            .unwrap();
         // (Postgres keeps microseconds)
         let close = paid_until
             .is_some_and(|t| (t - granted.until).abs() < chrono::Duration::milliseconds(1));
@@ -332,12 +328,14 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
     })
     .await;
     // and the revenue read model shows what each plan brought in
-    let revenue: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT plan, payments, net_minor::bigint FROM revenue_daily WHERE provider = 'yookassa' ORDER BY plan",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
+    let mut revenue: Vec<(String, i64, i64)> = read::payments::revenue_daily(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|day| day.provider == "yookassa")
+        .map(|day| (day.plan, day.payments, day.net_minor))
+        .collect();
+    revenue.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         revenue,
         [
@@ -481,15 +479,15 @@ async fn refunds_take_back_the_unused_days_once_whoever_starts_them() {
 
     // and the read models show three refunded payments, net revenue zero
     eventually("the read models", async || {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT status, amount_minor, refunded_minor FROM payments WHERE user_id = $1 ORDER BY amount_minor",
-        )
-        .bind(USER)
-        .fetch_all(&setup.db.pool)
-        .await
-        .unwrap();
-        let net: Option<i64> = sqlx::query_scalar("SELECT sum(net_minor)::bigint FROM revenue_daily")
-            .fetch_one(&setup.db.pool)
+        let mut rows: Vec<(String, i64, i64)> =
+            read::payments::recent(&setup.db.pool, Some(USER), i64::MAX)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.status, p.amount_minor, p.refunded_minor))
+                .collect();
+        rows.sort_by_key(|row| row.1);
+        let net = read::payments::net_revenue_minor(&setup.db.pool)
             .await
             .unwrap();
         rows == [

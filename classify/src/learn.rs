@@ -1,47 +1,45 @@
 //! The log as a teacher and as history: training examples from the LLM's past answers and
 //! admins' corrections, and re-running a new model or prompt over stored posts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use bus::Bus;
 use chrono::{DateTime, Utc};
-use schemas::{Classifier as Answerer, Envelope, Event, MessageKey, MessageReceived};
+use schemas::{
+    Area, Classifier as Answerer, Envelope, Event, MessageKey, MessageNow, MessageReceived,
+};
 
 use crate::decide::Classifier;
 use crate::local::Example;
-use crate::service::classification_id;
 
-/// The stored messages as they read now: latest edit applied, deleted ones left out.
+/// The stored messages as they read now ([`MessageNow`]): latest edit applied, deleted ones
+/// left out.
 async fn current_messages(bus: &Bus) -> anyhow::Result<HashMap<MessageKey, MessageReceived>> {
-    let mut messages = HashMap::new();
-    let mut deleted = HashSet::new();
-    for raw in bus.read_to_end("MESSAGES", 1).await? {
+    let mut messages: HashMap<MessageKey, MessageNow> = HashMap::new();
+    for raw in bus.read_to_end(Area::Messages.stream(), 1).await? {
         let Ok(stored) = raw.decode() else { continue };
-        match stored.envelope.event {
-            Event::MessageReceived(m) => {
-                messages.insert(m.key, m);
-            }
-            Event::MessageEdited(e) => {
-                if let Some(m) = messages.get_mut(&e.key) {
-                    m.text = e.text;
-                    m.contacts = e.contacts;
-                }
-            }
-            Event::MessageDeleted(d) => {
-                deleted.insert(d.key);
-            }
-            _ => {}
-        }
+        let key = match &stored.envelope.event {
+            Event::MessageReceived(m) => m.key,
+            Event::MessageEdited(e) => e.key,
+            Event::MessageDeleted(d) => d.key,
+            _ => continue,
+        };
+        messages
+            .entry(key)
+            .or_default()
+            .apply(&stored.envelope.event);
     }
-    messages.retain(|key, _| !deleted.contains(key));
-    Ok(messages)
+    Ok(messages
+        .into_iter()
+        .filter_map(|(key, now)| Some((key, now.current()?)))
+        .collect())
 }
 
 /// Labelled examples from CLASSIFICATIONS: each post's latest LLM answer, overridden by an
 /// admin's correction when there is one. Local answers are not taught back to the local model.
 pub async fn examples_from_stream(bus: &Bus) -> anyhow::Result<Vec<Example>> {
     let mut labels: HashMap<MessageKey, (schemas::PostKind, Vec<String>, bool)> = HashMap::new();
-    for raw in bus.read_to_end("CLASSIFICATIONS", 1).await? {
+    for raw in bus.read_to_end(Area::Classifications.stream(), 1).await? {
         let Ok(stored) = raw.decode() else { continue };
         match stored.envelope.event {
             Event::MessageClassified(c) if c.classifier == Answerer::Llm => {
@@ -97,7 +95,7 @@ pub async fn backfill(
 ) -> anyhow::Result<BackfillReport> {
     let messages = current_messages(bus).await?;
     let mut accepted: Vec<MessageKey> = Vec::new();
-    for raw in bus.read_to_end("SCREENING", 1).await? {
+    for raw in bus.read_to_end(Area::Screening.stream(), 1).await? {
         if let Ok(stored) = raw.decode()
             && let Event::MessageAccepted(a) = stored.envelope.event
         {
@@ -105,7 +103,7 @@ pub async fn backfill(
         }
     }
     let mut latest: HashMap<MessageKey, schemas::MessageClassified> = HashMap::new();
-    for raw in bus.read_to_end("CLASSIFICATIONS", 1).await? {
+    for raw in bus.read_to_end(Area::Classifications.stream(), 1).await? {
         if let Ok(stored) = raw.decode()
             && let Event::MessageClassified(c) = stored.envelope.event
         {
@@ -126,10 +124,7 @@ pub async fn backfill(
         let classified = classifier
             .classify(key, &message.text, &message.contacts, catalog)
             .await?;
-        batch.push(Envelope::with_id(
-            classification_id(&classified),
-            classified,
-        ));
+        batch.push(Envelope::new(classified));
         report.classified += 1;
         if batch.len() >= 500 {
             bus.publish_batch(&std::mem::take(&mut batch)).await?;

@@ -4,9 +4,13 @@
 //! * [`local`]: the local model: features, lexicon, training, the shipped default model.
 //! * [`eval`]: accuracy, vacancy precision/recall, category F1, LLM share and throughput of a
 //!   model on labelled posts, by cross-validation or on a held-out set; the routing threshold.
-//!
-//! The service arrives with the classify issue; its events (`MessageClassified`, …) are in
-//! `schemas` and its consumer definition in `nats/consumers/SCREENING/classify.json`.
+//! * [`extract`]: budget, remote and a title from a post's text.
+//! * [`llm`]: the versioned prompt, the answer parser and the OpenAI-compatible client.
+//! * [`decide`]: hybrid routing: the local model answers, doubtful posts go to the LLM.
+//! * [`service`]: the `classify` consumer of SCREENING (`nats/consumers/SCREENING/classify.json`):
+//!   one `MessageClassified` per post, model and prompt; NATS outages are retried.
+//! * [`learn`]: training examples from the log (the LLM's answers, admins' corrections) and
+//!   backfill of stored posts with a new model or prompt.
 
 pub mod decide;
 pub mod eval;

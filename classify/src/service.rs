@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::Bus;
-use bus::consume::{ConsumerSpec, Delivery, Handler, HandlerError, consume};
+use bus::consume::{ConsumerSpec, Delivery, Handler, HandlerError, consume, consumers};
+use bus::{Bus, ReadError};
 use schemas::{Area, Envelope, Event, MessageClassified, MessageKey};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -46,7 +46,7 @@ pub async fn run(
         max_attempts: config.max_attempts,
         concurrency: config.concurrency,
         first_retry_delay: config.first_retry_delay,
-        ..ConsumerSpec::new("SCREENING", "classify")
+        ..ConsumerSpec::of(consumers::CLASSIFY)
     };
     let handler = ClassifyHandler::new(bus.clone(), classifier);
     tracing::info!(model = %handler.classifier.local_model().model_version(), "classifier running");
@@ -97,7 +97,7 @@ impl ClassifyHandler {
             Vec::new()
         } else {
             self.bus
-                .read_to_end("CATALOG", categories.sequence + 1)
+                .read_to_end(Area::Catalog.stream(), categories.sequence + 1)
                 .await?
         };
         categories.read_at = Some(std::time::Instant::now());
@@ -129,33 +129,16 @@ impl ClassifyHandler {
     }
 
     /// The message as it reads now, from MESSAGES; `None` once deleted at the source.
-    pub async fn post(&self, key: MessageKey) -> anyhow::Result<Option<Post>> {
+    pub async fn post(&self, key: MessageKey) -> Result<Option<Post>, ReadError> {
         Ok(self.bus.current_message(key).await?.map(|message| Post {
             text: message.text,
             contacts: message.contacts,
         }))
     }
 
-    async fn earlier(&self, key: MessageKey) -> anyhow::Result<Option<MessageClassified>> {
-        let subject = Area::Classifications.subject("classified", &key.id());
-        Ok(match self.bus.last_on_subject(&subject).await? {
-            Some(stored) => match stored.envelope.event {
-                Event::MessageClassified(c) => Some(c),
-                _ => None,
-            },
-            None => None,
-        })
+    async fn earlier(&self, key: MessageKey) -> Result<Option<MessageClassified>, ReadError> {
+        self.bus.latest::<MessageClassified>(&key.id()).await
     }
-}
-
-/// The event id of a classification: one per message, model and prompt.
-pub fn classification_id(classified: &MessageClassified) -> String {
-    format!(
-        "{}:classified:{}:{}",
-        classified.key.event_id(),
-        classified.model,
-        classified.prompt_version.as_deref().unwrap_or("-")
-    )
 }
 
 impl Handler for ClassifyHandler {
@@ -165,15 +148,15 @@ impl Handler for ClassifyHandler {
         };
         let key = accepted.key;
         let retry = |e: anyhow::Error| HandlerError::Retryable(format!("{e:#}"));
-        if let Some(earlier) = self.earlier(key).await.map_err(retry)?
+        // A read that fails on NATS is retried; only a raw message MESSAGES never stored (or
+        // cannot decode) is dead-lettered.
+        if let Some(earlier) = self.earlier(key).await?
             && self.classifier.is_current(&earlier)
         {
             return Ok(());
         }
-        let post = match self.post(key).await {
-            Ok(Some(post)) => post,
-            Ok(None) => return Ok(()), // deleted at the source: nothing to deliver
-            Err(error) => return Err(HandlerError::Poison(format!("{error:#}"))),
+        let Some(post) = self.post(key).await? else {
+            return Ok(()); // deleted at the source: nothing to deliver
         };
         let catalog = self.catalog().await.map_err(retry)?;
         let classified = self
@@ -186,8 +169,7 @@ impl Handler for ClassifyHandler {
                 }
                 other => HandlerError::Retryable(other.to_string()),
             })?;
-        let event =
-            Envelope::with_id(classification_id(&classified), classified).caused_by(&envelope);
+        let event = Envelope::new(classified).caused_by(&envelope);
         self.bus
             .publish(&event)
             .await

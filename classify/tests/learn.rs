@@ -154,7 +154,7 @@ async fn backfill_reclassifies_from_a_date_once_per_model() {
     assert_eq!((second.classified, second.current), (0, 2));
     let version = classifier.local_model().model_version().to_owned();
     let by_this_model: Vec<MessageKey> = bus
-        .read_to_end("CLASSIFICATIONS", 1)
+        .read_to_end(schemas::Area::Classifications.stream(), 1)
         .await
         .unwrap()
         .iter()

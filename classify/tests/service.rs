@@ -78,7 +78,7 @@ async fn accept(bus: &Bus, message_id: i64, text: &str) -> MessageKey {
 }
 
 async fn classifications(bus: &Bus) -> Vec<MessageClassified> {
-    bus.read_to_end("CLASSIFICATIONS", 1)
+    bus.read_to_end(schemas::Area::Classifications.stream(), 1)
         .await
         .unwrap()
         .iter()
@@ -155,7 +155,7 @@ async fn without_an_llm_the_local_model_decides_alone_once_per_post() {
     // and runs again after a restart, the accepted events redelivered from scratch
     service.stop().await;
     bus.jetstream()
-        .get_stream("SCREENING")
+        .get_stream(schemas::Area::Screening.stream())
         .await
         .unwrap()
         .delete_consumer("classify")
@@ -343,7 +343,11 @@ async fn a_post_the_llm_keeps_failing_is_dead_lettered_and_replayed() {
         "{}",
         letter.reason
     );
-    assert!(letter.subject.ends_with(&key.id()));
+    assert!(
+        letter
+            .subject
+            .ends_with(&schemas::subject_tokens(&key.id()))
+    );
     assert!(classifications(&bus).await.is_empty());
 
     // when the LLM is back and an operator replays it (twice, by mistake)

@@ -88,7 +88,7 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
         let chunk: Vec<Envelope> = (chunk_start..end).map(|n| sample(n, 0)).collect();
         bus.publish_batch(&chunk).await?;
     }
-    let total = bus.last_sequence("MESSAGES").await? as usize;
+    let total = bus.last_sequence(schemas::Area::Messages.stream()).await? as usize;
 
     let raw_upsert = raw_upsert(&database.pool, rebuild_events.min(300_000)).await?;
     println!(
@@ -99,11 +99,9 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
     let started = Instant::now();
     let applied = projections::rebuild(&bus, &database.pool, Projection::Messages, &config).await?;
     let rebuild = rate(applied as usize, started);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
-        .fetch_one(&database.pool)
-        .await?;
+    let rows = projections::read::vacancies::message_count(&database.pool).await?;
     println!(
-        "projection rebuild ({applied} events of {total} into messages, {rows} rows): {rebuild:>9.0} events/s = {:.0}% of raw upsert",
+        "projection rebuild ({applied} events of {total}, {rows} rows in messages): {rebuild:>9.0} events/s = {:.0}% of raw upsert",
         100.0 * rebuild / raw_upsert
     );
     Ok(())
@@ -187,14 +185,9 @@ async fn raw_publish(
 }
 
 /// The ceiling for a rebuild: the same rows, prepared in memory, upserted with UNNEST in
-/// transactions of 2,000 rows with a checkpoint row each.
+/// transactions of 2,000 rows with a checkpoint row each (`projections::bench`).
 async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {
-    sqlx::query("CREATE TABLE bench_messages (LIKE messages INCLUDING ALL)")
-        .execute(pool)
-        .await?;
-    sqlx::query("CREATE TABLE bench_checkpoint (name text PRIMARY KEY, seq bigint)")
-        .execute(pool)
-        .await?;
+    projections::bench::create_raw_tables(pool).await?;
     let started = Instant::now();
     for start in (0..count).step_by(2_000) {
         let rows: Vec<MessageReceived> = (start..(start + 2_000).min(count))
@@ -203,34 +196,7 @@ async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {
                 _ => None,
             })
             .collect();
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO bench_messages (chat_id, message_id, chat_username, chat_title, posted_at, text, links,
-                                         contacts, author_key, link, source, last_seq)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
-                                  $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::bigint[])
-             ON CONFLICT (chat_id, message_id) DO UPDATE SET text = excluded.text, last_seq = excluded.last_seq
-             WHERE bench_messages.last_seq < excluded.last_seq",
-        )
-        .bind(rows.iter().map(|r| r.key.chat_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.key.message_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.chat_username.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.chat_title.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.posted_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| serde_json::Value::from(r.links.clone())).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| serde_json::Value::from(r.contacts.clone())).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.author.key()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.link.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|_| "import").collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.key.message_id).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO bench_checkpoint VALUES ('raw', $1) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
-            .bind((start + rows.len()) as i64)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        projections::bench::raw_upsert_batch(pool, &rows, (start + rows.len()) as i64).await?;
     }
     Ok(rate(count, started))
 }

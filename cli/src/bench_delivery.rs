@@ -198,7 +198,10 @@ async fn claims(
 ) -> anyhow::Result<(HashSet<(i64, MessageKey)>, HashSet<(i64, MessageKey)>)> {
     let mut claimed = HashSet::new();
     let mut recorded = HashSet::new();
-    for raw in bus.read_to_end("DELIVERIES", 1).await? {
+    for raw in bus
+        .read_to_end(schemas::Area::Deliveries.stream(), 1)
+        .await?
+    {
         match raw.decode()?.envelope.event {
             Event::DeliveryClaimed(c) => {
                 claimed.insert((c.user_id, c.key));

@@ -223,15 +223,7 @@ pub async fn execute(
         }
         BillingCommand::Payments { user, limit } => {
             let pool = connect_database(database_url).await?;
-            let rows: Vec<PaymentRow> = sqlx::query_as(
-                "SELECT payment_id, user_id, plan, provider, amount_minor, currency, status, refunded_minor, created_at
-                 FROM payments WHERE ($1::bigint IS NULL OR user_id = $1)
-                 ORDER BY created_at DESC LIMIT $2",
-            )
-            .bind(user)
-            .bind(limit)
-            .fetch_all(&pool)
-            .await?;
+            let rows = projections::read::payments::recent(&pool, user, limit).await?;
             println!(
                 "created           payment                                   user        plan       provider  status          amount  refunded"
             );
@@ -252,18 +244,17 @@ pub async fn execute(
         }
         BillingCommand::Revenue => {
             let pool = connect_database(database_url).await?;
-            let rows: Vec<(chrono::NaiveDate, String, String, String, i64, i64, i64)> = sqlx::query_as(
-                "SELECT day, plan, provider, currency, payments, refunded_minor::bigint, net_minor::bigint
-                 FROM revenue_daily ORDER BY day DESC, plan",
-            )
-            .fetch_all(&pool)
-            .await?;
+            let rows = projections::read::payments::revenue_daily(&pool).await?;
             println!("day         plan       provider  payments          net   refunded");
-            for (day, plan, provider, currency, payments, refunded, net) in rows {
+            for row in rows {
                 println!(
-                    "{day}  {plan:<10} {provider:<9} {payments:>8} {:>12} {:>10}",
-                    money(net, &currency),
-                    money(refunded, &currency)
+                    "{}  {:<10} {:<9} {:>8} {:>12} {:>10}",
+                    row.day,
+                    row.plan,
+                    row.provider,
+                    row.payments,
+                    money(row.net_minor, &row.currency),
+                    money(row.refunded_minor, &row.currency)
                 );
             }
             Ok(())
@@ -289,17 +280,4 @@ fn money(minor: i64, currency: &str) -> String {
         "XTR" => format!("{minor} ⭐"),
         other => format!("{minor} {other}"),
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct PaymentRow {
-    payment_id: String,
-    user_id: i64,
-    plan: String,
-    provider: String,
-    amount_minor: i64,
-    currency: String,
-    status: String,
-    refunded_minor: i64,
-    created_at: chrono::DateTime<chrono::Utc>,
 }

@@ -50,7 +50,7 @@ impl BotArgs {
     fn bot(&self, token: &BotToken) -> anyhow::Result<teloxide::Bot> {
         let url = url::Url::parse(&self.telegram_api_url)
             .map_err(|e| anyhow::anyhow!("TELEGRAM_API_URL {:?}: {e}", self.telegram_api_url))?;
-        Ok(teloxide::Bot::new(token.expose()).set_api_url(url))
+        fanout::telegram::bot(token.expose(), Some(url))
     }
 
     pub fn main_bot(&self) -> anyhow::Result<Option<teloxide::Bot>> {
@@ -167,7 +167,7 @@ pub async fn run_bots(
                 bus: bus.clone(),
                 admins,
             };
-            let spec = bus::consume::ConsumerSpec::new("USERS", "admin-reports");
+            let spec = bus::consume::ConsumerSpec::of(bus::consume::consumers::ADMIN_REPORTS);
             tasks.spawn(bus::consume::consume(
                 bus.clone(),
                 spec,
@@ -177,12 +177,11 @@ pub async fn run_bots(
         }
         tracing::info!("main bot running");
     }
-    let names: BTreeMap<String, String> =
-        sqlx::query_as("SELECT slug, name FROM categories WHERE NOT retired")
-            .fetch_all(&pool)
-            .await?
-            .into_iter()
-            .collect();
+    let names: BTreeMap<String, String> = projections::read::catalog::active_categories(&pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.slug, c.name))
+        .collect();
     for (category, bot) in args.category_bots()? {
         let category_bot = bots::category_bot::CategoryBot {
             name: names.get(&category).cloned().unwrap_or(category.clone()),
@@ -190,7 +189,7 @@ pub async fn run_bots(
             bot,
             bus: bus.clone(),
             pool: pool.clone(),
-            poll_timeout: 25,
+            poll_timeout: fanout::telegram::LONG_POLL_SECONDS,
         };
         tasks.spawn(category_bot.run(shutdown.clone()));
     }

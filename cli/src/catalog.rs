@@ -11,7 +11,7 @@ use crate::ops::connect_bus;
 
 /// The catalog as the CATALOG stream says it is now.
 pub async fn current(bus: &Bus) -> anyhow::Result<Catalog> {
-    let stored = bus.read_to_end("CATALOG", 1).await?;
+    let stored = bus.read_to_end(schemas::Area::Catalog.stream(), 1).await?;
     let events: Vec<schemas::Event> = stored
         .iter()
         .filter_map(|message| match message.decode() {
@@ -93,14 +93,8 @@ pub async fn show(nats_url: &str) -> anyhow::Result<()> {
 
 /// `remotehunt catalog yield`: per channel, what reading it brings.
 pub async fn channel_yield(database_url: &str) -> anyhow::Result<()> {
-    use sqlx::Row;
     let pool = crate::ops::connect_database(database_url).await?;
-    let rows = sqlx::query(
-        "SELECT chat_id, coalesce(username, ''), seen, passed_rules, duplicates, vacancies, reports
-         FROM channel_yield ORDER BY vacancies DESC, seen DESC",
-    )
-    .fetch_all(&pool)
-    .await?;
+    let rows = projections::read::catalog::channel_yield(&pool).await?;
     println!(
         "{:<16} {:<20} {:>7} {:>7} {:>7} {:>9} {:>7}",
         "chat", "username", "seen", "passed", "dups", "vacancies", "reports"
@@ -108,13 +102,13 @@ pub async fn channel_yield(database_url: &str) -> anyhow::Result<()> {
     for row in rows {
         println!(
             "{:<16} {:<20} {:>7} {:>7} {:>7} {:>9} {:>7}",
-            row.get::<i64, _>(0),
-            row.get::<String, _>(1),
-            row.get::<i64, _>(2),
-            row.get::<i64, _>(3),
-            row.get::<i64, _>(4),
-            row.get::<i64, _>(5),
-            row.get::<i64, _>(6)
+            row.chat_id,
+            row.username,
+            row.seen,
+            row.passed_rules,
+            row.duplicates,
+            row.vacancies,
+            row.reports
         );
     }
     Ok(())
@@ -139,7 +133,7 @@ pub async fn rules_test(
     };
     let rules = ingest::rules::CompiledRules::compile(&rules)?;
     let bus = connect_bus(nats_url).await?;
-    let stored = bus.read_to_end("MESSAGES", 1).await?;
+    let stored = bus.read_to_end(schemas::Area::Messages.stream(), 1).await?;
     let (mut seen, mut passed) = (0usize, 0usize);
     let (mut passing, mut stopped) = (Vec::new(), Vec::new());
     for message in &stored {

@@ -9,7 +9,6 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use projections::Projection;
 use schemas::*;
-use sqlx::Row;
 
 use ingest::catalog::CatalogFile;
 
@@ -139,7 +138,7 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
         config.clone(),
         stop_projectors.clone(),
     ));
-    let catalog_end = bus.last_sequence("CATALOG").await?;
+    let catalog_end = bus.last_sequence(schemas::Area::Catalog.stream()).await?;
     let caught_up = projections::wait_for(
         &pool,
         Projection::Catalog.name(),
@@ -221,7 +220,10 @@ async fn classify_accepted(bus: &bus::Bus) -> anyhow::Result<()> {
     ));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let stream = bus.jetstream().get_stream("SCREENING").await?;
+        let stream = bus
+            .jetstream()
+            .get_stream(schemas::Area::Screening.stream())
+            .await?;
         if let Ok(mut consumer) = stream.get_consumer::<pull::Config>("classify").await {
             let info = consumer.info().await?;
             if info.num_pending == 0
@@ -244,81 +246,80 @@ async fn classify_accepted(bus: &bus::Bus) -> anyhow::Result<()> {
 }
 
 async fn print_read_models(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    use projections::read;
     println!("categories:");
-    for row in sqlx::query("SELECT slug, name FROM categories WHERE NOT retired ORDER BY ord")
-        .fetch_all(pool)
-        .await?
-    {
-        println!(
-            "  {:<12} {}",
-            row.get::<String, _>(0),
-            row.get::<String, _>(1)
-        );
+    for category in read::catalog::active_categories(pool).await? {
+        println!("  {:<12} {}", category.slug, category.name);
     }
     println!("channels:");
-    for row in sqlx::query("SELECT key, username, title, enabled FROM channels ORDER BY key")
-        .fetch_all(pool)
-        .await?
-    {
+    for channel in read::catalog::channels(pool).await? {
         println!(
             "  {:<16} @{:<18} {} {}",
-            row.get::<String, _>(0),
-            row.get::<Option<String>, _>(1).unwrap_or_default(),
-            row.get::<String, _>(2),
-            if row.get::<bool, _>(3) {
-                ""
-            } else {
-                "(disabled)"
-            }
+            channel.key,
+            channel.username.unwrap_or_default(),
+            channel.title,
+            if channel.enabled { "" } else { "(disabled)" }
         );
     }
     println!("rules:");
-    for row in sqlx::query("SELECT scope, rules::text FROM channel_rules ORDER BY scope")
-        .fetch_all(pool)
-        .await?
-    {
-        println!(
-            "  {:<8} {}",
-            row.get::<String, _>(0),
-            row.get::<String, _>(1)
-        );
+    for rules in read::catalog::channel_rules(pool).await? {
+        println!("  {:<8} {}", rules.scope, rules.rules);
     }
     println!("messages and screening:");
-    for row in sqlx::query(
-        "SELECT m.chat_id, m.message_id, coalesce(s.verdict, '-'), coalesce(s.rule, ''), left(m.text, 60)
-         FROM messages m LEFT JOIN screening s USING (chat_id, message_id) ORDER BY m.posted_at",
-    ).fetch_all(pool).await? {
-        println!("  {}:{:<4} {:<9} {:<20} {}…", row.get::<i64, _>(0), row.get::<i64, _>(1), row.get::<String, _>(2), row.get::<String, _>(3), row.get::<String, _>(4));
+    for m in read::vacancies::screened(pool).await? {
+        println!(
+            "  {}:{:<4} {:<9} {:<20} {}…",
+            m.chat_id, m.message_id, m.verdict, m.rule, m.text_start
+        );
     }
     println!("vacancies:");
-    for row in sqlx::query(
-        "SELECT v.chat_id, v.message_id, v.kind, coalesce(v.title, ''), string_agg(c.slug, ',' ORDER BY c.rank), v.budget::text
-         FROM vacancies v LEFT JOIN vacancy_categories c USING (chat_id, message_id)
-         GROUP BY v.chat_id, v.message_id, v.kind, v.title, v.budget ORDER BY v.message_id",
-    ).fetch_all(pool).await? {
-        println!("  {}:{:<4} {:<8} {:<26} [{}] {}", row.get::<i64, _>(0), row.get::<i64, _>(1), row.get::<String, _>(2), row.get::<String, _>(3), row.get::<Option<String>, _>(4).unwrap_or_default(), row.get::<Option<String>, _>(5).unwrap_or_default());
+    for v in read::vacancies::classified(pool).await? {
+        println!(
+            "  {}:{:<4} {:<8} {:<26} [{}] {}",
+            v.chat_id,
+            v.message_id,
+            v.kind,
+            v.title,
+            v.categories.unwrap_or_default(),
+            v.budget.unwrap_or_default()
+        );
     }
     println!("users:");
-    for row in sqlx::query(
-        "SELECT u.user_id, coalesce(u.username, ''), u.trial_ends_at, u.paid_until,
-                (SELECT string_agg(slug, ',' ORDER BY slug) FROM user_categories c WHERE c.user_id = u.user_id),
-                (SELECT string_agg(category, ',') FROM user_bots b WHERE b.user_id = u.user_id AND b.active)
-         FROM users u ORDER BY u.user_id",
-    ).fetch_all(pool).await? {
+    for u in read::users::overview(pool).await? {
         println!(
             "  {} @{} trial until {} paid until {} categories [{}] bots started [{}]",
-            row.get::<i64, _>(0), row.get::<String, _>(1),
-            fmt_time(row.get(2)), fmt_time(row.get(3)),
-            row.get::<Option<String>, _>(4).unwrap_or_default(), row.get::<Option<String>, _>(5).unwrap_or_default()
+            u.user_id,
+            u.username,
+            fmt_time(u.trial_ends_at),
+            fmt_time(u.paid_until),
+            u.categories.unwrap_or_default(),
+            u.bots.unwrap_or_default()
         );
     }
     println!("payments:");
-    for row in sqlx::query("SELECT payment_id, user_id, plan, provider, amount_minor, currency, status FROM payments ORDER BY created_at").fetch_all(pool).await? {
-        println!("  {} user {} plan {} via {} {}.{:02} {} {}", row.get::<String, _>(0), row.get::<i64, _>(1), row.get::<String, _>(2), row.get::<String, _>(3), row.get::<i64, _>(4) / 100, row.get::<i64, _>(4) % 100, row.get::<String, _>(5), row.get::<String, _>(6));
+    for p in read::payments::all(pool).await? {
+        println!(
+            "  {} user {} plan {} via {} {}.{:02} {} {}",
+            p.payment_id,
+            p.user_id,
+            p.plan,
+            p.provider,
+            p.amount_minor / 100,
+            p.amount_minor % 100,
+            p.currency,
+            p.status
+        );
     }
     println!("deliveries:");
-    for row in sqlx::query("SELECT user_id, chat_id, message_id, category, delivered_at FROM deliveries ORDER BY delivered_at").fetch_all(pool).await? {
-        println!("  user {} got {}:{} via the {} bot at {}", row.get::<i64, _>(0), row.get::<i64, _>(1), row.get::<i64, _>(2), row.get::<String, _>(3), fmt_time(row.get(4)));
+    for d in read::deliveries::all(pool).await? {
+        println!(
+            "  user {} got {}:{} via the {} bot at {}",
+            d.user_id,
+            d.chat_id,
+            d.message_id,
+            d.category,
+            fmt_time(d.delivered_at)
+        );
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bus::Bus;
-use sqlx::{PgPool, Row};
+use projections::read;
+use sqlx::PgPool;
 use testkit::FakeTelegram;
 use tokio_util::sync::CancellationToken;
 
@@ -48,10 +49,10 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut senders = BTreeMap::new();
     let mut usernames = BTreeMap::new();
-    let names: BTreeMap<String, String> = sqlx::query_as("SELECT slug, name FROM categories")
-        .fetch_all(pool)
+    let names: BTreeMap<String, String> = read::catalog::active_categories(pool)
         .await?
         .into_iter()
+        .map(|c| (c.slug, c.name))
         .collect();
     for (category, token, username) in CATEGORY_BOTS {
         fake.register_bot(token, username);
@@ -101,32 +102,22 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
     })
     .await?;
     let greeting = fake.sent_to(MAIN.1, user)[0].message_id;
-    let chosen = |slug: &str| {
-        let query =
-            "SELECT EXISTS (SELECT 1 FROM user_categories WHERE user_id = $1 AND slug = $2)";
-        sqlx::query_scalar::<_, bool>(query)
-            .bind(user)
-            .bind(slug.to_owned())
+    let chosen = async |slug: &str| {
+        let chosen = read::users::chosen_categories(pool, user).await?;
+        Ok::<_, anyhow::Error>(chosen.iter().any(|c| c == slug))
     };
     for (category, _, username) in CATEGORY_BOTS {
-        if !chosen(category).fetch_one(pool).await? {
+        if !chosen(category).await? {
             fake.press(MAIN.1, user, greeting, &format!("c:{category}"))
                 .map_err(anyhow::Error::msg)?;
-            until("the category choice", async || {
-                Ok(chosen(category).fetch_one(pool).await?)
-            })
-            .await?;
+            until("the category choice", async || chosen(category).await).await?;
         }
         fake.user_says(username, user, "/start")
             .map_err(anyhow::Error::msg)?;
     }
     until("both category bots started", async || {
-        let started: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM user_bots WHERE user_id = $1 AND active")
-                .bind(user)
-                .fetch_one(pool)
-                .await?;
-        Ok(started == CATEGORY_BOTS.len() as i64)
+        let started = read::users::started_bots(pool, user).await?;
+        Ok(started.len() == CATEGORY_BOTS.len())
     })
     .await?;
     println!(
@@ -212,17 +203,10 @@ impl LiveBots {
                 );
             }
         }
-        let delivered = sqlx::query(
-            "SELECT category, count(*) FROM deliveries WHERE user_id = $1 AND delivered_at IS NOT NULL GROUP BY category ORDER BY category",
-        )
-        .bind(SUBSCRIBER)
-        .fetch_all(pool)
-        .await?;
-        for row in delivered {
+        for row in read::deliveries::delivered_per_category(pool, SUBSCRIBER).await? {
             println!(
                 "  deliveries read model: {} via the {} bot (all runs; a rerun sends nothing twice)",
-                row.get::<i64, _>(1),
-                row.get::<String, _>(0)
+                row.delivered, row.category
             );
         }
         Ok(())

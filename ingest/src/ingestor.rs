@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use bus::Bus;
 use schemas::{
-    ChannelConfigured, ChannelKind, Envelope, Event, MessageDeleted, MessageEdited, MessageKey,
-    MessageReceived, channel_key,
+    Area, ChannelConfigured, ChannelKind, Envelope, Event, MessageDeleted, MessageEdited,
+    MessageKey, MessageReceived, channel_key,
 };
 
 use crate::catalog::Catalog;
@@ -58,7 +58,7 @@ impl Ingestor {
         // Originals and their reposts, so repost chains keep resolving after a restart.
         let mut screened = HashSet::new();
         let mut remembered = HashSet::new();
-        for envelope in decoded(&bus, "SCREENING").await? {
+        for envelope in decoded(&bus, Area::Screening).await? {
             match envelope.event {
                 Event::MessageAccepted(e) => {
                     screened.insert(e.key);
@@ -75,7 +75,7 @@ impl Ingestor {
             }
         }
         let mut last_ids = HashMap::new();
-        let mut history: Vec<MessageReceived> = decoded(&bus, "MESSAGES")
+        let mut history: Vec<MessageReceived> = decoded(&bus, Area::Messages)
             .await?
             .into_iter()
             .filter_map(|e| match e.event {
@@ -106,7 +106,7 @@ impl Ingestor {
     pub async fn follow_catalog(&mut self) -> anyhow::Result<()> {
         for message in self
             .bus
-            .read_to_end("CATALOG", self.catalog_sequence + 1)
+            .read_to_end(Area::Catalog.stream(), self.catalog_sequence + 1)
             .await?
         {
             if let Ok(stored) = message.decode() {
@@ -165,17 +165,25 @@ impl Ingestor {
     pub async fn ingest(&mut self, mut messages: Vec<MessageReceived>) -> anyhow::Result<Report> {
         self.follow_catalog().await?;
         messages.sort_by_key(|m| (m.posted_at, m.key));
+        // Each post's way through the pipeline is one trace: its root span starts here.
+        let spans: Vec<tracing::Span> = messages
+            .iter()
+            .map(|m| {
+                tracing::info_span!(parent: None, "message", chat_id = m.key.chat_id, message_id = m.key.message_id)
+            })
+            .collect();
         let received: Vec<Envelope> = messages
             .into_iter()
-            .map(|m| Envelope::with_id(m.key.event_id(), m.clone()).at(m.posted_at))
+            .map(|m| Envelope::new(m.clone()).at(m.posted_at))
             .collect();
-        let published = self.bus.publish_batch(&received).await?;
+        let published = self.bus.publish_batch_traced(&received, &spans).await?;
         let mut report = Report {
             messages: received.len(),
             ..Report::default()
         };
         let mut decisions = Vec::new();
-        for (envelope, published) in received.iter().zip(&published) {
+        let mut decision_spans = Vec::new();
+        for ((envelope, published), span) in received.iter().zip(&published).zip(&spans) {
             report.new += usize::from(!published.duplicate);
             let Event::MessageReceived(message) = &envelope.event else {
                 continue;
@@ -191,8 +199,11 @@ impl Ingestor {
                 _ => report.duplicates += 1,
             }
             decisions.push(decision);
+            decision_spans.push(span.clone());
         }
-        self.bus.publish_batch(&decisions).await?;
+        self.bus
+            .publish_batch_traced(&decisions, &decision_spans)
+            .await?;
         self.screened
             .extend(decisions.iter().filter_map(|d| screened_key(&d.event)));
         Ok(report)
@@ -211,19 +222,11 @@ impl Ingestor {
                 Update::New(message) => new.push(message),
                 Update::Edited(edit) => {
                     edits += 1;
-                    let id = format!(
-                        "{}:edit:{}",
-                        edit.key.event_id(),
-                        edit.edited_at.timestamp()
-                    );
-                    changes.push(Envelope::with_id(id, edit));
+                    changes.push(Envelope::new(edit));
                 }
                 Update::Deleted(key) => {
                     deletions += 1;
-                    changes.push(Envelope::with_id(
-                        format!("{}:deleted", key.event_id()),
-                        MessageDeleted { key },
-                    ));
+                    changes.push(Envelope::new(MessageDeleted { key }));
                 }
             }
         }
@@ -248,9 +251,9 @@ fn screened_key(event: &Event) -> Option<MessageKey> {
     }
 }
 
-async fn decoded(bus: &Bus, stream: &str) -> anyhow::Result<Vec<Envelope>> {
+async fn decoded(bus: &Bus, area: Area) -> anyhow::Result<Vec<Envelope>> {
     Ok(bus
-        .read_to_end(stream, 1)
+        .read_to_end(area.stream(), 1)
         .await?
         .iter()
         .filter_map(|m| m.decode().ok().map(|s| s.envelope))

@@ -89,7 +89,7 @@ impl Screener {
                 rule: rule.into(),
                 scope: channel,
             };
-            return Ok(Envelope::with_id(format!("screen:{}", key.id()), event).caused_by(received));
+            return Ok(Envelope::new(event).caused_by(received));
         }
         let (scope, rules) = self.catalog.rules_for(&channel);
         let scope = scope.to_owned();
@@ -100,14 +100,11 @@ impl Screener {
         let normalised = normalise(&message.text);
         let decision = self.compiled[&scope].decide_normalised(&normalised);
         let envelope = if !decision.accepted {
-            Envelope::with_id(
-                format!("screen:{}", key.id()),
-                MessageRejected {
-                    key,
-                    rule: decision.rule,
-                    scope,
-                },
-            )
+            Envelope::new(MessageRejected {
+                key,
+                rule: decision.rule,
+                scope,
+            })
         } else if let Some(duplicate) =
             self.dedup
                 .check_normalised(key, &normalised, message.posted_at)
@@ -117,16 +114,13 @@ impl Screener {
                 original: duplicate.original,
                 similarity: duplicate.similarity,
             };
-            Envelope::with_id(format!("dup:{}", key.id()), event)
+            Envelope::new(event)
         } else {
-            Envelope::with_id(
-                format!("screen:{}", key.id()),
-                MessageAccepted {
-                    key,
-                    rule: decision.rule,
-                    scope,
-                },
-            )
+            Envelope::new(MessageAccepted {
+                key,
+                rule: decision.rule,
+                scope,
+            })
         };
         Ok(envelope.caused_by(received))
     }

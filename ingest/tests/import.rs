@@ -87,14 +87,27 @@ async fn an_export_goes_through_rules_and_dedup_and_imports_once() {
         (3, 1, 2, 1)
     );
     assert_eq!((dev.accepted, dev.rejected, dev.duplicates), (1, 1, 1));
-    assert_eq!(bus.last_sequence("MESSAGES").await.unwrap(), 6);
-    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 6);
-    let screening = bus.read_to_end("SCREENING", 1).await.unwrap();
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Messages.stream())
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Screening.stream())
+            .await
+            .unwrap(),
+        6
+    );
+    let screening = bus
+        .read_to_end(schemas::Area::Screening.stream(), 1)
+        .await
+        .unwrap();
     let duplicate = screening
         .iter()
         .find(|m| m.subject.starts_with("rh.screening.duplicate."))
         .unwrap();
-    assert!(duplicate.subject.ends_with("-1001000000002:202"));
+    assert!(duplicate.subject.ends_with(".-1001000000002.202"));
     // and importing again adds nothing anywhere
     let again = import_file(
         bus.clone(),
@@ -104,9 +117,24 @@ async fn an_export_goes_through_rules_and_dedup_and_imports_once() {
     .await
     .unwrap();
     assert_eq!((again.new, again.channels_added), (0, 0));
-    assert_eq!(bus.last_sequence("MESSAGES").await.unwrap(), 6);
-    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 6);
-    assert_eq!(bus.last_sequence("CATALOG").await.unwrap(), 13 + 2);
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Messages.stream())
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Screening.stream())
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Catalog.stream())
+            .await
+            .unwrap(),
+        13 + 2
+    );
 }
 
 #[tokio::test]
@@ -117,11 +145,16 @@ async fn a_broken_export_imports_nothing() {
         .await
         .unwrap_err();
     assert!(format!("{error:#}").contains("line"), "{error:#}");
-    for stream in ["MESSAGES", "SCREENING"] {
+    for stream in [
+        schemas::Area::Messages.stream(),
+        schemas::Area::Screening.stream(),
+    ] {
         assert_eq!(bus.last_sequence(stream).await.unwrap(), 0, "{stream}");
     }
     assert_eq!(
-        bus.last_sequence("CATALOG").await.unwrap(),
+        bus.last_sequence(schemas::Area::Catalog.stream())
+            .await
+            .unwrap(),
         13,
         "no channel added"
     );
@@ -170,7 +203,10 @@ async fn a_rule_change_takes_effect_in_a_running_ingest() {
     // then the next post is judged by them, without a restart
     let report = ingestor.ingest(vec![post(2)]).await.unwrap();
     assert_eq!(report.accepted, 1, "{report:?}");
-    let decisions = bus.read_to_end("SCREENING", 1).await.unwrap();
+    let decisions = bus
+        .read_to_end(schemas::Area::Screening.stream(), 1)
+        .await
+        .unwrap();
     let last = decisions.last().unwrap().decode().unwrap();
     assert!(
         matches!(last.envelope.event, schemas::Event::MessageAccepted(ref a) if a.scope == "-1005" && a.rule == "require_any:python")
@@ -209,7 +245,7 @@ async fn live_updates_with_edits_and_deletions_are_stored_once() {
     );
     assert_eq!(second.new, 0);
     let subjects: Vec<String> = bus
-        .read_to_end("MESSAGES", 1)
+        .read_to_end(schemas::Area::Messages.stream(), 1)
         .await
         .unwrap()
         .into_iter()
@@ -218,12 +254,17 @@ async fn live_updates_with_edits_and_deletions_are_stored_once() {
     assert_eq!(
         subjects,
         [
-            "rh.messages.received.-1007:1",
-            "rh.messages.edited.-1007:1",
-            "rh.messages.deleted.-1007:1"
+            "rh.messages.received.-1007.1",
+            "rh.messages.edited.-1007.1",
+            "rh.messages.deleted.-1007.1"
         ]
     );
-    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 1);
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Screening.stream())
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -245,7 +286,12 @@ async fn a_message_stored_before_a_crash_is_screened_on_the_retry() {
     assert_eq!((report.new, report.accepted), (0, 1));
     let again = ingestor.handle(vec![Update::New(message)]).await.unwrap();
     assert_eq!(again.accepted, 0);
-    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), 1);
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Screening.stream())
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -262,7 +308,10 @@ async fn a_removed_channel_is_not_brought_back_by_an_import() {
     }))
     .await
     .unwrap();
-    let catalog_events = bus.last_sequence("CATALOG").await.unwrap();
+    let catalog_events = bus
+        .last_sequence(schemas::Area::Catalog.stream())
+        .await
+        .unwrap();
     // when a newer export of it is imported
     let newer = std::fs::read_to_string(&path)
         .unwrap()
@@ -276,9 +325,14 @@ async fn a_removed_channel_is_not_brought_back_by_an_import() {
         (0, 1, 1),
         "{report:?}"
     );
-    assert_eq!(bus.last_sequence("CATALOG").await.unwrap(), catalog_events);
+    assert_eq!(
+        bus.last_sequence(schemas::Area::Catalog.stream())
+            .await
+            .unwrap(),
+        catalog_events
+    );
     let last = bus
-        .read_to_end("SCREENING", 1)
+        .read_to_end(schemas::Area::Screening.stream(), 1)
         .await
         .unwrap()
         .pop()

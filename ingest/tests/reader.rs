@@ -135,7 +135,7 @@ async fn bus() -> Bus {
 }
 
 async fn received(bus: &Bus) -> Vec<MessageReceived> {
-    bus.read_to_end("MESSAGES", 1)
+    bus.read_to_end(schemas::Area::Messages.stream(), 1)
         .await
         .unwrap()
         .iter()
@@ -245,7 +245,7 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
     }
     // and the private channel is reported as an event naming Telegram's reason
     eventually("unreadable report", async || {
-        let catalog = bus.read_to_end("CATALOG", 1).await.unwrap();
+        let catalog = bus.read_to_end(schemas::Area::Catalog.stream(), 1).await.unwrap();
         catalog.iter().any(|m| {
             matches!(m.decode().unwrap().envelope.event,
                 Event::ChannelUnreadable(ref e) if e.channel == "@closed_jobs" && e.reason == "CHANNEL_PRIVATE")
@@ -269,22 +269,22 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
     ]));
     // then the catalog's are stored and the stranger's is not
     eventually("live updates", async || {
-        bus.read_to_end("MESSAGES", 1)
+        bus.read_to_end(schemas::Area::Messages.stream(), 1)
             .await
             .unwrap()
             .iter()
-            .any(|m| m.subject == format!("rh.messages.deleted.{DESIGN}:3"))
+            .any(|m| m.subject == format!("rh.messages.deleted.{DESIGN}.3"))
     })
     .await;
     let subjects: Vec<String> = bus
-        .read_to_end("MESSAGES", 1)
+        .read_to_end(schemas::Area::Messages.stream(), 1)
         .await
         .unwrap()
         .into_iter()
         .map(|m| m.subject)
         .collect();
-    assert!(subjects.contains(&format!("rh.messages.received.{DESIGN}:5")));
-    assert!(subjects.contains(&format!("rh.messages.edited.{DESIGN}:5")));
+    assert!(subjects.contains(&format!("rh.messages.received.{DESIGN}.5")));
+    assert!(subjects.contains(&format!("rh.messages.edited.{DESIGN}.5")));
     assert!(!subjects.iter().any(|s| s.contains(&STRANGER.to_string())));
 
     // when a channel is added to the catalog while the reader runs

@@ -33,3 +33,26 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .await
         .context("running migrations")
 }
+
+/// Whether a Postgres failure may go away by itself (the server restarting, a lost connection,
+/// a full pool), as opposed to a query or a row that will fail the same way every time.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention: the
+        // server shutting down) and serialization failures / deadlocks.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
+    }
+}

@@ -56,7 +56,7 @@ impl Projection {
     }
 
     pub fn stream(self) -> &'static str {
-        bus::stream_for(self.area())
+        self.area().stream()
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -126,6 +126,8 @@ pub enum ProjectorError {
     Database(#[from] sqlx::Error),
     #[error("bus: {0:#}")]
     Bus(#[from] anyhow::Error),
+    #[error("reading the stream: {0}")]
+    Read(#[from] bus::ReadError),
 }
 
 /// A decoded event, or one that failed to decode (to be dead-lettered in order).
