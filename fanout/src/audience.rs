@@ -24,10 +24,11 @@ pub struct Subscriber {
 
 impl Subscriber {
     pub fn active_at(&self, at: DateTime<Utc>) -> bool {
-        [self.trial_ends_at, self.paid_until]
-            .into_iter()
-            .flatten()
-            .any(|end| end > at)
+        projections::read::users::Access {
+            trial_ends_at: self.trial_ends_at,
+            paid_until: self.paid_until,
+        }
+        .is_running(at)
     }
 }
 

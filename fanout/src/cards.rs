@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bus::Bus;
-use schemas::{Area, Event, MessageKey, PostKind};
+use schemas::{ClassificationCorrected, MessageClassified, MessageKey, PostKind};
 
 use crate::card::{Card, render};
 
@@ -65,16 +65,11 @@ impl Cards {
         let Some(message) = self.bus.current_message(key).await? else {
             return Ok(None);
         };
-        let corrected = Area::Classifications.subject("corrected", &key.id());
-        if self.bus.last_on_subject(&corrected).await?.is_some() {
+        if self.bus.has::<ClassificationCorrected>(&key.id()).await? {
             return Ok(None);
         }
-        let classified = Area::Classifications.subject("classified", &key.id());
-        let Some(stored) = self.bus.last_on_subject(&classified).await? else {
+        let Some(classified) = self.bus.latest::<MessageClassified>(&key.id()).await? else {
             anyhow::bail!("{} was planned but never classified", key.id());
-        };
-        let Event::MessageClassified(classified) = stored.envelope.event else {
-            anyhow::bail!("{classified} holds no MessageClassified");
         };
         if classified.kind != PostKind::Vacancy {
             return Ok(None);

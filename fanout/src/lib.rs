@@ -7,6 +7,7 @@
 //! * [`audience`], [`subscribers`]: who should get a vacancy, from the read models.
 //! * [`card`], [`cards`]: the delivered card (escaped, shortened, with its buttons).
 //! * [`pacer`]: Telegram's per-bot and per-chat limits.
+//! * [`telegram`]: the Bot API client every bot uses and the one reading of its failures.
 //! * [`tokens`]: bot tokens and admin ids from the environment, never shown.
 
 pub mod audience;
@@ -17,4 +18,5 @@ pub mod plan;
 pub mod send;
 pub mod service;
 pub mod subscribers;
+pub mod telegram;
 pub mod tokens;

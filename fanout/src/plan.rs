@@ -5,7 +5,10 @@
 
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use chrono::Utc;
-use schemas::{Area, DeliveryPlanned, Envelope, Event, MessageClassified, PostKind};
+use schemas::{
+    ClassificationCorrected, DeliveryPlanned, Envelope, Event, EventType, MessageClassified,
+    PostKind,
+};
 use sqlx::PgPool;
 
 use crate::audience::{Vacancy, audience};
@@ -41,12 +44,14 @@ impl Planner {
     }
 
     /// The plan for one classification: empty when it is not (or no longer) a vacancy to send.
+    /// A read NATS or Postgres could not answer is retried; a vacancy whose raw message was
+    /// never stored is dead-lettered.
     pub async fn plan(
         &self,
         envelope: &Envelope,
         classified: &MessageClassified,
         stream_sequence: u64,
-    ) -> anyhow::Result<Vec<Envelope>> {
+    ) -> Result<Vec<Envelope>, HandlerError> {
         let key = classified.key;
         if classified.kind != PostKind::Vacancy || classified.categories.is_empty() {
             return Ok(Vec::new());
@@ -54,14 +59,10 @@ impl Planner {
         // A newer classification or an admin's correction decides instead of this one.
         let newer = self
             .bus
-            .last_on_subject(&Area::Classifications.subject("classified", &key.id()))
+            .last_on_subject(&MessageClassified::subject_of(&key.id()))
             .await?
             .is_some_and(|latest| latest.sequence > stream_sequence);
-        let corrected = self
-            .bus
-            .last_on_subject(&Area::Classifications.subject("corrected", &key.id()))
-            .await?
-            .is_some();
+        let corrected = self.bus.has::<ClassificationCorrected>(&key.id()).await?;
         if newer || corrected {
             return Ok(Vec::new());
         }
@@ -81,7 +82,9 @@ impl Planner {
             .iter()
             .map(|c| c.slug.clone())
             .collect();
-        let subscribers = candidates(&self.pool, &categories, key, now).await?;
+        let subscribers = candidates(&self.pool, &categories, key, now)
+            .await
+            .map_err(retryable)?;
         let vacancy = Vacancy {
             original: key.id(),
             categories,
@@ -90,14 +93,11 @@ impl Planner {
         Ok(audience(&vacancy, &subscribers, now)
             .into_iter()
             .map(|(user_id, category)| {
-                Envelope::with_id(
-                    format!("delivery:{user_id}:{}:planned", key.id()),
-                    DeliveryPlanned {
-                        user_id,
-                        key,
-                        category,
-                    },
-                )
+                Envelope::new(DeliveryPlanned {
+                    user_id,
+                    key,
+                    category,
+                })
                 .caused_by(envelope)
             })
             .collect())
@@ -111,8 +111,7 @@ impl Handler for Planner {
         };
         let plan = self
             .plan(&envelope, classified, delivery.stream_sequence)
-            .await
-            .map_err(|e| retryable(format!("{e:#}")))?;
+            .await?;
         if !plan.is_empty() {
             self.bus.publish_batch(&plan).await.map_err(retryable)?;
             tracing::info!(key = %classified.key.id(), recipients = plan.len(), "vacancy planned");

@@ -11,16 +11,16 @@ use std::time::Duration;
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use chrono::{DateTime, Utc};
 use schemas::{
-    Area, BotStopReason, CategoryBotStopped, DeliveryClaimed, DeliveryFailed, DeliveryPlanned,
-    Envelope, Event, VacancyDelivered,
+    BotStopReason, CategoryBotStopped, DeliveryClaimed, DeliveryFailed, DeliveryPlanned,
+    DeliveryUnconfirmed, Envelope, Event, VacancyDelivered,
 };
 use sqlx::PgPool;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
-use teloxide::{ApiError, RequestError};
 
 use crate::cards::{Cards, Sendable};
 use crate::pacer::Pacer;
+use crate::telegram::{self, Failure};
 
 #[derive(Debug, Clone)]
 pub struct SendConfig {
@@ -30,8 +30,9 @@ pub struct SendConfig {
     pub chat_gap: Duration,
     /// Planned sends older than this are dropped (a bot configured long after its plans).
     pub max_plan_age: chrono::Duration,
-    /// Network failures tolerated per send before it is recorded as failed.
-    pub network_attempts: u32,
+    /// Longest wait between two tries of a send Telegram failed transiently (5xx, error
+    /// pages, connections that never opened): those are retried until they go through.
+    pub max_retry_wait: Duration,
 }
 
 impl Default for SendConfig {
@@ -40,7 +41,7 @@ impl Default for SendConfig {
             per_bot_rate: 28.5,
             chat_gap: Duration::from_millis(1_050),
             max_plan_age: chrono::Duration::days(1),
-            network_attempts: 8,
+            max_retry_wait: Duration::from_secs(30),
         }
     }
 }
@@ -64,6 +65,8 @@ enum Outcome {
     Sent(i64),
     /// Telegram refused for good: (error text, whether the user blocked or never started us).
     Refused(String, bool),
+    /// The request left but no answer came: it may have been delivered.
+    Unconfirmed(String),
 }
 
 fn retryable(error: impl std::fmt::Display) -> HandlerError {
@@ -103,17 +106,7 @@ impl Sender {
     /// Whether the user still wants this vacancy now: subscription running, this bot started
     /// and not stopped, the author not hidden. Plans wait in the outbox; minds change.
     async fn still_wanted(&self, user_id: i64, author: Option<&str>) -> sqlx::Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users u WHERE u.user_id = $1
-                              AND (u.trial_ends_at > now() OR u.paid_until > now()))
-                AND EXISTS (SELECT 1 FROM user_bots b WHERE b.user_id = $1 AND b.category = $2 AND b.active)
-                AND NOT EXISTS (SELECT 1 FROM hidden_authors h WHERE h.user_id = $1 AND h.author = $3 AND h.hidden)",
-        )
-        .bind(user_id)
-        .bind(&self.category)
-        .bind(author.unwrap_or_default())
-        .fetch_one(&self.pool)
-        .await
+        projections::read::users::still_wanted(&self.pool, user_id, &self.category, author).await
     }
 
     async fn deliver(
@@ -146,67 +139,69 @@ impl Sender {
         {
             return Ok(());
         }
-        let claim_id = format!("delivery:{}:{}:claimed", plan.user_id, key.id());
+        let claim = Envelope::new(DeliveryClaimed {
+            user_id: plan.user_id,
+            key,
+            category: self.category.clone(),
+            sender: self.sender_id.clone(),
+        })
+        .caused_by(envelope);
         // A redelivered plan that was claimed before must not take a send slot.
-        let claimed =
-            Area::Deliveries.subject("claimed", &format!("{}:{}", plan.user_id, key.id()));
         if self
             .bus
-            .last_on_subject(&claimed)
-            .await
-            .map_err(retryable)?
-            .is_some()
+            .has::<DeliveryClaimed>(&claim.aggregate().id)
+            .await?
         {
             return Ok(());
         }
         self.pacer.ready(plan.user_id).await;
-        let claim = Envelope::with_id(
-            claim_id,
-            DeliveryClaimed {
-                user_id: plan.user_id,
-                key,
-                category: self.category.clone(),
-                sender: self.sender_id.clone(),
-            },
-        )
-        .caused_by(envelope);
+        let claiming = std::time::Instant::now();
         if self.bus.publish(&claim).await.map_err(retryable)?.duplicate {
             // Sent, or being sent, already: never twice.
             return Ok(());
         }
+        // A claim that stalled (NATS slow or reconnecting) spent the slot the pacer granted:
+        // take a fresh one, or every stalled send would go out at once when NATS is back.
+        if claiming.elapsed() > self.config.chat_gap.min(Duration::from_millis(500)) {
+            self.pacer.ready(plan.user_id).await;
+        }
         let record = match self.send(plan.user_id, &sendable).await {
-            Outcome::Sent(sent_message_id) => Envelope::with_id(
-                format!("delivery:{}:{}", plan.user_id, key.id()),
-                VacancyDelivered {
+            Outcome::Sent(sent_message_id) => Envelope::new(VacancyDelivered {
+                user_id: plan.user_id,
+                key,
+                category: self.category.clone(),
+                sent_message_id,
+                delivered_at: Utc::now(),
+            }),
+            Outcome::Unconfirmed(error) => {
+                tracing::warn!(user = plan.user_id, bot = %self.category, %error, "send unconfirmed: not sent again");
+                Envelope::new(DeliveryUnconfirmed {
                     user_id: plan.user_id,
                     key,
                     category: self.category.clone(),
-                    sent_message_id,
-                    delivered_at: Utc::now(),
-                },
-            ),
+                    error,
+                })
+            }
             Outcome::Refused(error, blocked) => {
                 tracing::info!(user = plan.user_id, bot = %self.category, %error, "delivery refused");
                 if blocked {
                     self.stopped_by(plan.user_id, envelope).await;
                 }
-                Envelope::with_id(
-                    format!("delivery:{}:{}:failed", plan.user_id, key.id()),
-                    DeliveryFailed {
-                        user_id: plan.user_id,
-                        key,
-                        category: self.category.clone(),
-                        error,
-                    },
-                )
+                Envelope::new(DeliveryFailed {
+                    user_id: plan.user_id,
+                    key,
+                    category: self.category.clone(),
+                    error,
+                })
             }
         };
         self.record(&record.caused_by(envelope)).await;
         Ok(())
     }
 
-    /// Sends, waiting out 429s and retrying network failures: the claim is ours, so nobody
-    /// else will send it.
+    /// Sends, waiting out 429s and retrying what changed nothing at Telegram (5xx, error pages,
+    /// connections that never opened) until it goes through: the claim is ours, so nobody else
+    /// will send it. An answer that never came is not retried ([`Failure::Ambiguous`]).
     async fn send(&self, user_id: i64, sendable: &Sendable) -> Outcome {
         let card = &sendable.card;
         let keyboard = InlineKeyboardMarkup::new(card.buttons.iter().map(|button| {
@@ -215,35 +210,34 @@ impl Sender {
                 button.callback_data.clone(),
             )]
         }));
-        let mut network_failures = 0;
+        let mut failures = 0u32;
         loop {
             let request = self
                 .bot
                 .send_message(ChatId(user_id), card.html.clone())
                 .parse_mode(ParseMode::Html)
                 .reply_markup(keyboard.clone());
-            match request.await {
+            let error = match request.await {
                 Ok(message) => return Outcome::Sent(i64::from(message.id.0)),
-                Err(RequestError::RetryAfter(wait)) => {
-                    tracing::warn!(bot = %self.category, wait = ?wait.duration(), "429 from Telegram");
-                    self.pacer.pause(wait.duration());
-                    self.pacer.ready(user_id).await;
+                Err(error) => error,
+            };
+            match telegram::classify(&error) {
+                Failure::RetryAfter(wait) => {
+                    tracing::warn!(bot = %self.category, ?wait, "429 from Telegram");
+                    self.pacer.pause(wait);
                 }
-                Err(RequestError::Api(error)) => {
-                    let blocked = is_blocked(&error);
-                    return Outcome::Refused(error.to_string(), blocked);
-                }
-                Err(error) => {
-                    network_failures += 1;
-                    if network_failures >= self.config.network_attempts {
-                        return Outcome::Refused(format!("gave up: {error}"), false);
-                    }
-                    let wait = Duration::from_millis(250 * 2u64.pow(network_failures.min(6)));
-                    tracing::warn!(bot = %self.category, %error, ?wait, "send failed; retrying");
+                Failure::Transient(error) => {
+                    failures += 1;
+                    let wait = Duration::from_millis(250)
+                        .saturating_mul(2u32.saturating_pow(failures.min(8)))
+                        .min(self.config.max_retry_wait);
+                    tracing::warn!(bot = %self.category, %error, ?wait, failures, "send failed transiently; retrying");
                     tokio::time::sleep(wait).await;
-                    self.pacer.ready(user_id).await;
                 }
+                Failure::Ambiguous(error) => return Outcome::Unconfirmed(error),
+                Failure::Refused { error, blocked } => return Outcome::Refused(error, blocked),
             }
+            self.pacer.ready(user_id).await;
         }
     }
 
@@ -262,35 +256,21 @@ impl Sender {
         self.record(&event).await;
     }
 
-    /// Records what happened after a send. The send is done and cannot be undone, so this
-    /// keeps trying for a while instead of handing the event back for redelivery.
+    /// Records what happened after a send. The send is done and cannot be undone, and a
+    /// redelivered plan finds its claim and sends nothing, so this keeps trying until NATS
+    /// takes the record (its id is deterministic: a retry stores it once).
     async fn record(&self, event: &Envelope) {
         let mut wait = Duration::from_millis(100);
-        for _ in 0..12 {
+        loop {
             match self.bus.publish(event).await {
                 Ok(_) => return,
                 Err(error) => {
-                    tracing::warn!(%error, event_id = %event.id, "recording a send failed; retrying");
+                    tracing::warn!(%error, event_id = %event.id, ?wait, "recording a send failed; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
         }
-        tracing::error!(event_id = %event.id, "could not record a send: the message went out, its record is lost");
-    }
-}
-
-/// Telegram's 403s (and teloxide's names for them): the user blocked the bot, never started it,
-/// or is gone.
-fn is_blocked(error: &ApiError) -> bool {
-    match error {
-        ApiError::BotBlocked
-        | ApiError::CantInitiateConversation
-        | ApiError::UserDeactivated
-        | ApiError::BotKicked
-        | ApiError::BotKickedFromSupergroup => true,
-        ApiError::Unknown(text) => text.starts_with("Forbidden"),
-        _ => false,
     }
 }
 

@@ -40,16 +40,14 @@ pub async fn run(
     let planner = Planner::new(bus.clone(), pool.clone(), config.plan.clone());
     let spec = ConsumerSpec {
         concurrency: 4,
-        ..ConsumerSpec::new("CLASSIFICATIONS", "fanout")
+        ..ConsumerSpec::of(bus::consume::consumers::FANOUT)
     };
     services.spawn(consume(bus.clone(), spec, planner, shutdown.clone()));
     let cards = Arc::new(Cards::new(bus.clone(), Duration::from_secs(3)));
     for (category, bot) in bots {
         let spec = ConsumerSpec {
             concurrency: SENDS_IN_FLIGHT,
-            definition: Some(bus::definitions::send_consumer(&category)?),
-            priority_group: Some(SENDER_GROUP.to_owned()),
-            ..ConsumerSpec::new("DELIVERIES", format!("send-{category}"))
+            ..ConsumerSpec::sender(&category, SENDER_GROUP)?
         };
         let sender = Sender::new(
             category.clone(),

@@ -12,9 +12,9 @@ use fanout::service::{FanoutConfig, run};
 use schemas::{Envelope, Event, MessageDeleted, MessageKey};
 use sqlx::PgPool;
 use teloxide::Bot;
-use testkit::FakeTelegram;
 use testkit::events::{subscriber, vacancy};
 use testkit::eventually;
+use testkit::{FakeTelegram, Fault};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +58,11 @@ impl Pipeline {
 
     /// One fan-out process with the design bot; its own stop token.
     fn fanout(&self) -> (CancellationToken, JoinHandle<anyhow::Result<()>>) {
-        let bot = Bot::new(DESIGN).set_api_url(url::Url::parse(self.fake.url()).unwrap());
+        self.fanout_with(Bot::new(DESIGN).set_api_url(url::Url::parse(self.fake.url()).unwrap()))
+    }
+
+    /// One fan-out process sending through `bot` (the design bot with a client of its own).
+    fn fanout_with(&self, bot: Bot) -> (CancellationToken, JoinHandle<anyhow::Result<()>>) {
         let stop = self.shutdown.child_token();
         let config = FanoutConfig {
             plan: PlanConfig { max_age: None },
@@ -78,7 +82,10 @@ impl Pipeline {
     /// Publishes events and waits until the read models show them.
     async fn given(&self, events: &[Envelope]) {
         let published = self.bus.publish_batch(events).await.unwrap();
-        for p in published.iter().filter(|p| p.stream == "USERS") {
+        for p in published
+            .iter()
+            .filter(|p| p.stream == schemas::Area::Users.stream())
+        {
             let seen =
                 projections::wait_for(&self.pool, "users", p.sequence, Duration::from_secs(10));
             assert!(seen.await.unwrap());
@@ -87,7 +94,7 @@ impl Pipeline {
 
     async fn deliveries(&self) -> Vec<Event> {
         self.bus
-            .read_to_end("DELIVERIES", 1)
+            .read_to_end(schemas::Area::Deliveries.stream(), 1)
             .await
             .unwrap()
             .iter()
@@ -139,17 +146,21 @@ async fn a_blocked_bot_becomes_an_event_deleted_posts_are_not_sent_and_restarts_
             .text
             .contains("&lt;b&gt;срочно")
     );
-    let users_events = pipeline.bus.read_to_end("USERS", 1).await.unwrap();
+    let users_events = pipeline
+        .bus
+        .read_to_end(schemas::Area::Users.stream(), 1)
+        .await
+        .unwrap();
     let stopped = users_events.iter().any(|m| {
         matches!(m.decode().unwrap().envelope.event,
             Event::CategoryBotStopped(ref s) if s.user_id == 2 && s.reason == schemas::BotStopReason::Blocked)
     });
     assert!(stopped, "a 403 stops the bot for that user");
     eventually("the stop in the read model", async || {
-        !sqlx::query_scalar::<_, bool>("SELECT active FROM user_bots WHERE user_id = 2")
-            .fetch_one(&pipeline.pool)
+        projections::read::users::bot_active(&pipeline.pool, 2, "design")
             .await
             .unwrap()
+            == Some(false)
     })
     .await;
 
@@ -229,4 +240,90 @@ async fn two_fan_out_processes_share_a_bot_without_breaking_its_limit() {
     chats.dedup();
     assert_eq!((sent.len(), chats.len()), (60, 60));
     assert_eq!(fake.too_many_requests("rh_design_bot"), 0);
+}
+
+#[tokio::test]
+async fn telegram_failing_loses_no_delivery_and_an_answer_that_never_came_is_not_sent_twice() {
+    // given four design subscribers, and a Bot API whose sends fail: Telegram's JSON 500, then
+    // a proxy's HTML 502, then an answer that comes after the client gave up (teloxide itself
+    // waits 10 s after each 5xx, so the client here waits 12 s)
+    let pipeline = Pipeline::start().await;
+    let fake = &pipeline.fake;
+    let mut users = Vec::new();
+    for user in 200..204 {
+        users.extend(subscriber(user, &["design"], 2));
+        fake.user_says("rh_design_bot", user, "/start").unwrap();
+    }
+    pipeline.given(&users).await;
+    fake.fail_next(
+        "sendMessage",
+        [
+            Some(Fault::InternalError),
+            None,
+            Some(Fault::BadGatewayPage),
+            Some(Fault::LateAnswer(Duration::from_secs(14))),
+        ],
+    );
+    let url = url::Url::parse(fake.url()).unwrap();
+    let bot =
+        fanout::telegram::bot_with_timeout(DESIGN, Some(url), Duration::from_secs(12)).unwrap();
+    let _fanout = pipeline.fanout_with(bot);
+
+    // when a vacancy is classified
+    let key = MessageKey::new(CHANNEL, 20);
+    pipeline
+        .given(&vacancy(key, "Нарисовать баннер", "dina", &["design"]))
+        .await;
+
+    // then every send has an outcome: three delivered, the late one unconfirmed, none failed
+    eventually("an outcome for every subscriber", async || {
+        pipeline
+            .deliveries()
+            .await
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::VacancyDelivered(_) | Event::DeliveryUnconfirmed(_)
+                )
+            })
+            .count()
+            == 4
+    })
+    .await;
+    let outcomes = pipeline.deliveries().await;
+    assert!(
+        !outcomes
+            .iter()
+            .any(|e| matches!(e, Event::DeliveryFailed(_)))
+    );
+    let unconfirmed: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|e| match e {
+            Event::DeliveryUnconfirmed(u) => Some(u.user_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unconfirmed.len(), 1, "only the late answer is unconfirmed");
+    // and each subscriber holds exactly one card: the 500 and the 502 were sent again, the
+    // late one (which Telegram did deliver) was not
+    let sent = fake.sent_by("rh_design_bot");
+    let mut chats: Vec<i64> = sent.iter().map(|m| m.chat_id).collect();
+    chats.sort();
+    assert_eq!(chats, vec![200, 201, 202, 203]);
+    assert_eq!(fake.faults_played().len(), 3);
+    // and the read model names the unconfirmed send
+    eventually("the unconfirmed send in the read model", async || {
+        projections::read::deliveries::all(&pipeline.pool)
+            .await
+            .unwrap()
+            .iter()
+            .any(|d| {
+                d.user_id == unconfirmed[0]
+                    && d.error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("unconfirmed"))
+            })
+    })
+    .await;
 }

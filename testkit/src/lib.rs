@@ -12,7 +12,7 @@ pub mod yookassa;
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
-pub use telegram::FakeTelegram;
+pub use telegram::{FakeTelegram, Fault};
 pub use yookassa::FakeYooKassa;
 
 /// Seconds since the Unix epoch, as the fakes put them in their answers.

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use super::faults::Fault;
 use super::html;
 use super::state::{Bot, Sent, World};
 use crate::unix_seconds as unix_now;
@@ -113,6 +114,19 @@ async fn method(
         }
         .into_response();
     }
+    let fault = lock(&world).faults.next(&method);
+    if let Some(refusal) = fault.and_then(super::faults::refusal) {
+        return refusal;
+    }
+    let response = carry_out(world, token, &method, params).await;
+    if let Some(Fault::LateAnswer(delay)) = fault {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+/// Does what a method asks and answers as Telegram would.
+async fn carry_out(world: Shared, token: &str, method: &str, params: Value) -> Response {
     let result = match method.to_ascii_lowercase().as_str() {
         "getupdates" => return get_updates(world, token, &params).await,
         "getme" => Ok(me(&mut lock(&world), token)),

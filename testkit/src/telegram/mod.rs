@@ -5,8 +5,10 @@
 //! and its 403s for users who blocked a bot or never started it. Control routes (and methods on
 //! [`FakeTelegram`]) play the users: send a message or command, press a button, block a bot,
 //! read what a bot sent to a chat, and pay in Stars (`/control/users/{id}/stars/pay|renew|refund`).
+//! Faults on request ([`Fault`]): Telegram's JSON `500`, a proxy's HTML `502`, late answers.
 
 mod api;
+mod faults;
 pub mod html;
 mod stars;
 mod state;
@@ -15,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
 
+pub use faults::Fault;
 pub use stars::Paid;
 use state::World;
 pub use state::{Limits, Sent};
@@ -69,6 +72,16 @@ impl FakeTelegram {
 
     pub fn set_limits(&self, limits: Limits) {
         self.lock().limits = limits;
+    }
+
+    /// The next requests of `method` (any bot) get these, in order; `None` answers normally.
+    pub fn fail_next(&self, method: &str, plan: impl IntoIterator<Item = Option<Fault>>) {
+        self.lock().faults.queue(method, plan);
+    }
+
+    /// The faults played so far, as (lower-case method, fault).
+    pub fn faults_played(&self) -> Vec<(String, Fault)> {
+        self.lock().faults.played.clone()
     }
 
     /// A user writes to a bot (by token or @username); commands get their entity. Writing to

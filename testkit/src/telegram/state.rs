@@ -163,6 +163,8 @@ pub struct World {
     pub blocked: HashSet<(i64, i64)>,
     pub limits: Limits,
     pub next_callback_id: u64,
+    /// Failures to play on the next requests (Telegram's 500, a proxy's page, late answers).
+    pub faults: super::faults::Faults,
 }
 
 impl World {
