@@ -52,6 +52,7 @@ impl CategoryBot {
         }
         poll(
             &self.bot,
+            &self.bus,
             &self.category,
             self.poll_timeout,
             &shutdown,
@@ -147,17 +148,13 @@ impl CategoryBot {
         key: MessageKey,
         reason: ReportReason,
     ) -> anyhow::Result<()> {
-        let report_id = format!("{user_id}:{}", key.id());
-        let event = Envelope::with_id(
-            format!("report:{report_id}"),
-            VacancyReported {
-                report_id,
-                user_id,
-                key,
-                category: Some(self.category.clone()),
-                reason,
-            },
-        );
+        let event = Envelope::new(VacancyReported {
+            report_id: VacancyReported::id_for(user_id, &key),
+            user_id,
+            key,
+            category: Some(self.category.clone()),
+            reason,
+        });
         let published = self.bus.publish(&event).await?;
         let hide_only: Vec<Button> = card_buttons(key)
             .into_iter()
@@ -178,15 +175,7 @@ impl CategoryBot {
         user_id: i64,
         key: MessageKey,
     ) -> anyhow::Result<()> {
-        let author: Option<String> = sqlx::query_scalar(
-            "SELECT author_key FROM messages WHERE chat_id = $1 AND message_id = $2",
-        )
-        .bind(key.chat_id)
-        .bind(key.message_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .flatten();
-        let Some(author) = author else {
+        let Some(author) = projections::read::vacancies::author(&self.pool, key).await? else {
             return self
                 .answer(query, "Автор поста неизвестен — скрыть не получится")
                 .await;
@@ -203,16 +192,10 @@ impl CategoryBot {
 
     /// Whether this bot delivered that post to this user: the only user whose buttons count.
     async fn delivered_to(&self, user_id: i64, key: MessageKey) -> anyhow::Result<bool> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE user_id = $1 AND chat_id = $2
-                              AND message_id = $3 AND category = $4 AND delivered_at IS NOT NULL)",
+        Ok(
+            projections::read::deliveries::delivered(&self.pool, user_id, key, &self.category)
+                .await?,
         )
-        .bind(user_id)
-        .bind(key.chat_id)
-        .bind(key.message_id)
-        .bind(&self.category)
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     async fn set_buttons(&self, query: &CallbackQuery, buttons: &[Button]) -> anyhow::Result<()> {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use bus::Bus;
 use chrono::Utc;
 use projections::Projection;
+use projections::read::{self, users::Running};
 use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, Message, MessageKind, UpdateKind, User};
 use tokio_util::sync::CancellationToken;
@@ -53,7 +54,7 @@ impl Default for MainBotConfig {
     fn default() -> Self {
         Self {
             trial: chrono::Duration::days(2),
-            poll_timeout: 25,
+            poll_timeout: fanout::telegram::LONG_POLL_SECONDS,
             read_your_writes: Duration::from_secs(5),
             category_bots: BTreeMap::new(),
             admin_ids: Vec::new(),
@@ -93,6 +94,7 @@ impl MainBot {
         }
         crate::polling::poll(
             &self.bot,
+            &self.bus,
             "main",
             self.config.poll_timeout,
             &shutdown,
@@ -154,23 +156,17 @@ impl MainBot {
     async fn start(&self, user: &User) -> anyhow::Result<()> {
         let user_id = user.id.0 as i64;
         let now = Utc::now();
-        let registered = Envelope::with_id(
-            format!("tg:user:{user_id}:registered"),
-            UserRegistered {
-                user_id,
-                username: user.username.clone(),
-                first_name: user.first_name.clone(),
-                language_code: user.language_code.clone(),
-            },
-        );
-        let trial = Envelope::with_id(
-            format!("tg:user:{user_id}:trial"),
-            TrialStarted {
-                user_id,
-                starts_at: now,
-                ends_at: now + self.config.trial,
-            },
-        );
+        let registered = Envelope::new(UserRegistered {
+            user_id,
+            username: user.username.clone(),
+            first_name: user.first_name.clone(),
+            language_code: user.language_code.clone(),
+        });
+        let trial = Envelope::new(TrialStarted {
+            user_id,
+            starts_at: now,
+            ends_at: now + self.config.trial,
+        });
         let published = self.bus.publish_batch(&[registered, trial]).await?;
         let last = published
             .iter()
@@ -178,12 +174,9 @@ impl MainBot {
             .max()
             .unwrap_or_default();
         self.read_your_writes(last).await?;
-        let trial_ends: Option<chrono::DateTime<Utc>> =
-            sqlx::query_scalar("SELECT trial_ends_at FROM users WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .flatten();
+        let trial_ends = read::users::access(&self.pool, user_id)
+            .await?
+            .and_then(|access| access.trial_ends_at);
         let greeting = match (published[1].duplicate, trial_ends) {
             (false, Some(ends)) => format!(
                 "Привет, {}! Я присылаю свежие заказы из фриланс-каналов.\nПробный период — до {} (UTC). Выберите категории:",
@@ -334,21 +327,14 @@ impl MainBot {
         user_id: i64,
         categories: &[Category],
     ) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
-        let row = sqlx::query("SELECT trial_ends_at, paid_until FROM users WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let (trial, paid): (Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) =
-            match &row {
-                Some(row) => (row.try_get(0)?, row.try_get(1)?),
-                None => (None, None),
-            };
-        let now = Utc::now();
+        let access = read::users::access(&self.pool, user_id)
+            .await?
+            .unwrap_or_default();
         let date = |t: chrono::DateTime<Utc>| t.format("%d.%m.%Y %H:%M").to_string();
-        let status = match (paid.filter(|p| *p > now), trial.filter(|t| *t > now)) {
-            (Some(until), _) => format!("Подписка активна до {} (UTC)", date(until)),
-            (None, Some(until)) => format!("Пробный период до {} (UTC)", date(until)),
-            (None, None) => "Подписка не активна".to_owned(),
+        let status = match access.running(Utc::now()) {
+            Some(Running::Paid(until)) => format!("Подписка активна до {} (UTC)", date(until)),
+            Some(Running::Trial(until)) => format!("Пробный период до {} (UTC)", date(until)),
+            None => "Подписка не активна".to_owned(),
         };
         let chosen = self.chosen(user_id).await?;
         let names: Vec<&str> = categories
@@ -356,12 +342,7 @@ impl MainBot {
             .filter(|c| chosen.contains(&c.slug))
             .map(|c| c.name.as_str())
             .collect();
-        let hidden: Vec<String> = sqlx::query_scalar(
-            "SELECT author FROM hidden_authors WHERE user_id = $1 AND hidden ORDER BY author",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let hidden = read::users::hidden_authors(&self.pool, user_id).await?;
         let mut text = format!(
             "{status}\nКатегории: {}",
             if names.is_empty() {
@@ -399,13 +380,7 @@ impl MainBot {
         user_id: i64,
         author: &str,
     ) -> anyhow::Result<()> {
-        let hidden: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM hidden_authors WHERE user_id = $1 AND author = $2 AND hidden)",
-        )
-        .bind(user_id)
-        .bind(author)
-        .fetch_one(&self.pool)
-        .await?;
+        let hidden = read::users::is_hidden(&self.pool, user_id, author).await?;
         if !hidden {
             self.bot
                 .answer_callback_query(query.id.clone())
@@ -446,13 +421,10 @@ impl MainBot {
         if chosen.is_empty() {
             return Ok(String::new());
         }
-        let started: BTreeSet<String> =
-            sqlx::query_scalar("SELECT category FROM user_bots WHERE user_id = $1 AND active")
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .collect();
+        let started: BTreeSet<String> = read::users::started_bots(&self.pool, user_id)
+            .await?
+            .into_iter()
+            .collect();
         let mut lines = vec![
             String::new(),
             "Заказы приходят от бота каждой категории:".to_owned(),
@@ -486,27 +458,13 @@ impl MainBot {
     }
 
     async fn categories(&self) -> anyhow::Result<Vec<Category>> {
-        Ok(
-            sqlx::query("SELECT slug, name FROM categories WHERE NOT retired ORDER BY ord, slug")
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|row| Category {
-                    slug: row.get(0),
-                    name: row.get(1),
-                })
-                .collect(),
-        )
+        Ok(read::catalog::active_categories(&self.pool).await?)
     }
 
     async fn chosen(&self, user_id: i64) -> anyhow::Result<BTreeSet<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT slug FROM user_categories WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .collect(),
-        )
+        Ok(read::users::chosen_categories(&self.pool, user_id)
+            .await?
+            .into_iter()
+            .collect())
     }
 }

@@ -199,8 +199,7 @@ async fn stars_payment_created(bus: &Bus, user_id: i64, plan: &Plan) -> anyhow::
         },
         provider_payment_id: None,
     };
-    let id = format!("payment:{payment_id}:created");
-    bus.publish(&Envelope::with_id(id, created)).await?;
+    bus.publish(&Envelope::new(created)).await?;
     Ok(payment_id)
 }
 
@@ -276,8 +275,7 @@ pub async fn stars_paid(
             provider_payment_id: Some(charge.clone()),
             ..invoiced
         };
-        let id = format!("payment:{}:created", renewal.payment_id);
-        bus.publish(&Envelope::with_id(id, renewal.clone())).await?;
+        bus.publish(&Envelope::new(renewal.clone())).await?;
         renewal
     } else {
         invoiced

@@ -5,12 +5,8 @@ use std::collections::BTreeSet;
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-/// A catalog category as the picker lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Category {
-    pub slug: String,
-    pub name: String,
-}
+/// A catalog category as the picker lists it: the read model's own row.
+pub use projections::read::catalog::Category;
 
 pub fn keyboard(categories: &[Category], chosen: &BTreeSet<String>) -> InlineKeyboardMarkup {
     let buttons: Vec<InlineKeyboardButton> = categories

@@ -1,18 +1,32 @@
 //! The long-polling loop every bot runs: `getUpdates` with an offset, each update handled to
-//! the end before the next (so a user's rapid taps apply in order). A failed update is logged,
-//! never retried: its effects are events, and the user can tap again.
+//! the end before the next (so a user's rapid taps apply in order).
+//!
+//! No update is dropped: a handler that failed for a transient reason (NATS, Postgres or
+//! Telegram down) is retried with backoff until it succeeds, and the next `getUpdates` — the
+//! one that tells Telegram the update is done — waits for it; a shutdown mid-retry leaves the
+//! update unconfirmed, so Telegram hands it out again after the restart. An update that can
+//! never succeed is dead-lettered with its reason (`remotehunt dlq list`), not only logged.
 
 use std::future::Future;
 use std::time::Duration;
 
+use bus::Bus;
+use bus::dead_letter::Origin;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::requests::Output;
 use teloxide::types::Update;
 use tokio_util::sync::CancellationToken;
 
+/// The dead-letter "stream" of bot updates: they come from Telegram, not from a stream of ours.
+pub const UPDATES: &str = "telegram";
+
+/// Longest wait between two tries of an update whose handling failed transiently.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
 pub async fn poll<F, Fut>(
     bot: &Bot,
+    bus: &Bus,
     name: &str,
     timeout_seconds: u32,
     shutdown: &CancellationToken,
@@ -37,14 +51,112 @@ pub async fn poll<F, Fut>(
             }
         };
         for update in updates {
+            if !handle_to_the_end(bus, name, &update, &handle, shutdown).await {
+                return;
+            }
             offset = i32::try_from(update.id.0)
                 .unwrap_or(i32::MAX)
                 .saturating_add(1);
-            if let Err(error) = handle(update).await {
-                tracing::error!(bot = name, error = %format!("{error:#}"), "update failed");
+        }
+    }
+}
+
+/// Handles one update until it succeeds or is dead-lettered; `false` when shutdown came first
+/// (the update stays unconfirmed at Telegram).
+async fn handle_to_the_end<F, Fut>(
+    bus: &Bus,
+    name: &str,
+    update: &Update,
+    handle: &F,
+    shutdown: &CancellationToken,
+) -> bool
+where
+    F: Fn(Update) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut wait = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        let error = match handle(update.clone()).await {
+            Ok(()) => return true,
+            Err(error) => error,
+        };
+        if !is_transient(&error) {
+            tracing::error!(bot = name, update = update.id.0, error = %format!("{error:#}"), "update can never succeed; dead-lettering it");
+            return dead_letter(bus, name, update, &format!("{error:#}"), shutdown).await;
+        }
+        tracing::warn!(bot = name, update = update.id.0, attempt, ?wait, error = %format!("{error:#}"), "update failed; retrying");
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(MAX_RETRY_WAIT);
+        attempt += 1;
+    }
+}
+
+/// Stores the update on the DLQ with the reason, retrying while NATS is away.
+async fn dead_letter(
+    bus: &Bus,
+    name: &str,
+    update: &Update,
+    reason: &str,
+    shutdown: &CancellationToken,
+) -> bool {
+    let origin = Origin {
+        stream: UPDATES.to_owned(),
+        consumer: name.to_owned(),
+        subject: String::new(),
+        sequence: u64::from(update.id.0),
+    };
+    let payload = match serde_json::to_vec(update) {
+        Ok(payload) => payload,
+        Err(error) => format!(
+            "{{\"update_id\":{},\"unserializable\":\"{error}\"}}",
+            update.id.0
+        )
+        .into_bytes(),
+    };
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match bus
+            .dead_letter(&origin, payload.clone().into(), None, reason)
+            .await
+        {
+            Ok(_) => return true,
+            Err(error) => {
+                tracing::warn!(bot = name, %error, "dead-lettering an update failed; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return false,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(MAX_RETRY_WAIT);
             }
         }
     }
+}
+
+/// Whether a handler's failure may go away by itself: NATS, Postgres or Telegram failing, not
+/// the update or our logic.
+pub fn is_transient(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(error) = cause.downcast_ref::<bus::PublishError>() {
+            return error.is_transient();
+        }
+        if let Some(error) = cause.downcast_ref::<bus::ReadError>() {
+            return error.is_retryable();
+        }
+        if let Some(error) = cause.downcast_ref::<sqlx::Error>() {
+            return projections::is_transient(error);
+        }
+        if let Some(error) = cause.downcast_ref::<RequestError>() {
+            return fanout::telegram::is_transient(error);
+        }
+        if let Some(error) = cause.downcast_ref::<billing::yookassa::ApiError>() {
+            return matches!(error, billing::yookassa::ApiError::Unavailable(_));
+        }
+        false
+    })
 }
 
 /// Sends a request, waiting out Telegram's 429s (`retry_after`) a few times: an answer to a

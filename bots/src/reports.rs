@@ -6,10 +6,10 @@
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use fanout::card::escape;
 use schemas::{
-    Area, ClassificationCorrected, Envelope, Event, MessageKey, PostKind, ReportReason,
-    ReportResolved, Resolution, VacancyReported,
+    ClassificationCorrected, Envelope, Event, MessageClassified, MessageKey, PostKind,
+    ReportReason, ReportResolved, Resolution, VacancyReported,
 };
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
@@ -126,6 +126,12 @@ pub enum Verdict {
 
 /// Records an admin's verdict. A confirmed report becomes the admin's correction of the post:
 /// not a vacancy, or a vacancy without the reported category.
+///
+/// Two events, written so that a failure between them is completed by the retry: the decision
+/// first (once per report, so a second verdict finds the first one), then what it implies,
+/// derived from the stored decision and skipped when already written. A verdict that finds the
+/// report decided still completes the correction, so a crash after the first event loses
+/// nothing.
 pub async fn resolve(
     bus: &Bus,
     pool: &PgPool,
@@ -133,62 +139,76 @@ pub async fn resolve(
     report_id: &str,
     resolution: Resolution,
 ) -> anyhow::Result<Verdict> {
-    let Some(row) = sqlx::query(
-        "SELECT chat_id, message_id, category, reason, resolution FROM reports WHERE report_id = $1",
-    )
-    .bind(report_id)
-    .fetch_optional(pool)
-    .await?
-    else {
+    let Some(report) = projections::read::reports::find(pool, report_id).await? else {
         return Ok(Verdict::UnknownReport);
     };
-    if row.try_get::<Option<String>, _>("resolution")?.is_some() {
-        return Ok(Verdict::AlreadyResolved);
-    }
-    let key = MessageKey::new(row.try_get("chat_id")?, row.try_get("message_id")?);
-    let resolved = Envelope::with_id(
-        format!("report:{report_id}:resolved"),
+    let resolved = Envelope::new(ReportResolved {
+        report_id: report_id.to_owned(),
+        admin_id,
+        resolution,
+    });
+    let first = report.resolution.is_none() && !bus.publish(&resolved).await?.duplicate;
+    let decided = if first {
         ReportResolved {
             report_id: report_id.to_owned(),
             admin_id,
             resolution,
-        },
-    );
-    if bus.publish(&resolved).await?.duplicate {
-        return Ok(Verdict::AlreadyResolved);
-    }
-    if resolution == Resolution::Confirmed {
-        let reported: Option<String> = row.try_get("category")?;
-        let not_vacancy = row.try_get::<String, _>("reason")? == "not_vacancy";
-        let current: Vec<String> = match bus
-            .last_on_subject(&Area::Classifications.subject("classified", &key.id()))
+        }
+    } else {
+        bus.latest::<ReportResolved>(report_id)
             .await?
-            .map(|stored| stored.envelope.event)
-        {
-            Some(Event::MessageClassified(c)) => c.categories.into_iter().map(|c| c.slug).collect(),
-            _ => Vec::new(),
-        };
-        let (kind, categories) = if not_vacancy {
-            (PostKind::Other, Vec::new())
-        } else {
-            let rest = current
-                .into_iter()
-                .filter(|c| Some(c) != reported.as_ref())
-                .collect();
-            (PostKind::Vacancy, rest)
-        };
-        let correction = Envelope::with_id(
-            format!("report:{report_id}:correction"),
-            ClassificationCorrected {
-                key,
-                kind,
-                categories,
-                admin_id,
-                report_id: Some(report_id.to_owned()),
-            },
-        )
-        .caused_by(&resolved);
-        bus.publish(&correction).await?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("report {report_id} is resolved but USERS has no resolution")
+            })?
+    };
+    if decided.resolution == Resolution::Confirmed {
+        correct(bus, &report, &decided, &resolved).await?;
     }
-    Ok(Verdict::Recorded(resolution))
+    Ok(if first {
+        Verdict::Recorded(resolution)
+    } else {
+        Verdict::AlreadyResolved
+    })
+}
+
+/// The correction a confirmed report implies, unless it was written before.
+async fn correct(
+    bus: &Bus,
+    report: &projections::read::reports::Report,
+    decided: &ReportResolved,
+    cause: &Envelope,
+) -> anyhow::Result<()> {
+    let key = MessageKey::new(report.chat_id, report.message_id);
+    let already = bus
+        .latest::<ClassificationCorrected>(&key.id())
+        .await?
+        .is_some_and(|c| c.report_id.as_deref() == Some(decided.report_id.as_str()));
+    if already {
+        return Ok(());
+    }
+    let (kind, categories) = if report.reason == "not_vacancy" {
+        (PostKind::Other, Vec::new())
+    } else {
+        let current = bus
+            .latest::<MessageClassified>(&key.id())
+            .await?
+            .map(|c| c.categories)
+            .unwrap_or_default();
+        let rest = current
+            .into_iter()
+            .map(|c| c.slug)
+            .filter(|c| Some(c) != report.category.as_ref())
+            .collect();
+        (PostKind::Vacancy, rest)
+    };
+    let correction = Envelope::new(ClassificationCorrected {
+        key,
+        kind,
+        categories,
+        admin_id: decided.admin_id,
+        report_id: Some(decided.report_id.clone()),
+    })
+    .caused_by(cause);
+    bus.publish(&correction).await?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ use bots::category_bot::CategoryBot;
 use bots::main_bot::{MainBot, MainBotConfig};
 use bots::reports::ReportsToAdmins;
 use bus::Bus;
+use projections::read;
 use schemas::{CategoryDefined, Envelope, Event};
 use serde_json::json;
 use teloxide::Bot;
@@ -137,7 +138,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     };
     services.spawn(bus::consume::consume(
         bus.clone(),
-        bus::consume::ConsumerSpec::new("USERS", "admin-reports"),
+        bus::consume::ConsumerSpec::new(schemas::Area::Users.stream(), "admin-reports"),
         reports,
         shutdown.clone(),
     ));
@@ -167,13 +168,10 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
             .contains("Дизайн")
     );
     eventually("the design bot in the read model", async || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM user_bots WHERE user_id = $1 AND category = 'design' AND active)",
-        )
-        .bind(USER)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
+        read::users::bot_active(&db.pool, USER, "design")
+            .await
+            .unwrap()
+            == Some(true)
     })
     .await;
 
@@ -204,13 +202,9 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
         "h:-1001000000077:11"
     );
     eventually("the delivery record", async || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE user_id = $1 AND delivered_at IS NOT NULL)",
-        )
-        .bind(USER)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
+        read::deliveries::any_delivered_to(&db.pool, USER)
+            .await
+            .unwrap()
     })
     .await;
 
@@ -248,7 +242,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     assert!(answers[0]["text"].as_str().unwrap().contains("устарела"));
     assert!(answers[1]["text"].as_str().unwrap().contains("устарела"));
     assert!(answers[2]["text"].as_str().unwrap().contains("Автор скрыт"));
-    let hidden: Vec<(i64, String)> = events(&bus, "USERS")
+    let hidden: Vec<(i64, String)> = events(&bus, schemas::Area::Users.stream())
         .await
         .into_iter()
         .filter_map(|e| match e {
@@ -258,13 +252,10 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
         .collect();
     assert_eq!(hidden, [(USER, "sig:studio_lena".to_string())]);
     eventually("the hidden author in the read model", async || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM hidden_authors WHERE user_id = $1 AND hidden)",
-        )
-        .bind(USER)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
+        !read::users::hidden_authors(&db.pool, USER)
+            .await
+            .unwrap()
+            .is_empty()
     })
     .await;
 
@@ -337,11 +328,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     )
     .unwrap();
     eventually("the report in the read model", async || {
-        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM reports WHERE report_id = $1)")
-            .bind(&report_id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
+        read::reports::exists(&db.pool, &report_id).await.unwrap()
     })
     .await;
     fake.press(
@@ -353,13 +340,13 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     .unwrap();
     // then one verdict, by the admin, and the post's correction: not a vacancy
     eventually("the correction", async || {
-        events(&bus, "CLASSIFICATIONS")
+        events(&bus, schemas::Area::Classifications.stream())
             .await
             .iter()
             .any(|e| matches!(e, Event::ClassificationCorrected(_)))
     })
     .await;
-    let verdicts: Vec<_> = events(&bus, "USERS")
+    let verdicts: Vec<_> = events(&bus, schemas::Area::Users.stream())
         .await
         .into_iter()
         .filter_map(|e| match e {
@@ -369,7 +356,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
         .collect();
     assert_eq!(verdicts.len(), 1);
     assert_eq!(verdicts[0].admin_id, ADMIN);
-    let correction = events(&bus, "CLASSIFICATIONS")
+    let correction = events(&bus, schemas::Area::Classifications.stream())
         .await
         .into_iter()
         .find_map(|e| match e {
@@ -381,7 +368,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     assert_eq!(correction.report_id.as_deref(), Some(report_id.as_str()));
 
     // and nothing was sent twice: one claim and one delivery per (user, post)
-    let deliveries = events(&bus, "DELIVERIES").await;
+    let deliveries = events(&bus, schemas::Area::Deliveries.stream()).await;
     let delivered = deliveries
         .iter()
         .filter(|e| matches!(e, Event::VacancyDelivered(_)))

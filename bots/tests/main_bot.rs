@@ -88,12 +88,11 @@ async fn sign_up_trial_once_and_the_category_picker() {
         keyboard_labels(greeting.reply_markup.as_ref().unwrap()),
         ["Дизайн", "Тексты и переводы", "📋 Моя подписка"]
     );
-    let trial_ends: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT trial_ends_at FROM users WHERE user_id = $1")
-            .bind(USER)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let trial_ends = projections::read::users::access(&db.pool, USER)
+        .await
+        .unwrap()
+        .expect("the user's row")
+        .trial_ends_at;
     let left = trial_ends.unwrap() - chrono::Utc::now();
     assert!(left > chrono::Duration::hours(47) && left <= chrono::Duration::hours(48));
 
@@ -153,7 +152,10 @@ async fn sign_up_trial_once_and_the_category_picker() {
         keyboard_labels(again.reply_markup.as_ref().unwrap()),
         ["✅ Дизайн", "Тексты и переводы", "📋 Моя подписка"]
     );
-    let users = bus.read_to_end("USERS", 1).await.unwrap();
+    let users = bus
+        .read_to_end(schemas::Area::Users.stream(), 1)
+        .await
+        .unwrap();
     let count = |wanted: &str| {
         users
             .iter()
@@ -223,7 +225,7 @@ async fn sign_up_trial_once_and_the_category_picker() {
     .await;
     // then the author is back, through exactly one event
     let unhidden = bus
-        .read_to_end("USERS", 1)
+        .read_to_end(schemas::Area::Users.stream(), 1)
         .await
         .unwrap()
         .iter()

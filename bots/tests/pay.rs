@@ -9,6 +9,7 @@ use std::time::Duration;
 use billing::refund::Requested;
 use bots::main_bot::{MainBot, MainBotConfig, Payments, YooKassaCheckout};
 use bus::Bus;
+use projections::read;
 use schemas::subscription::Plan;
 use schemas::{Event, ExtensionSource};
 use teloxide::Bot;
@@ -219,13 +220,8 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
     // then the main bot tells them, and the read model shows a week after the trial
     eventually("the confirmation", async || confirmations(&telegram) > 0).await;
     eventually("the paid period", async || {
-        let row: Option<(Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>)> =
-            sqlx::query_as("SELECT trial_ends_at, paid_until FROM users WHERE user_id = $1")
-                .bind(USER)
-                .fetch_optional(&db.pool)
-                .await
-                .unwrap();
-        matches!(row, Some((Some(trial), Some(paid)))
+        let row = read::users::access(&db.pool, USER).await.unwrap();
+        matches!(row, Some(read::users::Access { trial_ends_at: Some(trial), paid_until: Some(paid) })
             if (paid - trial - chrono::Duration::days(i64::from(week.days))).abs() < chrono::Duration::seconds(1))
     })
     .await;
