@@ -27,31 +27,40 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
             }
             Event::DeliveryUnconfirmed(e) => {
                 let error = format!("unconfirmed: {}", e.error);
-                sqlx::query(
-                    "INSERT INTO deliveries (user_id, chat_id, message_id, category, error, last_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET error = excluded.error,
-                       last_seq = excluded.last_seq
-                     WHERE deliveries.last_seq < excluded.last_seq AND deliveries.delivered_at IS NULL",
-                )
-                .bind(e.user_id).bind(e.key.chat_id).bind(e.key.message_id).bind(&e.category)
-                .bind(&error).bind(s)
-                .execute(&mut *tx).await?;
+                not_delivered(tx, e.user_id, e.key, &e.category, &error, s).await?;
             }
             Event::DeliveryFailed(e) => {
-                sqlx::query(
-                    "INSERT INTO deliveries (user_id, chat_id, message_id, category, error, last_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET error = excluded.error,
-                       last_seq = excluded.last_seq
-                     WHERE deliveries.last_seq < excluded.last_seq AND deliveries.delivered_at IS NULL",
-                )
-                .bind(e.user_id).bind(e.key.chat_id).bind(e.key.message_id).bind(&e.category)
-                .bind(&e.error).bind(s)
-                .execute(&mut *tx).await?;
+                not_delivered(tx, e.user_id, e.key, &e.category, &e.error, s).await?;
             }
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// A send that did not (or may not have) reached the user: its reason, unless it was delivered.
+async fn not_delivered(
+    tx: &mut PgConnection,
+    user_id: i64,
+    key: schemas::MessageKey,
+    category: &str,
+    error: &str,
+    last_seq: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (user_id, chat_id, message_id, category, error, last_seq)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET error = excluded.error,
+           last_seq = excluded.last_seq
+         WHERE deliveries.last_seq < excluded.last_seq AND deliveries.delivered_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(key.chat_id)
+    .bind(key.message_id)
+    .bind(category)
+    .bind(error)
+    .bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

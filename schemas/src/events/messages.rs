@@ -167,14 +167,13 @@ impl MessageNow {
     pub fn apply(&mut self, event: &crate::Event) {
         match event {
             crate::Event::MessageReceived(received) => self.received = Some(received.clone()),
-            crate::Event::MessageEdited(edit) => {
+            crate::Event::MessageEdited(edit)
                 if self
                     .latest_edit
                     .as_ref()
-                    .is_none_or(|latest| latest.edited_at <= edit.edited_at)
-                {
-                    self.latest_edit = Some(edit.clone());
-                }
+                    .is_none_or(|latest| latest.edited_at <= edit.edited_at) =>
+            {
+                self.latest_edit = Some(edit.clone());
             }
             crate::Event::MessageDeleted(_) => self.deleted = true,
             _ => {}
