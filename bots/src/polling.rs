@@ -18,9 +18,6 @@ use teloxide::requests::Output;
 use teloxide::types::Update;
 use tokio_util::sync::CancellationToken;
 
-/// The dead-letter "stream" of bot updates: they come from Telegram, not from a stream of ours.
-pub const UPDATES: &str = "telegram";
-
 /// Longest wait between two tries of an update whose handling failed transiently.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
@@ -104,10 +101,11 @@ async fn dead_letter(
     shutdown: &CancellationToken,
 ) -> bool {
     let origin = Origin {
-        stream: UPDATES.to_owned(),
+        stream: bus::dead_letter::UPDATES_SOURCE.to_owned(),
         consumer: name.to_owned(),
         subject: String::new(),
         sequence: u64::from(update.id.0),
+        replay_of: None,
     };
     let payload = match serde_json::to_vec(update) {
         Ok(payload) => payload,

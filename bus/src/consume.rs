@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::dead_letter::Origin;
-use crate::definitions::Definitions;
-use crate::{Bus, headers};
+use crate::definitions::{DLQ_STREAM, Definitions};
+use crate::{Bus, ReadError, headers};
 
 /// What a handler tells the loop when it could not handle an event.
 #[derive(Debug, thiserror::Error)]
@@ -168,15 +168,99 @@ pub async fn consume<H: Handler>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let handler = Arc::new(handler);
+    let replays = tokio::spawn(serve_replays(
+        bus.clone(),
+        spec.clone(),
+        handler.clone(),
+        shutdown.clone(),
+    ));
+    let result = supervise(bus, spec, handler, Source::Stream, shutdown).await;
+    let _ = replays.await;
+    result
+}
+
+/// Where a consumer loop's messages come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The consumer's own stream: each message is an event.
+    Stream,
+    /// The consumer's replay requests on the DLQ: each names an event of its stream by
+    /// sequence, fetched and handled once more.
+    Replays,
+}
+
+/// Hands dead letters that an operator replays (`remotehunt dlq replay`) back to this consumer:
+/// the original stays where it was stored, once, so a replay never adds a second copy to the
+/// source stream.
+async fn serve_replays<H: Handler>(
+    bus: Bus,
+    spec: ConsumerSpec,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let replays = ConsumerSpec {
+        stream: DLQ_STREAM.to_owned(),
+        consumer: replay_consumer_name(&spec.consumer),
+        concurrency: 1,
+        definition: Some(crate::definitions::replay_consumer(
+            &spec.stream,
+            &spec.consumer,
+        )?),
+        priority_group: None,
+        ..spec.clone()
+    };
+    supervise(
+        bus,
+        SpecPair {
+            own: spec,
+            read: replays,
+        },
+        handler,
+        Source::Replays,
+        shutdown,
+    )
+    .await
+}
+
+/// The durable consumer that reads `consumer`'s replay requests.
+pub fn replay_consumer_name(consumer: &str) -> String {
+    format!("replay-{consumer}")
+}
+
+/// The consumer whose events are handled, and the consumer read (itself, or its replays).
+#[derive(Debug, Clone)]
+struct SpecPair {
+    own: ConsumerSpec,
+    read: ConsumerSpec,
+}
+
+impl From<ConsumerSpec> for SpecPair {
+    fn from(spec: ConsumerSpec) -> Self {
+        SpecPair {
+            own: spec.clone(),
+            read: spec,
+        }
+    }
+}
+
+async fn supervise<H: Handler>(
+    bus: Bus,
+    specs: impl Into<SpecPair>,
+    handler: Arc<H>,
+    source: Source,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let specs = specs.into();
+    let spec = &specs.read;
     let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
-        match open(&bus, &spec).await {
+        match open(&bus, spec).await {
             Ok(consumer) => {
                 backoff = Duration::from_millis(100);
                 let result = pump(
-                    &bus, &spec, &consumer, &handler, &permits, &mut tasks, &shutdown,
+                    &bus, &specs, source, &consumer, &handler, &permits, &mut tasks, &shutdown,
                 )
                 .await;
                 if let Err(error) = result {
@@ -222,15 +306,18 @@ async fn open(bus: &Bus, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn pump<H: Handler>(
     bus: &Bus,
-    spec: &ConsumerSpec,
+    specs: &SpecPair,
+    source: Source,
     consumer: &PullConsumer,
     handler: &Arc<H>,
     permits: &Arc<Semaphore>,
     tasks: &mut JoinSet<()>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let spec = &specs.read;
     let pull = consumer
         .stream()
         // Buffer only what will be handled soon: a buffered message's ack_wait is running.
@@ -269,13 +356,33 @@ async fn pump<H: Handler>(
             None => return Err(anyhow::anyhow!("message stream ended")),
         };
         let bus = bus.clone();
-        let spec = spec.clone();
+        let own = specs.own.clone();
         let handler = handler.clone();
         tasks.spawn(async move {
-            process(&bus, &spec, handler.as_ref(), message).await;
+            match source {
+                Source::Stream => process(&bus, &own, handler.as_ref(), message).await,
+                Source::Replays => process_replay(&bus, &own, handler.as_ref(), message).await,
+            }
             drop(permit);
         });
     }
+}
+
+/// An event of the consumer's stream as stored: delivered by the consumer, or fetched by
+/// sequence for a replay.
+struct Original {
+    subject: String,
+    sequence: u64,
+    headers: Option<HeaderMap>,
+    payload: bytes::Bytes,
+}
+
+/// What to do with the message that brought an event, once it was handled.
+enum Settle {
+    Ack,
+    Nak(Duration),
+    /// Dead-lettered: never redeliver.
+    Term,
 }
 
 async fn process<H: Handler>(
@@ -284,38 +391,112 @@ async fn process<H: Handler>(
     handler: &H,
     message: async_nats::jetstream::Message,
 ) {
-    let (stream_sequence, attempt) = match message.info() {
+    let (sequence, attempt) = match message.info() {
         Ok(info) => (info.stream_sequence, info.delivered),
         Err(_) => (0, 1),
     };
-    let subject = message.subject.to_string();
+    let original = Original {
+        subject: message.subject.to_string(),
+        sequence,
+        headers: message.headers.clone(),
+        payload: message.payload.clone(),
+    };
+    let settle = handle_original(bus, spec, handler, &original, attempt, None).await;
+    settle_message(&message, settle).await;
+}
+
+/// A replay request: fetch the original it names from the consumer's stream and handle it as
+/// if the consumer had just been given it. The request is acked only when that is settled, so
+/// a crash mid-replay replays it again (handlers are idempotent).
+async fn process_replay<H: Handler>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    handler: &H,
+    request: async_nats::jetstream::Message,
+) {
+    let attempt = request.info().map_or(1, |info| info.delivered);
+    let settle = match serde_json::from_slice::<crate::dead_letter::ReplayRequest>(&request.payload)
+    {
+        Err(error) => {
+            tracing::error!(%error, subject = %request.subject, "unreadable replay request; terminated");
+            Settle::Term
+        }
+        Ok(replay) => match bus.original(&spec.stream, replay.sequence).await {
+            Ok(original) => {
+                let span = tracing::info_span!("replay", consumer = %spec.consumer, dlq_sequence = replay.dlq_sequence, sequence = replay.sequence);
+                handle_original(
+                    bus,
+                    spec,
+                    handler,
+                    &original,
+                    attempt,
+                    Some(replay.dlq_sequence),
+                )
+                .instrument(span)
+                .await
+            }
+            Err(error) if error.is_retryable() => Settle::Nak(BASE_RETRY_DELAY),
+            Err(error) => {
+                // The original is gone (the stream's limits removed it): say so where the
+                // operator looks, as a dead letter of the request itself.
+                let origin = Origin {
+                    stream: spec.stream.clone(),
+                    consumer: spec.consumer.clone(),
+                    subject: replay.subject.clone(),
+                    sequence: replay.sequence,
+                    replay_of: Some(replay.dlq_sequence),
+                };
+                let reason = format!(
+                    "replay of dead letter #{} failed: {error}",
+                    replay.dlq_sequence
+                );
+                match dead_letter(bus, &origin, &request.payload, None, &reason).await {
+                    Ok(()) => Settle::Term,
+                    Err(_) => Settle::Nak(BASE_RETRY_DELAY),
+                }
+            }
+        },
+    };
+    settle_message(&request, settle).await;
+}
+
+/// Handles one event and decides its fate; dead-letters it when that is its fate.
+async fn handle_original<H: Handler>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    handler: &H,
+    original: &Original,
+    attempt: i64,
+    replay_of: Option<u64>,
+) -> Settle {
     let origin = Origin {
         stream: spec.stream.clone(),
         consumer: spec.consumer.clone(),
-        subject: subject.clone(),
-        sequence: stream_sequence,
+        subject: original.subject.clone(),
+        sequence: original.sequence,
+        replay_of,
     };
     let span = tracing::info_span!(
         "handle",
         consumer = %spec.consumer,
-        %subject,
-        stream_sequence,
+        subject = %original.subject,
+        stream_sequence = original.sequence,
         attempt,
         event_id = tracing::field::Empty,
         event_type = tracing::field::Empty,
     );
     if let Some(traceparent) =
-        headers::get_ignore_case(message.headers.as_ref(), headers::TRACEPARENT)
+        headers::get_ignore_case(original.headers.as_ref(), headers::TRACEPARENT)
     {
         telemetry::continue_trace(&span, traceparent);
     }
-    let result = match Envelope::from_json(&message.payload) {
+    let result = match Envelope::from_json(&original.payload) {
         Ok(envelope) => {
             span.record("event_id", envelope.id.as_str());
             span.record("event_type", envelope.event_type());
             let delivery = Delivery {
-                subject,
-                stream_sequence,
+                subject: original.subject.clone(),
+                stream_sequence: original.sequence,
                 attempt,
             };
             handler
@@ -326,35 +507,73 @@ async fn process<H: Handler>(
         Err(error) => Err(HandlerError::Poison(format!("undecodable event: {error}"))),
     };
     let _entered = span.enter();
-    let fate = fate_with_delay(&result, attempt, spec.max_attempts, spec.first_retry_delay);
-    let acked = match &fate {
-        Fate::Ack => message.ack().await,
+    match fate_with_delay(&result, attempt, spec.max_attempts, spec.first_retry_delay) {
+        Fate::Ack => Settle::Ack,
         Fate::Retry(delay) => {
             tracing::info!(?delay, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "will retry");
-            message.ack_with(AckKind::Nak(Some(*delay))).await
+            Settle::Nak(delay)
         }
         Fate::DeadLetter(reason) => {
             match dead_letter(
                 bus,
                 &origin,
-                &message.payload,
-                message.headers.as_ref(),
-                reason,
+                &original.payload,
+                original.headers.as_ref(),
+                &reason,
             )
             .await
             {
-                Ok(()) => message.ack_with(AckKind::Term).await,
+                Ok(()) => Settle::Term,
                 // Not stored on the DLQ: keep the original and try again later.
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "dead-lettering failed; will redeliver");
-                    message.ack_with(AckKind::Nak(Some(BASE_RETRY_DELAY))).await
+                    Settle::Nak(BASE_RETRY_DELAY)
                 }
             }
         }
+    }
+}
+
+async fn settle_message(message: &async_nats::jetstream::Message, settle: Settle) {
+    let acked = match settle {
+        Settle::Ack => message.ack().await,
+        Settle::Nak(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
+        Settle::Term => message.ack_with(AckKind::Term).await,
     };
     if let Err(error) = acked {
         // The server redelivers after ack_wait; handlers are idempotent.
         tracing::warn!(%error, "acknowledging failed");
+    }
+}
+
+impl Bus {
+    /// The event stored at `sequence` in `stream`, as it was stored.
+    async fn original(&self, stream: &str, sequence: u64) -> Result<Original, ReadError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind;
+        let what = format!("{stream} sequence {sequence}");
+        let handle =
+            self.js
+                .get_stream_no_info(stream)
+                .await
+                .map_err(|e| ReadError::Transport {
+                    what: what.clone(),
+                    reason: e.to_string(),
+                })?;
+        match handle.get_raw_message(sequence).await {
+            Ok(message) => Ok(Original {
+                subject: message.subject.to_string(),
+                sequence: message.sequence,
+                headers: Some(message.headers),
+                payload: message.payload,
+            }),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
+                Err(ReadError::NotFound(what))
+            }
+            Err(e) => Err(ReadError::Transport {
+                what,
+                reason: e.to_string(),
+            }),
+        }
     }
 }
 

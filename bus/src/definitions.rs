@@ -74,6 +74,27 @@ pub fn send_consumer(category: &str) -> anyhow::Result<consumer::pull::Config> {
     serde_json::from_str(&text).context("nats/templates/DELIVERIES/send.json is not a consumer")
 }
 
+/// `nats/templates/DLQ/replay.json`: a consumer's replay requests.
+const REPLAY_TEMPLATE: &str = include_str!("../../nats/templates/DLQ/replay.json");
+
+/// The durable consumer through which `consumer` of `stream` reads the replays operators ask
+/// for (`replay-<consumer>` on DLQ), from `nats/templates/DLQ/replay.json`.
+pub fn replay_consumer(stream: &str, consumer: &str) -> anyhow::Result<consumer::pull::Config> {
+    let safe = |name: &str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !safe(stream) || !safe(consumer) {
+        bail!("{stream}/{consumer} cannot name a replay consumer");
+    }
+    let text = REPLAY_TEMPLATE
+        .replace("{stream}", stream)
+        .replace("{consumer}", consumer);
+    serde_json::from_str(&text).context("nats/templates/DLQ/replay.json is not a consumer")
+}
+
 #[derive(Debug, Clone)]
 pub struct StreamDefinition {
     pub name: String,

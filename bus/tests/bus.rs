@@ -328,36 +328,83 @@ async fn retryable_failures_are_redelivered_until_they_succeed() {
 }
 
 #[tokio::test]
-async fn retries_past_the_limit_are_dead_lettered_and_can_be_replayed() {
+async fn a_replay_hands_the_original_back_once_and_never_stores_a_second_copy() {
     // given a handler that fails more often than the consumer retries
     let bus = bus().await;
     bus.publish(&accepted(4)).await.expect("publish");
+    let stored_before = bus.last_sequence("SCREENING").await.unwrap();
     let recorder = Recorder::default();
     recorder.fail_first.store(3, Ordering::SeqCst);
     let mut spec = ConsumerSpec::new("SCREENING", "classify");
     spec.max_attempts = 3;
     let (task, shutdown) = start(&bus, spec, &recorder);
-    // then it is dead-lettered after the third attempt
-    wait_until(async || !bus.dead_letters().await.unwrap_or_default().is_empty()).await;
+    // then it is dead-lettered after the third attempt, waiting for an operator
+    wait_until(async || {
+        !bus.unhandled_dead_letters()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    })
+    .await;
     let letter = bus.dead_letters().await.expect("dlq").remove(0);
     assert!(
         letter.reason.contains("gave up after 3 attempts"),
         "{}",
         letter.reason
     );
+    assert!(letter.handled.is_none());
     assert!(recorder.handled.lock().await.is_empty());
-    // when the operator replays it (the cause is gone now)
-    bus.replay_dead_letter(letter.dlq_sequence)
+
+    // when the operator replays it (the cause is gone now), twice by mistake
+    let first = bus
+        .replay_dead_letter(letter.dlq_sequence, "ops-anna")
         .await
         .expect("replay");
-    // then it is handled, and a second replay stores nothing new
+    let second = bus
+        .replay_dead_letter(letter.dlq_sequence, "ops-boris")
+        .await
+        .expect("replay again");
+    // then the consumer that gave up handles it once more, once
     wait_until(async || recorder.handled.lock().await.len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recorder.handled.lock().await.len(), 1);
+    assert!(matches!(first, bus::dead_letter::Outcome::Done(ref h) if h.operator == "ops-anna"));
     assert!(
-        bus.replay_dead_letter(letter.dlq_sequence)
-            .await
-            .expect("replay again")
-            .duplicate
+        matches!(second, bus::dead_letter::Outcome::AlreadyHandled(ref h) if h.operator == "ops-anna"),
+        "{second:?}"
     );
+    // and the source stream holds no second copy; the letter is handled, no longer waiting
+    assert_eq!(bus.last_sequence("SCREENING").await.unwrap(), stored_before);
+    assert!(bus.unhandled_dead_letters().await.unwrap().is_empty());
+    let handled = bus.dead_letters().await.unwrap().remove(0).handled.unwrap();
+    assert_eq!(handled.action, bus::dead_letter::Action::Replayed);
+
+    // when another event is dead-lettered and an operator discards it instead
+    recorder.fail_first.store(3, Ordering::SeqCst);
+    bus.publish(&accepted(6)).await.expect("publish");
+    wait_until(async || {
+        !bus.unhandled_dead_letters()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    })
+    .await;
+    let other = bus.unhandled_dead_letters().await.unwrap().remove(0);
+    bus.discard_dead_letter(other.dlq_sequence, "ops-anna", "a test event")
+        .await
+        .unwrap();
+    // then it is handled without a replay, naming who and why, and a replay now does nothing
+    assert!(bus.unhandled_dead_letters().await.unwrap().is_empty());
+    let outcome = bus
+        .replay_dead_letter(other.dlq_sequence, "ops-boris")
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, bus::dead_letter::Outcome::AlreadyHandled(ref h)
+        if h.action == bus::dead_letter::Action::Discarded && h.reason.as_deref() == Some("a test event"))
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(recorder.handled.lock().await.len(), 1);
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }

@@ -352,8 +352,12 @@ async fn a_post_the_llm_keeps_failing_is_dead_lettered_and_replayed() {
 
     // when the LLM is back and an operator replays it (twice, by mistake)
     fake.answer_with(|_| Reply::Answer("Нет.".into()));
-    bus.replay_dead_letter(letter.dlq_sequence).await.unwrap();
-    bus.replay_dead_letter(letter.dlq_sequence).await.unwrap();
+    bus.replay_dead_letter(letter.dlq_sequence, "ops")
+        .await
+        .unwrap();
+    bus.replay_dead_letter(letter.dlq_sequence, "ops")
+        .await
+        .unwrap();
     // then it is classified, once, as not a vacancy
     eventually("the replayed post", Duration::from_secs(10), async || {
         !classifications(&bus).await.is_empty()

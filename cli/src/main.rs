@@ -214,10 +214,29 @@ enum NatsCommand {
 
 #[derive(Subcommand)]
 enum DlqCommand {
-    /// Lists dead letters with their reasons.
-    List,
-    /// Publishes a dead letter again on its original subject.
-    Replay { dlq_sequence: u64 },
+    /// Lists the dead letters nobody dealt with yet, with their reasons and consumers.
+    List {
+        /// Every dead letter, with how each was handled.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Hands a dead letter back to the consumer that gave up on it, once, and marks it handled.
+    Replay {
+        dlq_sequence: u64,
+        /// Who asks (recorded with the replay).
+        #[arg(long, env = "USER", default_value = "operator")]
+        operator: String,
+    },
+    /// Marks a dead letter handled without a replay.
+    Discard {
+        dlq_sequence: u64,
+        /// Why it needs no replay (recorded).
+        #[arg(long)]
+        reason: String,
+        /// Who decides (recorded).
+        #[arg(long, env = "USER", default_value = "operator")]
+        operator: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -479,11 +498,23 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq {
-            command: DlqCommand::List,
-        } => ops::dlq_list(&nats_url).await,
+            command: DlqCommand::List { all },
+        } => ops::dlq_list(&nats_url, all).await,
         Command::Dlq {
-            command: DlqCommand::Replay { dlq_sequence },
-        } => ops::dlq_replay(&nats_url, dlq_sequence).await,
+            command:
+                DlqCommand::Replay {
+                    dlq_sequence,
+                    operator,
+                },
+        } => ops::dlq_replay(&nats_url, dlq_sequence, &operator).await,
+        Command::Dlq {
+            command:
+                DlqCommand::Discard {
+                    dlq_sequence,
+                    reason,
+                    operator,
+                },
+        } => ops::dlq_discard(&nats_url, dlq_sequence, &operator, &reason).await,
         Command::Schemas { dir } => ops::export_schemas(&dir),
         Command::Demo => demo::run(&nats_url, &database_url).await,
         Command::Dev {

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use bus::Bus;
 use bus::definitions::{Change, Definitions};
+use futures::StreamExt;
 use projections::Projection;
 use tokio_util::sync::CancellationToken;
 
@@ -217,6 +218,18 @@ pub async fn nats_status(nats_url: &str) -> anyhow::Result<()> {
                     info.state.bytes,
                     info.state.last_sequence
                 );
+                let mut consumers = stream.consumers();
+                while let Some(consumer) = consumers.next().await {
+                    let consumer = consumer?;
+                    println!(
+                        "  consumer {:<24} {:>8} pending {:>6} ack-pending {:>4} redelivered  waiting pulls {}",
+                        consumer.name,
+                        consumer.num_pending,
+                        consumer.num_ack_pending,
+                        consumer.num_redelivered,
+                        consumer.num_waiting
+                    );
+                }
             }
             Err(_) => println!(
                 "{:<16} missing (run `remotehunt nats apply`)",
@@ -242,40 +255,104 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn dlq_list(nats_url: &str) -> anyhow::Result<()> {
+pub async fn dlq_list(nats_url: &str, all: bool) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
-    let letters = bus.dead_letters().await?;
+    let letters = if all {
+        bus.dead_letters().await?
+    } else {
+        bus.unhandled_dead_letters().await?
+    };
     if letters.is_empty() {
-        println!("no dead letters");
+        println!(
+            "{}",
+            if all {
+                "no dead letters"
+            } else {
+                "no dead letters waiting (--all lists the handled ones)"
+            }
+        );
     }
     for letter in letters {
         println!(
-            "#{:<6} {}/{} seq {} {} event {}\n        reason: {}",
+            "#{:<6} {} seq {} {} event {}\n        reason: {}",
             letter.dlq_sequence,
-            letter.stream,
-            letter.consumer,
+            consumer_of(&letter),
             letter.sequence,
             letter.subject,
             letter.event_id.as_deref().unwrap_or("-"),
             letter.reason
         );
+        if let Some(handled) = &letter.handled {
+            println!("        {}", handled_text(handled));
+        }
     }
     Ok(())
 }
 
-pub async fn dlq_replay(nats_url: &str, dlq_sequence: u64) -> anyhow::Result<()> {
+/// The consumer as an operator finds it: a durable consumer, a projector or a bot.
+fn consumer_of(letter: &bus::DeadLetter) -> String {
+    if letter.stream == bus::dead_letter::UPDATES_SOURCE {
+        return format!(
+            "bot {} (Telegram update {})",
+            letter.consumer, letter.sequence
+        );
+    }
+    match letter.consumer.strip_prefix("projection-") {
+        Some(projection) => format!("{}/projector {projection}", letter.stream),
+        None => format!("{}/{}", letter.stream, letter.consumer),
+    }
+}
+
+fn handled_text(handled: &bus::dead_letter::Handled) -> String {
+    let action = match handled.action {
+        bus::dead_letter::Action::Replayed => "replayed",
+        bus::dead_letter::Action::Discarded => "discarded",
+    };
+    let reason = handled
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!(
+        "{action} by {} at {}{reason}",
+        handled.operator,
+        handled.at.format("%Y-%m-%d %H:%M:%S UTC")
+    )
+}
+
+pub async fn dlq_replay(nats_url: &str, dlq_sequence: u64, operator: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
-    let published = bus.replay_dead_letter(dlq_sequence).await?;
-    println!(
-        "replayed dead letter #{dlq_sequence} as {} seq {}{}",
-        published.stream,
-        published.sequence,
-        if published.duplicate {
-            " (already replayed)"
-        } else {
-            ""
+    match bus.replay_dead_letter(dlq_sequence, operator).await? {
+        bus::dead_letter::Outcome::Done(_) => println!(
+            "dead letter #{dlq_sequence} handed back to its consumer, which handles it once more"
+        ),
+        bus::dead_letter::Outcome::AlreadyHandled(handled) => println!(
+            "dead letter #{dlq_sequence} was handled before: {}",
+            handled_text(&handled)
+        ),
+    }
+    Ok(())
+}
+
+pub async fn dlq_discard(
+    nats_url: &str,
+    dlq_sequence: u64,
+    operator: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let bus = connect_bus(nats_url).await?;
+    match bus
+        .discard_dead_letter(dlq_sequence, operator, reason)
+        .await?
+    {
+        bus::dead_letter::Outcome::Done(_) => {
+            println!("dead letter #{dlq_sequence} marked handled without a replay")
         }
-    );
+        bus::dead_letter::Outcome::AlreadyHandled(handled) => println!(
+            "dead letter #{dlq_sequence} was handled before: {}",
+            handled_text(&handled)
+        ),
+    }
     Ok(())
 }
 

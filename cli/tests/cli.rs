@@ -86,6 +86,70 @@ fn nats_apply_creates_then_changes_nothing() {
     assert!(second.contains("0 changed, 11 unchanged"), "{second}");
 }
 
+#[tokio::test]
+async fn operators_see_consumers_and_deal_with_dead_letters() {
+    // given the streams and consumers, and one event a consumer gave up on
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    stdout(&remotehunt(&url, "", &["nats", "apply"]));
+    let bus = Bus::from_client(nats.connect().await.unwrap());
+    let origin = bus::dead_letter::Origin {
+        stream: Area::Screening.stream().into(),
+        consumer: "classify".into(),
+        subject: "rh.screening.accepted.-100.1".into(),
+        sequence: 1,
+        replay_of: None,
+    };
+    bus.dead_letter(
+        &origin,
+        "{}".into(),
+        None,
+        "gave up after 8 attempts: LLM 500",
+    )
+    .await
+    .unwrap();
+
+    // when an operator asks for the status and the dead letters
+    let status = stdout(&remotehunt(&url, "", &["nats", "status"]));
+    let waiting = stdout(&remotehunt(&url, "", &["dlq", "list"]));
+    // then consumers show with their pending and ack-pending counts, and the letter with its
+    // reason and real consumer
+    assert!(
+        status.contains("consumer classify") && status.contains("ack-pending"),
+        "{status}"
+    );
+    assert!(
+        waiting.contains("SCREENING/classify") && waiting.contains("LLM 500"),
+        "{waiting}"
+    );
+
+    // when they discard it, naming why
+    let discarded = stdout(&remotehunt(
+        &url,
+        "",
+        &[
+            "dlq",
+            "discard",
+            "1",
+            "--reason",
+            "post was deleted",
+            "--operator",
+            "anna",
+        ],
+    ));
+    // then it no longer waits, `--all` shows who dealt with it, and a replay changes nothing
+    assert!(discarded.contains("marked handled"), "{discarded}");
+    let waiting = stdout(&remotehunt(&url, "", &["dlq", "list"]));
+    assert!(waiting.contains("no dead letters waiting"), "{waiting}");
+    let all = stdout(&remotehunt(&url, "", &["dlq", "list", "--all"]));
+    assert!(
+        all.contains("discarded by anna") && all.contains("post was deleted"),
+        "{all}"
+    );
+    let replay = stdout(&remotehunt(&url, "", &["dlq", "replay", "1"]));
+    assert!(replay.contains("handled before"), "{replay}");
+}
+
 #[test]
 fn an_unreachable_nats_is_a_clear_error_not_a_panic() {
     let output = remotehunt("nats://127.0.0.1:1", "", &["nats", "apply"]);

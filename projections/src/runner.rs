@@ -482,6 +482,7 @@ async fn dead_letter(
         consumer: projection.consumer_name(),
         subject: subject.to_owned(),
         sequence,
+        replay_of: None,
     };
     bus.dead_letter(&origin, payload, headers, reason).await?;
     Ok(())
