@@ -7,6 +7,7 @@
 //! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
 //! * [`reports`]: sends subscribers' reports to the admins.
 //! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
+//! * [`service`]: the service's entry point, [`run`]: every configured bot until shutdown.
 
 pub mod category_bot;
 pub mod main_bot;
@@ -14,3 +15,6 @@ pub mod pay;
 pub mod picker;
 pub mod polling;
 pub mod reports;
+pub mod service;
+
+pub use service::{BotsConfig, run};

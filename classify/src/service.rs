@@ -3,13 +3,12 @@
 //! already classified by this configuration, classifies, and publishes `MessageClassified`
 //! with an id derived from the message and the model, so a redelivery stores nothing twice.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bus::consume::{ConsumerSpec, Delivery, Handler, HandlerError, consume, consumers};
 use bus::{Bus, ReadError};
-use schemas::{Area, Envelope, Event, MessageClassified, MessageKey};
+use schemas::{Envelope, Event, MessageClassified, MessageKey};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -56,13 +55,13 @@ pub async fn run(
 /// How often the catalog is re-read: categories change rarely, posts arrive all the time.
 const CATALOG_REFRESH: Duration = Duration::from_secs(1);
 
-/// The catalog's active categories, followed from the CATALOG stream.
+/// The catalog, followed from the CATALOG stream (only its categories are used here).
 #[derive(Default)]
 struct Categories {
+    /// The last CATALOG sequence folded.
     sequence: u64,
     read_at: Option<std::time::Instant>,
-    /// slug → (name, order)
-    active: BTreeMap<String, (String, i32)>,
+    catalog: ingest::catalog::Catalog,
 }
 
 pub struct ClassifyHandler {
@@ -89,37 +88,25 @@ impl ClassifyHandler {
     /// The active categories in catalog order, after applying catalog events published since
     /// the last look (at most once a second).
     pub async fn catalog(&self) -> anyhow::Result<Vec<PromptCategory>> {
-        let mut categories = self.categories.lock().await;
+        let mut guard = self.categories.lock().await;
+        let categories = &mut *guard;
         let fresh = categories
             .read_at
             .is_some_and(|at| at.elapsed() < CATALOG_REFRESH);
-        let news = if fresh {
-            Vec::new()
-        } else {
-            self.bus
-                .read_to_end(Area::Catalog.stream(), categories.sequence + 1)
-                .await?
-        };
-        categories.read_at = Some(std::time::Instant::now());
-        for message in news {
-            categories.sequence = message.sequence;
-            match message.decode().map(|s| s.envelope.event) {
-                Ok(Event::CategoryDefined(e)) => {
-                    categories.active.insert(e.slug, (e.name, e.order));
-                }
-                Ok(Event::CategoryRetired(e)) => {
-                    categories.active.remove(&e.slug);
-                }
-                _ => {}
-            }
+        if !fresh {
+            categories.sequence = categories
+                .catalog
+                .follow(&self.bus, categories.sequence)
+                .await?;
         }
-        let mut listed: Vec<(&String, &(String, i32))> = categories.active.iter().collect();
-        listed.sort_by_key(|(slug, (_, order))| (*order, (*slug).clone()));
-        Ok(listed
+        categories.read_at = Some(std::time::Instant::now());
+        Ok(categories
+            .catalog
+            .active_categories()
             .into_iter()
-            .map(|(slug, (name, _))| PromptCategory {
-                slug: slug.clone(),
-                name: name.clone(),
+            .map(|(slug, name)| PromptCategory {
+                slug: slug.to_owned(),
+                name: name.to_owned(),
             })
             .collect())
     }

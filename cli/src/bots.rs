@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use clap::Args;
 use fanout::tokens::{BotToken, admin_ids, category_tokens, category_tokens_file};
 use teloxide::prelude::Requester;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::ops::{connect_bus, connect_database};
@@ -111,6 +110,39 @@ impl BotArgs {
             || self.category_bot_tokens.is_some()
             || self.category_bot_tokens_file.is_some()
     }
+
+    /// Everything the bots service runs: the tokens and files parsed, the category bots' usernames
+    /// asked of Telegram (only when the main bot runs: it links to them).
+    pub async fn bots_config(
+        &self,
+        yookassa: Option<billing::yookassa::YooKassa>,
+    ) -> anyhow::Result<::bots::BotsConfig> {
+        let admins = self.admins()?;
+        let main = match self.main_bot()? {
+            Some(bot) => {
+                // The plans are read only when something sells them.
+                let plans = if yookassa.is_some() || self.stars_payments {
+                    self.plans()?
+                } else {
+                    Vec::new()
+                };
+                Some(::bots::service::MainBotSetup {
+                    bot,
+                    yookassa,
+                    plans,
+                    stars: self.stars_payments,
+                    category_bot_usernames: self.category_bot_usernames().await?,
+                })
+            }
+            None => None,
+        };
+        Ok(::bots::BotsConfig {
+            main,
+            category_bots: self.category_bots()?,
+            admins,
+            poll_timeout: fanout::telegram::LONG_POLL_SECONDS,
+        })
+    }
 }
 
 /// The main bot (when its token is set), every category bot, and the reports to the admins.
@@ -125,82 +157,11 @@ pub async fn run_bots(
         args.any_bot(),
         "no bot configured: set MAIN_BOT_TOKEN and CATEGORY_BOT_TOKENS (or CATEGORY_BOT_TOKENS_FILE)"
     );
+    let config = args.bots_config(yookassa).await?;
     let bus = connect_bus(nats_url).await?;
     bus.ensure_streams().await?;
     let pool = connect_database(database_url).await?;
-    let admins = args.admins()?;
-    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
-    if let Some(main) = args.main_bot()? {
-        let yookassa = match yookassa {
-            Some(client) => {
-                let me = main.get_me().await?;
-                Some(bots::main_bot::YooKassaCheckout {
-                    client,
-                    return_url: format!("https://t.me/{}", me.username()),
-                })
-            }
-            None => None,
-        };
-        let payments = (yookassa.is_some() || args.stars_payments)
-            .then(|| -> anyhow::Result<_> {
-                Ok(bots::main_bot::Payments {
-                    plans: args.plans()?,
-                    yookassa,
-                    stars: args.stars_payments,
-                })
-            })
-            .transpose()?;
-        let config = bots::main_bot::MainBotConfig {
-            category_bots: args.category_bot_usernames().await?,
-            admin_ids: admins.clone(),
-            payments,
-            ..bots::main_bot::MainBotConfig::default()
-        };
-        let main_bot =
-            bots::main_bot::MainBot::new(main.clone(), bus.clone(), pool.clone(), config);
-        tasks.spawn(main_bot.run(shutdown.clone()));
-        if admins.is_empty() {
-            tracing::warn!("ADMIN_IDS is empty: reports wait in USERS until admins are set");
-        } else {
-            let reports = bots::reports::ReportsToAdmins {
-                bot: main,
-                bus: bus.clone(),
-                admins,
-            };
-            let spec = bus::consume::ConsumerSpec::of(bus::consume::consumers::ADMIN_REPORTS);
-            tasks.spawn(bus::consume::consume(
-                bus.clone(),
-                spec,
-                reports,
-                shutdown.clone(),
-            ));
-        }
-        tracing::info!("main bot running");
-    }
-    let names: BTreeMap<String, String> = projections::read::catalog::active_categories(&pool)
-        .await?
-        .into_iter()
-        .map(|c| (c.slug, c.name))
-        .collect();
-    for (category, bot) in args.category_bots()? {
-        let category_bot = bots::category_bot::CategoryBot {
-            name: names.get(&category).cloned().unwrap_or(category.clone()),
-            category,
-            bot,
-            bus: bus.clone(),
-            pool: pool.clone(),
-            poll_timeout: fanout::telegram::LONG_POLL_SECONDS,
-        };
-        tasks.spawn(category_bot.run(shutdown.clone()));
-    }
-    let mut outcome = Ok(());
-    while let Some(result) = tasks.join_next().await {
-        if let Err(error) = result.map_err(anyhow::Error::from).and_then(|r| r) {
-            shutdown.cancel();
-            outcome = Err(error);
-        }
-    }
-    outcome
+    ::bots::run(bus, pool, config, shutdown).await
 }
 
 /// The fan-out service: the planner, and a sender per category bot.

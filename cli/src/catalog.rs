@@ -5,40 +5,12 @@ use std::path::Path;
 use anyhow::Context;
 use bus::Bus;
 use ingest::catalog::{Catalog, CatalogFile};
-use schemas::Envelope;
 
 use crate::ops::connect_bus;
 
 /// The catalog as the CATALOG stream says it is now.
 pub async fn current(bus: &Bus) -> anyhow::Result<Catalog> {
-    let stored = bus.read_to_end(schemas::Area::Catalog.stream(), 1).await?;
-    let events: Vec<schemas::Event> = stored
-        .iter()
-        .filter_map(|message| match message.decode() {
-            Ok(stored) => Some(stored.envelope.event),
-            Err(error) => {
-                tracing::warn!(sequence = message.sequence, %error, "skipping an undecodable catalog event");
-                None
-            }
-        })
-        .collect();
-    Ok(Catalog::from_events(&events))
-}
-
-/// Publishes the events that make the catalog match `file` and returns them. With
-/// `keep_unlisted_channels`, channels missing from the file (added by imports) are kept.
-pub async fn apply_file(
-    bus: &Bus,
-    file: &CatalogFile,
-    keep_unlisted_channels: bool,
-) -> anyhow::Result<Vec<Envelope>> {
-    let mut changes = current(bus).await?.changes_to(file);
-    if keep_unlisted_channels {
-        changes.retain(|e| !matches!(e, schemas::Event::ChannelRemoved(_)));
-    }
-    let changes: Vec<Envelope> = changes.into_iter().map(Envelope::new).collect();
-    bus.publish_batch(&changes).await?;
-    Ok(changes)
+    Ok(ingest::catalog::load(bus).await?.0)
 }
 
 pub async fn apply(nats_url: &str, path: &Path) -> anyhow::Result<()> {
@@ -47,7 +19,7 @@ pub async fn apply(nats_url: &str, path: &Path) -> anyhow::Result<()> {
     let file = CatalogFile::parse(&text).with_context(|| format!("in {}", path.display()))?;
     let bus = connect_bus(nats_url).await?;
     bus.ensure_streams().await?;
-    let published = apply_file(&bus, &file, false).await?;
+    let published = ingest::catalog::apply_file(&bus, &file, false).await?;
     for envelope in &published {
         println!("{:<18} {}", envelope.event_type(), envelope.aggregate().id);
     }
@@ -59,10 +31,8 @@ pub async fn show(nats_url: &str) -> anyhow::Result<()> {
     let bus = connect_bus(nats_url).await?;
     bus.ensure_streams().await?;
     let catalog = current(&bus).await?;
-    let mut categories: Vec<_> = catalog.categories.iter().collect();
-    categories.sort_by_key(|(_, (_, order))| *order);
     println!("categories:");
-    for (slug, (name, _)) in categories {
+    for (slug, name) in catalog.active_categories() {
         println!("  {slug:<12} {name}");
     }
     println!("channels:");
@@ -133,37 +103,27 @@ pub async fn rules_test(
     };
     let rules = ingest::rules::CompiledRules::compile(&rules)?;
     let bus = connect_bus(nats_url).await?;
-    let stored = bus.read_to_end(schemas::Area::Messages.stream(), 1).await?;
-    let (mut seen, mut passed) = (0usize, 0usize);
-    let (mut passing, mut stopped) = (Vec::new(), Vec::new());
-    for message in &stored {
-        let Ok(decoded) = message.decode() else {
-            continue;
-        };
-        let schemas::Event::MessageReceived(received) = decoded.envelope.event else {
-            continue;
-        };
-        if received.key.chat_id != channel {
-            continue;
-        }
-        seen += 1;
-        let decision = rules.decide(&received.text);
-        let example = format!("  {:<28} {}", decision.rule, one_line(&received.text, 90));
-        if decision.accepted {
-            passed += 1;
-            passing.push(example);
-        } else {
-            stopped.push(example);
-        }
-    }
+    let report = ingest::backtest::backtest(&bus, channel, &rules).await?;
+    let line =
+        |e: &ingest::backtest::Example| format!("  {:<28} {}", e.rule, one_line(&e.text, 90));
     println!(
-        "channel {channel}: {seen} stored messages, {passed} would pass, {} would be stopped",
-        seen - passed
+        "channel {channel}: {} stored messages, {} would pass, {} would be stopped",
+        report.seen,
+        report.passed(),
+        report.stopped.len()
     );
     println!("would pass:");
-    passing.iter().take(examples).for_each(|e| println!("{e}"));
+    report
+        .passing
+        .iter()
+        .take(examples)
+        .for_each(|e| println!("{}", line(e)));
     println!("would be stopped:");
-    stopped.iter().take(examples).for_each(|e| println!("{e}"));
+    report
+        .stopped
+        .iter()
+        .take(examples)
+        .for_each(|e| println!("{}", line(e)));
     Ok(())
 }
 

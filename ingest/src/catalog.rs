@@ -1,11 +1,13 @@
 //! The catalog as a declarative file: `remotehunt catalog apply FILE` folds the CATALOG stream
 //! into the current [`Catalog`], compares it with the file and publishes only the differences,
-//! so a second run publishes nothing. Pure: no I/O here.
+//! so a second run publishes nothing. [`Catalog`] is the one fold of the CATALOG stream: the
+//! reader, the classifier and the CLI all read the catalog through it. Pure apart from [`load`]
+//! and [`Catalog::follow`], which read the stream.
 
 use std::collections::BTreeMap;
 
 use schemas::{
-    CategoryDefined, CategoryRetired, ChannelConfigured, ChannelKind, ChannelRemoved,
+    Area, CategoryDefined, CategoryRetired, ChannelConfigured, ChannelKind, ChannelRemoved,
     ChannelRulesSet, Event, RuleScope, Rules, channel_key, validate_slug,
 };
 use serde::Deserialize;
@@ -172,6 +174,43 @@ impl Catalog {
         catalog
     }
 
+    /// Folds messages read from CATALOG, in stream order, and returns the last sequence among
+    /// them (`None` when there were none). An undecodable message is skipped with a warning: the
+    /// catalog is what the others say.
+    pub fn apply_stored(&mut self, messages: &[bus::RawStored]) -> Option<u64> {
+        let mut last = None;
+        for message in messages {
+            match message.decode() {
+                Ok(stored) => self.apply(&stored.envelope.event),
+                Err(error) => {
+                    tracing::warn!(sequence = message.sequence, %error, "skipping an undecodable catalog event");
+                }
+            }
+            last = Some(message.sequence);
+        }
+        last
+    }
+
+    /// Applies the catalog events published after `sequence` and returns the sequence of the
+    /// last one applied (`sequence` itself when nothing is new).
+    pub async fn follow(&mut self, bus: &bus::Bus, sequence: u64) -> Result<u64, bus::ReadError> {
+        let news = bus
+            .read_to_end(Area::Catalog.stream(), sequence + 1)
+            .await?;
+        Ok(self.apply_stored(&news).unwrap_or(sequence))
+    }
+
+    /// The active categories in catalog order (`order`, then slug), as `(slug, name)`: what
+    /// pickers and prompts list.
+    pub fn active_categories(&self) -> Vec<(&str, &str)> {
+        let mut listed: Vec<(&String, &(String, i32))> = self.categories.iter().collect();
+        listed.sort_by(|a, b| (a.1.1, a.0).cmp(&(b.1.1, b.0)));
+        listed
+            .into_iter()
+            .map(|(slug, (name, _))| (slug.as_str(), name.as_str()))
+            .collect()
+    }
+
     /// The rules that apply to a channel: its own, else the global ones.
     pub fn rules_for<'a>(&'a self, channel: &'a str) -> (&'a str, Rules) {
         match self.rules.get(channel) {
@@ -254,6 +293,31 @@ impl Catalog {
     }
 }
 
+/// The catalog as the CATALOG stream says it is now, with the stream's last sequence folded
+/// (0 when the stream is empty); pass it to [`Catalog::follow`] to keep up.
+pub async fn load(bus: &bus::Bus) -> anyhow::Result<(Catalog, u64)> {
+    let mut catalog = Catalog::default();
+    let last = catalog.follow(bus, 0).await?;
+    Ok((catalog, last))
+}
+
+/// Publishes the events that make the catalog match `file` and returns them. With
+/// `keep_unlisted_channels`, channels missing from the file (added by imports) are kept.
+pub async fn apply_file(
+    bus: &bus::Bus,
+    file: &CatalogFile,
+    keep_unlisted_channels: bool,
+) -> anyhow::Result<Vec<schemas::Envelope>> {
+    let (catalog, _) = load(bus).await?;
+    let mut changes = catalog.changes_to(file);
+    if keep_unlisted_channels {
+        changes.retain(|e| !matches!(e, Event::ChannelRemoved(_)));
+    }
+    let changes: Vec<schemas::Envelope> = changes.into_iter().map(schemas::Envelope::new).collect();
+    bus.publish_batch(&changes).await?;
+    Ok(changes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +378,42 @@ mod tests {
         let changes = catalog.changes_to(&CatalogFile::parse(&edited).expect("parses"));
         let types: Vec<&str> = changes.iter().map(Event::event_type).collect();
         assert_eq!(types, ["CategoryDefined", "ChannelRemoved"]);
+    }
+
+    #[test]
+    fn active_categories_are_listed_by_order_then_slug() {
+        // given categories defined out of order, one of them retired
+        let events: Vec<Event> = vec![
+            CategoryDefined {
+                slug: "texts".to_owned(),
+                name: "Тексты".to_owned(),
+                order: 1,
+            }
+            .into(),
+            CategoryDefined {
+                slug: "design".to_owned(),
+                name: "Дизайн".to_owned(),
+                order: 1,
+            }
+            .into(),
+            CategoryDefined {
+                slug: "video".to_owned(),
+                name: "Видео".to_owned(),
+                order: 0,
+            }
+            .into(),
+            CategoryRetired {
+                slug: "texts".to_owned(),
+            }
+            .into(),
+        ];
+        // when they are folded
+        let catalog = Catalog::from_events(&events);
+        // then the active ones come by order, ties by slug
+        assert_eq!(
+            catalog.active_categories(),
+            [("video", "Видео"), ("design", "Дизайн")]
+        );
     }
 
     #[test]

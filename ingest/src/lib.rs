@@ -2,11 +2,13 @@
 //! cross-post dedup, and publishes raw messages and screening decisions.
 //!
 //! Pure parts: the keyword-rule engine ([`rules`]), text normalisation ([`text`]), dedup
-//! ([`dedup`]), the declarative catalog ([`catalog`]), export parsing ([`export`]), contacts
-//! ([`contacts`]) and the screening decision ([`screen`]). The path into the bus is
+//! ([`dedup`]), the declarative catalog and the one fold of the CATALOG stream ([`catalog`]),
+//! export parsing ([`export`]), contacts ([`contacts`]), the screening decision ([`screen`]) and
+//! the rules backtest over stored messages ([`backtest`]). The path into the bus is
 //! [`ingestor`]; [`import`] replays Telegram Desktop exports through it; [`telegram`] reads
 //! the catalog's channels live with a user account and feeds it too.
 
+pub mod backtest;
 pub mod catalog;
 pub mod contacts;
 pub mod dedup;
