@@ -1,13 +1,11 @@
 //! `remotehunt`: parses arguments, builds configs and calls the libraries. No logic lives here.
 
-mod bench;
-mod bench_delivery;
 mod billing;
 mod bots;
 mod catalog;
 mod classify;
-mod demo;
-mod demo_live;
+#[cfg(feature = "dev-tools")]
+mod dev;
 mod ops;
 mod telegram;
 
@@ -115,16 +113,19 @@ enum Command {
         dir: PathBuf,
     },
     /// Local stand-ins of outside services for development and the demo.
+    #[cfg(feature = "dev-tools")]
     Dev {
         #[command(subcommand)]
-        command: DevCommand,
+        command: dev::DevCommand,
     },
     /// Runs the pipeline on sample data and prints the read models.
+    #[cfg(feature = "dev-tools")]
     Demo,
     /// Benchmarks.
+    #[cfg(feature = "dev-tools")]
     Bench {
         #[command(subcommand)]
-        command: BenchCommand,
+        command: dev::BenchCommand,
     },
 }
 
@@ -149,19 +150,6 @@ enum IngestCommand {
         /// The chat's public @username (exports omit it), for post links.
         #[arg(long)]
         username: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum DevCommand {
-    /// A fake Telegram Bot API (long polling, Telegram's errors and limits) with control
-    /// routes under /control to play users; point TELEGRAM_API_URL at it.
-    Telegram {
-        #[arg(long, default_value = "127.0.0.1:8090")]
-        listen: String,
-        /// Names a bot: TOKEN=username (any `<id>:<secret>` token works unnamed too).
-        #[arg(long = "bot")]
-        bots: Vec<String>,
     },
 }
 
@@ -252,78 +240,6 @@ enum FanoutCommand {
         /// Posts older than this many hours are not delivered (0: no limit).
         #[arg(long, default_value_t = 48)]
         max_age_hours: i64,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// One vacancy to many subscribers over many bots against the fake Bot API with
-    /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
-    Fanout {
-        #[arg(long, default_value_t = 10_000)]
-        subscribers: usize,
-        #[arg(long, default_value_t = 12)]
-        bots: usize,
-        /// Share of the sends after which fan-out is killed (0: never).
-        #[arg(long, default_value_t = 0.5)]
-        kill_at: f64,
-    },
-    /// Real posts entering ingest at a steady rate, through rules, the local classifier and
-    /// fan-out, to sendMessage at the fake Bot API: latency p50/p95.
-    Latency {
-        /// JSON lines with a `text` field.
-        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
-        corpus: PathBuf,
-        /// Posts per second entering ingest.
-        #[arg(long, default_value_t = 20.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-        /// Subscribers per category (each on that category's bot).
-        #[arg(long, default_value_t = 3)]
-        per_category: usize,
-        /// Keep Telegram's one-message-a-second per chat (then a busy category's subscribers
-        /// queue: the limit, not the pipeline, sets the pace).
-        #[arg(long)]
-        chat_limit: bool,
-    },
-    /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
-    /// and a scratch database).
-    Backbone {
-        /// Events published in the publish benchmarks.
-        #[arg(long, default_value_t = 200_000)]
-        publish_events: usize,
-        /// Events the rebuild is measured on.
-        #[arg(long, default_value_t = 1_000_000)]
-        rebuild_events: usize,
-    },
-    /// Importing a Telegram Desktop export end to end into the streams (own nats-server).
-    Import {
-        /// Messages in the generated export (texts cycle through the corpus).
-        #[arg(long, default_value_t = 100_000)]
-        messages: usize,
-        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
-        corpus: PathBuf,
-    },
-    /// The local classifier over real posts on one core: posts/s and the LLM share.
-    Classify {
-        /// JSON lines with a `text` field.
-        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
-        corpus: PathBuf,
-        #[arg(long, default_value_t = 3)]
-        passes: usize,
-    },
-    /// Keyword rules + cross-post dedup on one core, over the real posts of a corpus file.
-    Ingest {
-        /// JSON lines with a `text` field (and `chat_id`, `message_id`, `date` when known).
-        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
-        corpus: PathBuf,
-        /// The catalog whose global rules are applied.
-        #[arg(long, default_value = "catalog.toml")]
-        catalog: PathBuf,
-        /// Passes over the corpus (later passes are all duplicates, as daily reposts are).
-        #[arg(long, default_value_t = 3)]
-        passes: usize,
     },
 }
 
@@ -516,65 +432,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 },
         } => ops::dlq_discard(&nats_url, dlq_sequence, &operator, &reason).await,
         Command::Schemas { dir } => ops::export_schemas(&dir),
-        Command::Demo => demo::run(&nats_url, &database_url).await,
-        Command::Dev {
-            command: DevCommand::Telegram { listen, bots },
-        } => {
-            let fake = testkit::FakeTelegram::start_on(&listen).await?;
-            for bot in &bots {
-                let (token, username) = bot
-                    .split_once('=')
-                    .ok_or_else(|| anyhow::anyhow!("--bot takes TOKEN=username, got {bot:?}"))?;
-                fake.register_bot(token, username);
-            }
-            println!("fake Telegram Bot API at {} (Ctrl-C stops it)", fake.url());
-            shutdown_on_signal().cancelled().await;
-            Ok(())
-        }
-        Command::Bench {
-            command:
-                BenchCommand::Backbone {
-                    publish_events,
-                    rebuild_events,
-                },
-        } => bench::backbone(publish_events, rebuild_events).await,
-        Command::Bench {
-            command:
-                BenchCommand::Fanout {
-                    subscribers,
-                    bots,
-                    kill_at,
-                },
-        } => bench_delivery::fanout(subscribers, bots, kill_at).await,
-        Command::Bench {
-            command:
-                BenchCommand::Latency {
-                    corpus,
-                    rate,
-                    seconds,
-                    per_category,
-                    chat_limit,
-                },
-        } => bench_delivery::latency(&corpus, rate, seconds, per_category, chat_limit).await,
-        Command::Bench {
-            command: BenchCommand::Import { messages, corpus },
-        } => bench::import(messages, &corpus).await,
-        Command::Bench {
-            command: BenchCommand::Classify { corpus, passes },
-        } => bench::classify(
-            &corpus,
-            &classifier.local()?,
-            &classifier.thresholds(),
-            passes,
-        ),
-        Command::Bench {
-            command:
-                BenchCommand::Ingest {
-                    corpus,
-                    catalog,
-                    passes,
-                },
-        } => bench::ingest(&corpus, &catalog, passes),
+        #[cfg(feature = "dev-tools")]
+        Command::Demo => devtools::demo::run(&nats_url, &database_url).await,
+        #[cfg(feature = "dev-tools")]
+        Command::Dev { command } => dev::dev(command).await,
+        #[cfg(feature = "dev-tools")]
+        Command::Bench { command } => dev::bench(command, &classifier).await,
     }
 }
 

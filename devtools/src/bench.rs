@@ -307,7 +307,7 @@ pub async fn import(messages: usize, corpus: &std::path::Path) -> anyhow::Result
     let bus = bus::Bus::connect(&server.url).await?;
     bus.ensure_streams().await?;
     let catalog = ingest::catalog::CatalogFile::parse(include_str!("../../catalog.toml"))?;
-    crate::catalog::apply_file(&bus, &catalog, false).await?;
+    ingest::catalog::apply_file(&bus, &catalog, false).await?;
     let started = Instant::now();
     let report = ingest::import::import_file(bus.clone(), file.path(), Some("bench")).await?;
     println!(

@@ -239,7 +239,7 @@ pub async fn latency(
     bus.ensure_streams().await?;
     projections::migrate(&database.pool).await?;
     let catalog = ingest::catalog::CatalogFile::parse(include_str!("../../catalog.toml"))?;
-    crate::catalog::apply_file(&bus, &catalog, true).await?;
+    ingest::catalog::apply_file(&bus, &catalog, true).await?;
     let categories: Vec<String> = catalog.categories.iter().map(|c| c.slug.clone()).collect();
 
     let fake = FakeTelegram::start().await?;

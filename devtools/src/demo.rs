@@ -12,7 +12,7 @@ use schemas::*;
 
 use ingest::catalog::CatalogFile;
 
-use crate::ops::{connect_bus, connect_database};
+use crate::{connect_bus, connect_database};
 
 const USER: i64 = 700000001;
 
@@ -127,7 +127,7 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
 
     let catalog = CatalogFile::parse(include_str!("../../catalog.toml"))?;
     // The demo's channels come from its imports, not from catalog.toml: keep them.
-    let envelopes = crate::catalog::apply_file(&bus, &catalog, true).await?;
+    let envelopes = ingest::catalog::apply_file(&bus, &catalog, true).await?;
     println!("== catalog.toml applied: {} change(s)", envelopes.len());
 
     let config = projections::Config::new(database_url);

@@ -1,0 +1,139 @@
+//! The developers' verbs: the benchmarks and the fake Telegram for development, over
+//! `devtools`. Compiled only with the `dev-tools` feature.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::classify::ClassifierArgs;
+
+#[derive(Subcommand)]
+pub enum DevCommand {
+    /// A fake Telegram Bot API (long polling, Telegram's errors and limits) with control
+    /// routes under /control to play users; point TELEGRAM_API_URL at it.
+    Telegram {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// Names a bot: TOKEN=username (any `<id>:<secret>` token works unnamed too).
+        #[arg(long = "bot")]
+        bots: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// One vacancy to many subscribers over many bots against the fake Bot API with
+    /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 12)]
+        bots: usize,
+        /// Share of the sends after which fan-out is killed (0: never).
+        #[arg(long, default_value_t = 0.5)]
+        kill_at: f64,
+    },
+    /// Real posts entering ingest at a steady rate, through rules, the local classifier and
+    /// fan-out, to sendMessage at the fake Bot API: latency p50/p95.
+    Latency {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        /// Posts per second entering ingest.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Subscribers per category (each on that category's bot).
+        #[arg(long, default_value_t = 3)]
+        per_category: usize,
+        /// Keep Telegram's one-message-a-second per chat (then a busy category's subscribers
+        /// queue: the limit, not the pipeline, sets the pace).
+        #[arg(long)]
+        chat_limit: bool,
+    },
+    /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
+    /// and a scratch database).
+    Backbone {
+        /// Events published in the publish benchmarks.
+        #[arg(long, default_value_t = 200_000)]
+        publish_events: usize,
+        /// Events the rebuild is measured on.
+        #[arg(long, default_value_t = 1_000_000)]
+        rebuild_events: usize,
+    },
+    /// Importing a Telegram Desktop export end to end into the streams (own nats-server).
+    Import {
+        /// Messages in the generated export (texts cycle through the corpus).
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+    },
+    /// The local classifier over real posts on one core: posts/s and the LLM share.
+    Classify {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
+    /// Keyword rules + cross-post dedup on one core, over the real posts of a corpus file.
+    Ingest {
+        /// JSON lines with a `text` field (and `chat_id`, `message_id`, `date` when known).
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        /// The catalog whose global rules are applied.
+        #[arg(long, default_value = "catalog.toml")]
+        catalog: PathBuf,
+        /// Passes over the corpus (later passes are all duplicates, as daily reposts are).
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
+}
+
+pub async fn dev(command: DevCommand) -> anyhow::Result<()> {
+    match command {
+        DevCommand::Telegram { listen, bots } => {
+            devtools::fake_telegram(&listen, &bots, crate::shutdown_on_signal()).await
+        }
+    }
+}
+
+pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Backbone {
+            publish_events,
+            rebuild_events,
+        } => devtools::bench::backbone(publish_events, rebuild_events).await,
+        BenchCommand::Fanout {
+            subscribers,
+            bots,
+            kill_at,
+        } => devtools::bench_delivery::fanout(subscribers, bots, kill_at).await,
+        BenchCommand::Latency {
+            corpus,
+            rate,
+            seconds,
+            per_category,
+            chat_limit,
+        } => {
+            devtools::bench_delivery::latency(&corpus, rate, seconds, per_category, chat_limit)
+                .await
+        }
+        BenchCommand::Import { messages, corpus } => {
+            devtools::bench::import(messages, &corpus).await
+        }
+        BenchCommand::Classify { corpus, passes } => devtools::bench::classify(
+            &corpus,
+            &classifier.local()?,
+            &classifier.thresholds(),
+            passes,
+        ),
+        BenchCommand::Ingest {
+            corpus,
+            catalog,
+            passes,
+        } => devtools::bench::ingest(&corpus, &catalog, passes),
+    }
+}

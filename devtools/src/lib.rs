@@ -1,0 +1,49 @@
+//! The demo and the benchmarks. They run the real services against the fakes in `testkit`
+//! (Telegram's Bot API, scratch servers and databases), so this crate — and with it every fake
+//! — is linked into `remotehunt` only with the `dev-tools` feature (on by default, so the
+//! README's commands work); `cargo build -p remotehunt --no-default-features` is the
+//! production binary and links no fake.
+//!
+//! * [`demo`]: the whole pipeline on the built-in sample data against an in-process fake
+//!   Telegram.
+//! * [`bench`]: bus publish and projection rebuild against their raw ceilings, ingest, import
+//!   and the local classifier.
+//! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
+//! * [`fake_telegram`]: `remotehunt dev telegram`, the fake Bot API for development.
+
+pub mod bench;
+pub mod bench_delivery;
+pub mod demo;
+mod demo_live;
+
+/// Connects to NATS (the version check included).
+async fn connect_bus(nats_url: &str) -> anyhow::Result<bus::Bus> {
+    Ok(bus::Bus::connect(nats_url).await?)
+}
+
+/// Connects to Postgres, creating and migrating the database when needed.
+async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
+    projections::create_database_if_missing(database_url).await?;
+    let pool = projections::connect(database_url).await?;
+    projections::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Serves a fake Telegram Bot API on `listen` with the named bots (`TOKEN=username`) until
+/// `shutdown`.
+pub async fn fake_telegram(
+    listen: &str,
+    bots: &[String],
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let fake = testkit::FakeTelegram::start_on(listen).await?;
+    for bot in bots {
+        let (token, username) = bot
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--bot takes TOKEN=username, got {bot:?}"))?;
+        fake.register_bot(token, username);
+    }
+    println!("fake Telegram Bot API at {} (Ctrl-C stops it)", fake.url());
+    shutdown.cancelled().await;
+    Ok(())
+}
