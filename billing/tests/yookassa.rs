@@ -86,18 +86,12 @@ fn quick_poller() -> Settings {
 }
 
 async fn setup(settings: Settings, receipt: Option<ReceiptSettings>) -> Setup {
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        projections::Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
+    let testkit::App {
+        nats,
+        bus,
+        db,
+        shutdown,
+    } = testkit::App::start().await;
     bus.publish_batch(&testkit::events::subscriber(USER, &["design"], 2))
         .await
         .unwrap();

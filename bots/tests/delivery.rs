@@ -18,7 +18,6 @@ use serde_json::json;
 use teloxide::Bot;
 use testkit::FakeTelegram;
 use testkit::eventually;
-use tokio_util::sync::CancellationToken;
 
 const MAIN: &str = "3000:main-secret";
 const DESIGN: &str = "3001:design-secret";
@@ -58,11 +57,8 @@ async fn events(bus: &Bus, stream: &str) -> Vec<Event> {
 #[tokio::test]
 async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_post() {
     // given the whole pipeline: projectors, the local classifier, fan-out, the bots
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
+    let app = testkit::App::start().await;
+    let (bus, db, shutdown) = (app.bus.clone(), &app.db, app.shutdown.clone());
     let categories = [("design", "Дизайн", 1), ("texts", "Тексты и переводы", 2)];
     let catalog: Vec<Envelope> = categories
         .iter()
@@ -74,22 +70,8 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
             })
         })
         .collect();
-    let published = bus.publish_batch(&catalog).await.unwrap();
-    let shutdown = CancellationToken::new();
+    app.given(&catalog).await;
     let mut services = tokio::task::JoinSet::new();
-    services.spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        projections::Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
-    let seen = projections::wait_for(
-        &db.pool,
-        "catalog",
-        published.last().unwrap().sequence,
-        Duration::from_secs(10),
-    );
-    assert!(seen.await.unwrap());
     let classifier = classify::decide::Classifier::embedded().unwrap();
     services.spawn(classify::service::run(
         bus.clone(),

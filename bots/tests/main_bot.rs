@@ -6,12 +6,10 @@
 use std::time::Duration;
 
 use bots::main_bot::{MainBot, MainBotConfig};
-use bus::Bus;
 use schemas::{CategoryDefined, Envelope, Event};
 use teloxide::Bot;
 use testkit::FakeTelegram;
 use testkit::eventually;
-use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "2000:main-secret";
 const USER: i64 = 501;
@@ -29,11 +27,8 @@ fn keyboard_labels(markup: &serde_json::Value) -> Vec<String> {
 #[tokio::test]
 async fn sign_up_trial_once_and_the_category_picker() {
     // given the pipeline's read models, a catalog, a fake Telegram and the main bot running
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
+    let app = testkit::App::start().await;
+    let (bus, db, shutdown) = (app.bus.clone(), &app.db, app.shutdown.clone());
     let categories = [("design", "Дизайн", 1), ("texts", "Тексты и переводы", 2)];
     let events: Vec<Envelope> = categories
         .iter()
@@ -45,21 +40,8 @@ async fn sign_up_trial_once_and_the_category_picker() {
             })
         })
         .collect();
-    let published = bus.publish_batch(&events).await.unwrap();
-    let shutdown = CancellationToken::new();
-    let projectors = tokio::spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        projections::Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
-    let catalog_seq = published.last().unwrap().sequence;
-    let caught_up =
-        projections::wait_for(&db.pool, "catalog", catalog_seq, Duration::from_secs(10));
-    assert!(
-        caught_up.await.unwrap(),
-        "the catalog read model is there before users come"
-    );
+    // the catalog read model is there before users come
+    app.given(&events).await;
     let fake = FakeTelegram::start().await.unwrap();
     fake.register_bot(TOKEN, "rh_main_bot");
     let bot = Bot::new(TOKEN).set_api_url(url::Url::parse(fake.url()).unwrap());
@@ -235,5 +217,4 @@ async fn sign_up_trial_once_and_the_category_picker() {
 
     shutdown.cancel();
     main_bot.await.unwrap().unwrap();
-    projectors.await.unwrap().unwrap();
 }

@@ -50,18 +50,12 @@ struct Shop {
 
 /// With `yookassa` false, the main bot sells in Telegram Stars only.
 async fn open_shop(yookassa_on: bool) -> Shop {
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        projections::Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
+    let testkit::App {
+        nats,
+        bus,
+        db,
+        shutdown,
+    } = testkit::App::start().await;
     let telegram = FakeTelegram::start().await.unwrap();
     telegram.register_bot(MAIN, "rh_main_bot");
     let bot = Bot::new(MAIN).set_api_url(url::Url::parse(telegram.url()).unwrap());

@@ -9,7 +9,6 @@ use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use schemas::Envelope;
-use tracing::Instrument;
 
 use crate::{Bus, headers};
 
@@ -78,7 +77,9 @@ impl Bus {
     /// Publishes one event and waits for the stream's ack.
     #[tracing::instrument(skip_all, fields(event_id = %envelope.id, event_type = envelope.event_type()))]
     pub async fn publish(&self, envelope: &Envelope) -> Result<Published, PublishError> {
-        let (outgoing, ack) = self.send(envelope, Expect::Default).await?;
+        let (outgoing, ack) = self
+            .send(envelope, Expect::Default, traceparent().as_deref())
+            .await?;
         self.settle(outgoing, ack.await).await
     }
 
@@ -94,6 +95,7 @@ impl Bus {
             .send(
                 envelope,
                 Expect::LastSubjectSequence(expected_last_sequence),
+                traceparent().as_deref(),
             )
             .await?;
         self.settle(outgoing, ack.await).await
@@ -112,7 +114,9 @@ impl Bus {
             filter: filter.to_owned(),
             sequence: expected_last_sequence,
         };
-        let (outgoing, ack) = self.send(envelope, expect).await?;
+        let (outgoing, ack) = self
+            .send(envelope, expect, traceparent().as_deref())
+            .await?;
         self.settle(outgoing, ack.await).await
     }
 
@@ -152,20 +156,24 @@ impl Bus {
     ) -> Result<Vec<Published>, PublishError> {
         let mut results = Vec::with_capacity(count);
         let mut in_flight: VecDeque<(Outgoing, PublishAckFuture)> = VecDeque::new();
+        // Events without a span of their own share the batch's trace: one context, not one
+        // per event (a span per event would cost more than the publish).
+        let mut batch_traceparent: Option<Option<String>> = None;
         for (envelope, span) in envelopes {
             if in_flight.len() >= PIPELINE_WINDOW
                 && let Some((outgoing, ack)) = in_flight.pop_front()
             {
                 results.push(self.settle(outgoing, ack.await).await?);
             }
-            let sent = match span {
+            let own;
+            let traceparent = match span {
                 Some(span) => {
-                    self.send(envelope, Expect::Default)
-                        .instrument(span.clone())
-                        .await?
+                    own = telemetry::traceparent(span);
+                    own.as_deref()
                 }
-                None => self.send(envelope, Expect::Default).await?,
+                None => batch_traceparent.get_or_insert_with(traceparent).as_deref(),
             };
+            let sent = self.send(envelope, Expect::Default, traceparent).await?;
             in_flight.push_back(sent);
         }
         while let Some((outgoing, ack)) = in_flight.pop_front() {
@@ -178,6 +186,7 @@ impl Bus {
         &self,
         envelope: &Envelope,
         expect: Expect,
+        traceparent: Option<&str>,
     ) -> Result<(Outgoing, PublishAckFuture), PublishError> {
         let subject = envelope.subject();
         let event_type = envelope.event_type();
@@ -186,13 +195,8 @@ impl Bus {
             .payload(Bytes::from(envelope.to_json()))
             .message_id(&envelope.id)
             .header(headers::EVENT_TYPE, event_type);
-        // An event published outside any span (a CLI command, a bot's answer) starts a trace
-        // of its own, so every stored event carries `traceparent`.
-        let traceparent = telemetry::current_traceparent().or_else(|| {
-            telemetry::traceparent(&tracing::info_span!(parent: None, "publish", event_type))
-        });
         if let Some(traceparent) = traceparent {
-            message = message.header(headers::TRACEPARENT, traceparent.as_str());
+            message = message.header(headers::TRACEPARENT, traceparent);
         }
         let expected = match &expect {
             Expect::LastSubjectSequence(sequence) => Some(*sequence),
@@ -279,6 +283,13 @@ impl Bus {
             }),
         }
     }
+}
+
+/// The `traceparent` for what is published now: the current span's, or — outside any span (a
+/// CLI command, a bot's answer) — a new trace's, so every stored event carries one.
+fn traceparent() -> Option<String> {
+    telemetry::current_traceparent()
+        .or_else(|| telemetry::traceparent(&tracing::info_span!(parent: None, "publish")))
 }
 
 /// `rh.<area>.…` → the area's stream name.

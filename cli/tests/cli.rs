@@ -555,18 +555,12 @@ fn classify_train_then_eval_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billing_payments_refund_and_revenue_for_operators() {
     // given a user who paid for a week with YooKassa, and the read models
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
+    let testkit::App {
+        nats,
+        bus,
+        db,
+        shutdown,
+    } = testkit::App::start().await;
     let shop = testkit::FakeYooKassa::start("506751", "test_secret")
         .await
         .unwrap();

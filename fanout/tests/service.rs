@@ -26,33 +26,20 @@ struct Pipeline {
     pool: PgPool,
     fake: FakeTelegram,
     shutdown: CancellationToken,
-    _nats: testkit::TestNats,
-    _db: testkit::TestDatabase,
+    app: testkit::App,
 }
 
 impl Pipeline {
     async fn start() -> Self {
-        let nats = testkit::nats();
-        let bus = Bus::from_client(nats.connect().await.unwrap());
-        bus.ensure_streams().await.unwrap();
-        let db = testkit::database().await.unwrap();
-        projections::migrate(&db.pool).await.unwrap();
-        let shutdown = CancellationToken::new();
-        tokio::spawn(projections::run(
-            bus.clone(),
-            db.pool.clone(),
-            projections::Config::new(db.url.clone()),
-            shutdown.clone(),
-        ));
+        let app = testkit::App::start().await;
         let fake = FakeTelegram::start().await.unwrap();
         fake.register_bot(DESIGN, "rh_design_bot");
         Self {
-            bus,
-            pool: db.pool.clone(),
+            bus: app.bus.clone(),
+            pool: app.db.pool.clone(),
             fake,
-            shutdown,
-            _nats: nats,
-            _db: db,
+            shutdown: app.shutdown.clone(),
+            app,
         }
     }
 
@@ -81,15 +68,7 @@ impl Pipeline {
 
     /// Publishes events and waits until the read models show them.
     async fn given(&self, events: &[Envelope]) {
-        let published = self.bus.publish_batch(events).await.unwrap();
-        for p in published
-            .iter()
-            .filter(|p| p.stream == schemas::Area::Users.stream())
-        {
-            let seen =
-                projections::wait_for(&self.pool, "users", p.sequence, Duration::from_secs(10));
-            assert!(seen.await.unwrap());
-        }
+        self.app.given(events).await;
     }
 
     async fn deliveries(&self) -> Vec<Event> {

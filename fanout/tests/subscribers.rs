@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
 
-use bus::Bus;
 use chrono::{Duration, Utc};
 use fanout::audience::{Vacancy, audience};
 use fanout::subscribers::candidates;
@@ -16,11 +15,7 @@ use schemas::{
 #[tokio::test]
 async fn the_audience_comes_from_the_read_models() {
     // given users in different states, as their events say
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    bus.ensure_streams().await.unwrap();
-    let db = testkit::database().await.unwrap();
-    projections::migrate(&db.pool).await.unwrap();
+    let testkit::App { bus, db, .. } = testkit::App::without_projectors().await;
     let now = Utc::now();
     let original = MessageKey::new(-1_001_000_000_001, 7);
     let mut events = Vec::new();

@@ -18,11 +18,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let nats = testkit::nats();
-    let bus = Bus::from_client(nats.connect().await.expect("nats"));
-    bus.ensure_streams().await.expect("streams");
-    let db = testkit::database().await.expect("database");
-    projections::migrate(&db.pool).await.expect("migrate");
+    let testkit::App { bus, db, .. } = testkit::App::without_projectors().await;
     let config = Config::new(db.url.clone());
     World { bus, db, config }
 }

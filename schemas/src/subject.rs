@@ -68,12 +68,16 @@ impl Area {
 
     /// `rh.<area>.<event>.<aggregate id tokens>`: where one event type of one aggregate lives.
     pub fn subject(self, event_name: &str, aggregate_id: &str) -> String {
-        format!(
-            "rh.{}.{}.{}",
-            self.as_str(),
-            event_name,
-            subject_tokens(aggregate_id)
-        )
+        let area = self.as_str();
+        let mut subject =
+            String::with_capacity(5 + area.len() + event_name.len() + aggregate_id.len());
+        subject.push_str("rh.");
+        subject.push_str(area);
+        subject.push('.');
+        subject.push_str(event_name);
+        subject.push('.');
+        push_tokens(&mut subject, aggregate_id);
+        subject
     }
 
     /// `rh.<area>.*.<aggregate id tokens>`: every event of one aggregate, oldest first when read
@@ -94,28 +98,40 @@ impl Area {
 pub const ID_SEPARATOR: char = ':';
 
 /// An aggregate id as subject tokens: each `:`-separated part becomes one token, made safe by
-/// [`subject_token`].
+/// [`subject_token`]. On every publish's path, so it writes into one string.
 pub fn subject_tokens(aggregate_id: &str) -> String {
-    aggregate_id
-        .split(ID_SEPARATOR)
-        .map(subject_token)
-        .collect::<Vec<_>>()
-        .join(".")
+    let mut out = String::with_capacity(aggregate_id.len() + 1);
+    push_tokens(&mut out, aggregate_id);
+    out
+}
+
+fn push_tokens(out: &mut String, aggregate_id: &str) {
+    for (index, part) in aggregate_id.split(ID_SEPARATOR).enumerate() {
+        if index > 0 {
+            out.push('.');
+        }
+        push_token(out, part);
+    }
 }
 
 /// Makes one part of an aggregate id safe as one subject token: NATS splits on `.`, treats `*`
 /// and `>` as wildcards and forbids whitespace, so those become `_`.
 pub fn subject_token(id: &str) -> String {
-    if id.is_empty() {
-        return "_".to_owned();
+    let mut out = String::with_capacity(id.len().max(1));
+    push_token(&mut out, id);
+    out
+}
+
+fn push_token(out: &mut String, part: &str) {
+    if part.is_empty() {
+        out.push('_');
+        return;
     }
-    id.chars()
-        .map(|c| match c {
-            '.' | '*' | '>' => '_',
-            c if c.is_whitespace() || c.is_control() => '_',
-            c => c,
-        })
-        .collect()
+    out.extend(part.chars().map(|c| match c {
+        '.' | '*' | '>' => '_',
+        c if c.is_whitespace() || c.is_control() => '_',
+        c => c,
+    }));
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Real dependencies for tests, benchmarks and the demo: our own nats-server (never the machine's
 //! one, which may be too old or someone else's) and fresh Postgres databases. Nothing here is a
 //! mock; fakes of Telegram, OpenAI and YooKassa that speak their wire formats live beside it.
+//! [`App::start`] brings up the backbone an integration test needs in one call.
 
+mod app;
 pub mod events;
 mod nats;
 pub mod openai;
@@ -9,6 +11,7 @@ mod postgres;
 pub mod telegram;
 pub mod yookassa;
 
+pub use app::App;
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};

@@ -1,0 +1,87 @@
+//! One set-up for every integration test that needs the system's backbone, zero2prod's
+//! `spawn_app`: a NATS account of the test's own with every stream, a fresh database with the
+//! migrations, and (by default) the projectors running into it, until `shutdown` is cancelled
+//! or the test's runtime ends. Its fields are public, so a test's own harness may take them
+//! apart.
+
+use std::time::Duration;
+
+use bus::Bus;
+use schemas::Envelope;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{TestDatabase, TestNats};
+
+pub struct App {
+    pub nats: TestNats,
+    pub bus: Bus,
+    pub db: TestDatabase,
+    /// Stops the projectors, and whatever the test ties to it.
+    pub shutdown: CancellationToken,
+}
+
+impl App {
+    /// The backbone with the projectors running.
+    pub async fn start() -> Self {
+        let app = Self::without_projectors().await;
+        tokio::spawn(projections::run(
+            app.bus.clone(),
+            app.db.pool.clone(),
+            projections::Config::new(app.db.url.clone()),
+            app.shutdown.clone(),
+        ));
+        app
+    }
+
+    /// Streams and a migrated database, nothing running (tests of the projectors themselves).
+    pub async fn without_projectors() -> Self {
+        let nats = crate::nats();
+        let client = nats
+            .connect()
+            .await
+            .expect("connecting to the test nats-server");
+        let bus = Bus::from_client(client);
+        bus.ensure_streams().await.expect("creating the streams");
+        let db = crate::database().await.expect("a fresh database");
+        projections::migrate(&db.pool).await.expect("migrating");
+        Self {
+            nats,
+            bus,
+            db,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// Publishes `events` and waits until the projection of each stream they went to has
+    /// applied them (read your writes).
+    pub async fn given(&self, events: &[Envelope]) {
+        let published = self.bus.publish_batch(events).await.expect("publishing");
+        for projection in projections::Projection::ALL {
+            let last = published
+                .iter()
+                .filter(|p| p.stream == projection.stream())
+                .map(|p| p.sequence)
+                .max();
+            if let Some(last) = last {
+                let seen = projections::wait_for(
+                    &self.db.pool,
+                    projection.name(),
+                    last,
+                    Duration::from_secs(10),
+                )
+                .await
+                .expect("reading the checkpoint");
+                assert!(
+                    seen,
+                    "the {} projection did not reach {last}",
+                    projection.name()
+                );
+            }
+        }
+    }
+}
