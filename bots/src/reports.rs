@@ -5,6 +5,7 @@
 
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use fanout::card::escape;
+use fanout::telegram::Failure;
 use schemas::{
     ClassificationCorrected, Envelope, Event, MessageClassified, MessageKey, PostKind,
     ReportReason, ReportResolved, Resolution, VacancyReported,
@@ -92,13 +93,19 @@ impl ReportsToAdmins {
                     .reply_markup(keyboard.clone()),
             )
             .await;
-            match sent {
-                Ok(_) => {}
+            let Err(error) = sent else { continue };
+            match fanout::telegram::classify(&error) {
                 // An admin who never started the main bot must not hold up the others.
-                Err(teloxide::RequestError::Api(error)) => {
+                Failure::Refused { error, .. } => {
                     tracing::warn!(admin, %error, "cannot send a report to an admin");
                 }
-                Err(error) => return Err(error.into()),
+                // It may have arrived: a second copy to an admin is better than none, but not
+                // worth holding the report for.
+                Failure::Ambiguous(error) => {
+                    tracing::warn!(admin, %error, "a report to an admin is unconfirmed");
+                }
+                // Telegram failing: the report comes again (admins may see it twice).
+                Failure::Transient(_) | Failure::RetryAfter(_) => return Err(error.into()),
             }
         }
         Ok(())

@@ -418,8 +418,19 @@ async fn process_replay<H: Handler>(
     let settle = match serde_json::from_slice::<crate::dead_letter::ReplayRequest>(&request.payload)
     {
         Err(error) => {
-            tracing::error!(%error, subject = %request.subject, "unreadable replay request; terminated");
-            Settle::Term
+            // Not ours to guess at: the request itself goes where the operator looks.
+            let origin = Origin {
+                stream: DLQ_STREAM.to_owned(),
+                consumer: replay_consumer_name(&spec.consumer),
+                subject: request.subject.to_string(),
+                sequence: request.info().map_or(0, |info| info.stream_sequence),
+                replay_of: None,
+            };
+            let reason = format!("unreadable replay request: {error}");
+            match dead_letter(bus, &origin, &request.payload, None, &reason).await {
+                Ok(()) => Settle::Term,
+                Err(_) => Settle::Nak(BASE_RETRY_DELAY),
+            }
         }
         Ok(replay) => match bus.original(&spec.stream, replay.sequence).await {
             Ok(original) => {
