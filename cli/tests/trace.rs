@@ -19,7 +19,6 @@ use prost::Message as _;
 use schemas::{Area, Event, MessageKey};
 use testkit::FakeTelegram;
 use testkit::events::subscriber;
-use tokio_util::sync::CancellationToken;
 
 const BIN: &str = env!("CARGO_BIN_EXE_remotehunt");
 const DESIGN_TOKEN: &str = "4101:trace-design-secret";
@@ -171,38 +170,20 @@ fn post_of(event: &Event) -> Option<MessageKey> {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_trace_per_post_across_separate_processes() {
     // given our own servers, a subscriber of design with its bot started, and a collector
-    let nats = testkit::nats();
-    let db = testkit::database().await.unwrap();
+    let app = testkit::App::start().await;
+    let bus = app.bus.clone();
     let fake = FakeTelegram::start().await.unwrap();
     fake.register_bot(DESIGN_TOKEN, "rh_design_bot");
     let (otlp, spans) = collector().await;
     let env = Env {
-        nats: nats.url_with_credentials(),
-        database: db.url.clone(),
+        nats: app.nats.url_with_credentials(),
+        database: app.db.url.clone(),
         telegram: fake.url().to_owned(),
         otlp,
     };
     env.run(&["nats", "apply"]);
-    env.run(&["migrate"]);
     env.run(&["catalog", "apply", "../catalog.toml"]);
-    let bus = Bus::from_client(nats.connect().await.unwrap());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(projections::run(
-        bus.clone(),
-        db.pool.clone(),
-        projections::Config::new(db.url.clone()),
-        shutdown.clone(),
-    ));
-    let published = bus
-        .publish_batch(&subscriber(USER, &["design"], 2))
-        .await
-        .unwrap();
-    let users = published.iter().map(|p| p.sequence).max().unwrap();
-    assert!(
-        projections::wait_for(&db.pool, "users", users, Duration::from_secs(10))
-            .await
-            .unwrap()
-    );
+    app.given(&subscriber(USER, &["design"], 2)).await;
     fake.user_says("rh_design_bot", USER, "/start").unwrap();
     let classify = env.spawn(&["classify", "run"]);
     let fanout = env.spawn(&["fanout", "run", "--max-age-hours", "0"]);
@@ -221,7 +202,7 @@ async fn one_trace_per_post_across_separate_processes() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop(classify);
     stop(fanout);
-    shutdown.cancel();
+    app.shutdown.cancel();
 
     // and every event of the pipeline's streams carries traceparent
     let mut events = Vec::new();
