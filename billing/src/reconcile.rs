@@ -142,18 +142,30 @@ impl Billing {
 }
 
 /// Sends `text` to a user from the main bot. A user who just tapped "pay" may be within
-/// Telegram's one message a second: wait out a 429 rather than leave them without the news.
+/// Telegram's one message a second: wait out a 429, and retry Telegram's own failures (5xx,
+/// error pages, connections that never opened) for a while, rather than leave them without
+/// the news. The payment is recorded whatever happens here.
 pub async fn tell(bot: &Bot, user_id: i64, text: &str) {
-    for _ in 0..3 {
-        match bot.send_message(ChatId(user_id), text.to_owned()).await {
-            Err(teloxide::RequestError::RetryAfter(wait)) => {
-                tokio::time::sleep(wait.duration()).await;
+    let mut wait = std::time::Duration::from_millis(500);
+    for _ in 0..6 {
+        let error = match bot.send_message(ChatId(user_id), text.to_owned()).await {
+            Ok(_) => return,
+            Err(error) => error,
+        };
+        match fanout::telegram::classify(&error) {
+            fanout::telegram::Failure::RetryAfter(delay) => tokio::time::sleep(delay).await,
+            fanout::telegram::Failure::Transient(_) => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
             }
-            Err(error) => {
+            _ => {
                 tracing::warn!(user = user_id, %error, "could not tell the user about their payment");
                 return;
             }
-            Ok(_) => return,
         }
     }
+    tracing::warn!(
+        user = user_id,
+        "Telegram kept failing: the user was not told about their payment"
+    );
 }
