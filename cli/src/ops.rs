@@ -14,10 +14,7 @@ pub async fn connect_bus(nats_url: &str) -> anyhow::Result<Bus> {
 }
 
 pub async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
-    projections::create_database_if_missing(database_url).await?;
-    let pool = projections::connect(database_url).await?;
-    projections::migrate(&pool).await?;
-    Ok(pool)
+    projections::open(database_url).await
 }
 
 pub async fn run_projections(

@@ -12,8 +12,6 @@ use schemas::*;
 
 use ingest::catalog::CatalogFile;
 
-use crate::{connect_bus, connect_database};
-
 const USER: i64 = 700000001;
 
 /// Sample chat exports written for the demo: (file, public @username).
@@ -115,14 +113,14 @@ fn events() -> Vec<Envelope> {
 }
 
 pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
-    let bus = connect_bus(nats_url).await?;
+    let bus = bus::Bus::connect(nats_url).await?;
     let report = bus.ensure_streams().await?;
     println!(
         "== streams: {} created or updated, {} unchanged",
         report.changed(),
         report.items.len() - report.changed()
     );
-    let pool = connect_database(database_url).await?;
+    let pool = projections::open(database_url).await?;
     println!("== database migrated");
 
     let catalog = CatalogFile::parse(include_str!("../../catalog.toml"))?;

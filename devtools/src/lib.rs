@@ -16,19 +16,6 @@ pub mod bench_delivery;
 pub mod demo;
 mod demo_live;
 
-/// Connects to NATS (the version check included).
-async fn connect_bus(nats_url: &str) -> anyhow::Result<bus::Bus> {
-    Ok(bus::Bus::connect(nats_url).await?)
-}
-
-/// Connects to Postgres, creating and migrating the database when needed.
-async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
-    projections::create_database_if_missing(database_url).await?;
-    let pool = projections::connect(database_url).await?;
-    projections::migrate(&pool).await?;
-    Ok(pool)
-}
-
 /// Serves a fake Telegram Bot API on `listen` with the named bots (`TOKEN=username`) until
 /// `shutdown`.
 pub async fn fake_telegram(

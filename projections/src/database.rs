@@ -26,6 +26,15 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         .context("connecting to Postgres")
 }
 
+/// The read-model database ready to use: created when missing, connected, migrated. What every
+/// service and tool opens.
+pub async fn open(url: &str) -> anyhow::Result<PgPool> {
+    create_database_if_missing(url).await?;
+    let pool = connect(url).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
 /// Applies the read-model migrations (idempotent).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!("./migrations")
