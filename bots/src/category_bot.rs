@@ -28,6 +28,8 @@ pub struct CategoryBot {
     pub bus: Bus,
     pub pool: PgPool,
     pub poll_timeout: u32,
+    /// The main bot's @username (without @): where a user without running access is sent.
+    pub main_bot_username: Option<String>,
 }
 
 pub fn keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
@@ -94,6 +96,12 @@ impl CategoryBot {
                         category: self.category.clone(),
                     }))
                     .await?;
+                let access = projections::read::users::access(&self.pool, user_id).await?;
+                if !access.is_some_and(|a| a.is_running(chrono::Utc::now())) {
+                    return self
+                        .paused_until_paid(message.chat.id, access.is_some())
+                        .await;
+                }
                 format!(
                     "Готово! Сюда будут приходить заказы «{}». /stop — пауза.",
                     self.name
@@ -112,6 +120,31 @@ impl CategoryBot {
             _ => self.help(),
         };
         patiently(self.bot.send_message(message.chat.id, reply)).await?;
+        Ok(())
+    }
+
+    /// The user's trial or subscription is not running: deliveries wait until they pay (or
+    /// sign up), in the main bot.
+    async fn paused_until_paid(&self, chat: ChatId, registered: bool) -> anyhow::Result<()> {
+        let text = if registered {
+            format!(
+                "⏸ Подписка не активна — заказы «{}» на паузе. Оформите подписку в главном боте, и они снова начнут приходить сюда.",
+                self.name
+            )
+        } else {
+            format!(
+                "Чтобы получать заказы «{}», сначала зарегистрируйтесь в главном боте.",
+                self.name
+            )
+        };
+        let mut reply = self.bot.send_message(chat, text);
+        if let Some(main) = &self.main_bot_username
+            && let Ok(url) = url::Url::parse(&format!("https://t.me/{main}?start=renew"))
+        {
+            let button = InlineKeyboardButton::url("Открыть главный бот", url);
+            reply = reply.reply_markup(InlineKeyboardMarkup::new([[button]]));
+        }
+        patiently(reply).await?;
         Ok(())
     }
 

@@ -7,6 +7,8 @@
 //! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
 //! * [`reports`]: sends subscribers' reports to the admins.
 //! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
+//! * [`stars_ledger`]: Telegram's star transactions held against ours: missed Stars payments
+//!   and refunds settled later.
 //! * [`service`]: the service's entry point, [`run`]: every configured bot until shutdown.
 
 pub mod category_bot;
@@ -16,5 +18,6 @@ pub mod picker;
 pub mod polling;
 pub mod reports;
 pub mod service;
+pub mod stars_ledger;
 
 pub use service::{BotsConfig, run};

@@ -12,7 +12,10 @@ use projections::read::{self, users::Running};
 use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
 use sqlx::PgPool;
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, Message, MessageKind, UpdateKind, User};
+use teloxide::types::{
+    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageKind, ParseMode,
+    UpdateKind, User,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::picker::{self, Category};
@@ -31,6 +34,10 @@ pub struct MainBotConfig {
     pub admin_ids: Vec<i64>,
     /// Paying in the bot ("Оплатить"), when a payment provider is configured.
     pub payments: Option<Payments>,
+    /// How often Telegram's star transactions are checked for payments we missed.
+    pub stars_reconcile_every: Duration,
+    /// The zone `/jobs` shows times in (the scheduler's).
+    pub timezone: chrono_tz::Tz,
 }
 
 /// What the "Оплатить" flow needs: the plans and the providers. Telegram Stars need nothing
@@ -59,6 +66,8 @@ impl Default for MainBotConfig {
             category_bots: BTreeMap::new(),
             admin_ids: Vec::new(),
             payments: None,
+            stars_reconcile_every: Duration::from_secs(600),
+            timezone: chrono_tz::Europe::Moscow,
         }
     }
 }
@@ -92,6 +101,12 @@ impl MainBot {
         if let Err(error) = self.bot.set_my_commands(commands).await {
             tracing::warn!(%error, "could not set the main bot's commands");
         }
+        // A Stars payment whose update we never handled is found in Telegram's own ledger.
+        let sells_stars = self.config.payments.as_ref().is_some_and(|p| p.stars);
+        let reconciler = sells_stars.then(|| {
+            let ledger = crate::stars_ledger::StarsLedger::new(self.bot.clone(), self.bus.clone());
+            tokio::spawn(ledger.run(self.config.stars_reconcile_every, shutdown.child_token()))
+        });
         crate::polling::poll(
             &self.bot,
             &self.bus,
@@ -113,6 +128,9 @@ impl MainBot {
             },
         )
         .await;
+        if let Some(reconciler) = reconciler {
+            reconciler.abort();
+        }
         Ok(())
     }
 
@@ -133,6 +151,9 @@ impl MainBot {
         let command = text.split_whitespace().next().unwrap_or_default();
         match command.split('@').next().unwrap_or_default() {
             "/start" => self.start(user).await,
+            "/jobs" if self.config.admin_ids.contains(&(user.id.0 as i64)) => {
+                self.jobs(message.chat.id).await
+            }
             "/help" => {
                 patiently(self.bot.send_message(message.chat.id, HELP)).await?;
                 Ok(())
@@ -151,6 +172,45 @@ impl MainBot {
                 Ok(())
             }
         }
+    }
+
+    /// `/jobs` for admins: each job's last run and next run, with «Повторить» under each.
+    async fn jobs(&self, chat: ChatId) -> anyhow::Result<()> {
+        let jobs = scheduler::status::jobs(&self.bus, &self.pool).await?;
+        let text = scheduler::status::html(&jobs, self.config.timezone);
+        let rows = schemas::Job::ALL.map(|job| {
+            vec![InlineKeyboardButton::callback(
+                format!("🔁 Повторить: {}", job.title()),
+                format!("{}{}", scheduler::runs::RETRY_PREFIX, job.as_str()),
+            )]
+        });
+        let reply = self
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(InlineKeyboardMarkup::new(rows));
+        patiently(reply).await?;
+        Ok(())
+    }
+
+    /// «Повторить»: a run of the job now, through the scheduler's own path.
+    async fn run_job(
+        &self,
+        query: &CallbackQuery,
+        admin_id: i64,
+        job: schemas::Job,
+    ) -> anyhow::Result<()> {
+        self.bus.trigger(job, &format!("admin:{admin_id}")).await?;
+        self.bot
+            .answer_callback_query(query.id.clone())
+            .text(format!("Запущено: {}", job.title()))
+            .await?;
+        let text = format!(
+            "▶️ Запущено: «{}». Итог — в /jobs, ошибка придёт сюда.",
+            job.title()
+        );
+        patiently(self.bot.send_message(ChatId(admin_id), text)).await?;
+        Ok(())
     }
 
     async fn start(&self, user: &User) -> anyhow::Result<()> {
@@ -220,6 +280,13 @@ impl MainBot {
             && self.config.admin_ids.contains(&user_id)
         {
             return self.verdict(query, user_id, report_id, resolution).await;
+        }
+        if let Some(job) = data
+            .strip_prefix(scheduler::runs::RETRY_PREFIX)
+            .and_then(schemas::Job::parse)
+            && self.config.admin_ids.contains(&user_id)
+        {
+            return self.run_job(query, user_id, job).await;
         }
         let Some(slug) = picker::parse_toggle(data, &categories) else {
             // Forged, stale (a retired category) or not ours: no effect.

@@ -260,19 +260,60 @@ pub async fn stars_paid(
     user_id: i64,
     payment: &SuccessfulPayment,
 ) -> anyhow::Result<()> {
-    let Some(invoiced) = stars_payment(bus, &payment.invoice_payload).await? else {
-        tracing::warn!(payload = %payment.invoice_payload, "a Stars payment for no invoice of ours");
-        return Ok(());
+    let charge = Charge {
+        user_id,
+        payload: &payment.invoice_payload,
+        id: &payment.telegram_payment_charge_id.0,
+        currency: &payment.currency,
+        total: payment.total_amount,
     };
-    if !matches(&invoiced, user_id, &payment.currency, payment.total_amount) {
-        tracing::warn!(payload = %payment.invoice_payload, "a Stars payment that does not match its invoice");
-        return Ok(());
+    let renewal = payment.is_recurring && !payment.is_first_recurring;
+    settle_charge(bot, bus, &charge, renewal).await?;
+    Ok(())
+}
+
+/// One charge Telegram made for one of our invoices, as its update or its star transaction
+/// tells it.
+pub(crate) struct Charge<'a> {
+    pub user_id: i64,
+    pub payload: &'a str,
+    /// Telegram's charge id (`telegram_payment_charge_id`, the star transaction's id).
+    pub id: &'a str,
+    pub currency: &'a str,
+    pub total: u32,
+}
+
+/// What settling a charge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Days added now (and the user told).
+    Activated,
+    /// This charge was settled before.
+    Already,
+    /// Not a charge of ours, or not the invoice's amount or payer: nothing done.
+    Ignored,
+}
+
+/// A charge's success and its days, once: a renewal becomes a payment of its own, named after
+/// the charge. The user is told by whichever settling adds the days.
+pub(crate) async fn settle_charge(
+    bot: &Bot,
+    bus: &Bus,
+    charge: &Charge<'_>,
+    renewal: bool,
+) -> anyhow::Result<Settled> {
+    let Some(invoiced) = stars_payment(bus, charge.payload).await? else {
+        tracing::warn!(payload = %charge.payload, "a Stars payment for no invoice of ours");
+        return Ok(Settled::Ignored);
+    };
+    if !matches(&invoiced, charge.user_id, charge.currency, charge.total) {
+        tracing::warn!(payload = %charge.payload, "a Stars payment that does not match its invoice");
+        return Ok(Settled::Ignored);
     }
-    let charge = &payment.telegram_payment_charge_id.0;
-    let created = if payment.is_recurring && !payment.is_first_recurring {
+    let created = if renewal {
         let renewal = PaymentCreated {
-            payment_id: renewal_payment_id(charge),
-            provider_payment_id: Some(charge.clone()),
+            payment_id: renewal_payment_id(charge.id),
+            provider_payment_id: Some(charge.id.to_owned()),
             ..invoiced
         };
         bus.publish(&Envelope::new(renewal.clone())).await?;
@@ -280,19 +321,21 @@ pub async fn stars_paid(
     } else {
         invoiced
     };
-    if let Some(extension) = billing::activate::payment_succeeded(bus, &created, charge).await? {
-        let renewed = if created.payment_id == payment.invoice_payload {
-            "Оплата прошла!"
-        } else {
-            "Подписка продлена!"
-        };
-        let text = format!(
-            "✅ {renewed} Подписка активна до {} (UTC).",
-            extension.until.format("%d.%m.%Y %H:%M")
-        );
-        patiently(bot.send_message(ChatId(user_id), text)).await?;
-    }
-    Ok(())
+    let Some(extension) = billing::activate::payment_succeeded(bus, &created, charge.id).await?
+    else {
+        return Ok(Settled::Already);
+    };
+    let renewed = if created.payment_id == charge.payload {
+        "Оплата прошла!"
+    } else {
+        "Подписка продлена!"
+    };
+    let text = format!(
+        "✅ {renewed} Подписка активна до {} (UTC).",
+        extension.until.format("%d.%m.%Y %H:%M")
+    );
+    patiently(bot.send_message(ChatId(charge.user_id), text)).await?;
+    Ok(Settled::Activated)
 }
 
 /// Telegram refunded a Stars charge (through `billing refund`, or on its own): the refund
@@ -304,13 +347,26 @@ pub async fn stars_refunded(
     refunded: &RefundedPayment,
 ) -> anyhow::Result<()> {
     let charge = &refunded.telegram_payment_charge_id.0;
-    let Some(created) = charged_payment(bus, &refunded.invoice_payload, charge).await? else {
-        tracing::warn!(payload = %refunded.invoice_payload, "a Stars refund of no payment of ours");
-        return Ok(());
+    settle_refund(bot, bus, user_id, &refunded.invoice_payload, charge).await?;
+    Ok(())
+}
+
+/// The refund of `charge` recorded and its unused days taken back, once; the user told by
+/// whichever settling records it. False when it was recorded before or is not ours.
+pub(crate) async fn settle_refund(
+    bot: &Bot,
+    bus: &Bus,
+    user_id: i64,
+    payload: &str,
+    charge: &str,
+) -> anyhow::Result<bool> {
+    let Some(created) = charged_payment(bus, payload, charge).await? else {
+        tracing::warn!(%payload, "a Stars refund of no payment of ours");
+        return Ok(false);
     };
     if created.user_id != user_id {
         tracing::warn!(payment = %created.payment_id, "a Stars refund for another user's payment");
-        return Ok(());
+        return Ok(false);
     }
     let refund = Refund {
         refund_id: stars_refund_id(charge),
@@ -323,7 +379,7 @@ pub async fn stars_refunded(
         let text = user_news(&recorded, created.amount);
         patiently(bot.send_message(ChatId(user_id), text)).await?;
     }
-    Ok(())
+    Ok(recorded.new)
 }
 
 /// Our Stars payment that Telegram's `charge` paid: a renewal's own, or the invoice's first.

@@ -117,9 +117,14 @@ impl Handler for ReportsToAdmins {
         let Event::VacancyReported(report) = &envelope.event else {
             return Ok(());
         };
-        self.notify(report)
-            .await
-            .map_err(|e| HandlerError::Retryable(format!("{e:#}")))
+        self.notify(report).await.map_err(|error| {
+            let reason = format!("{error:#}");
+            if crate::polling::is_transient(&error) {
+                HandlerError::Unavailable(reason)
+            } else {
+                HandlerError::Retryable(reason)
+            }
+        })
     }
 }
 

@@ -62,6 +62,10 @@ pub async fn run(
         poll_timeout,
     } = config;
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    let main_bot_username = match &main {
+        Some(setup) => Some(setup.bot.get_me().await?.username().to_owned()),
+        None => None,
+    };
     if let Some(setup) = main {
         let MainBotSetup {
             bot: main,
@@ -125,6 +129,7 @@ pub async fn run(
             bus: bus.clone(),
             pool: pool.clone(),
             poll_timeout,
+            main_bot_username: main_bot_username.clone(),
         };
         tasks.spawn(category_bot.run(shutdown.clone()));
     }

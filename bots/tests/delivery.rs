@@ -111,6 +111,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
         bus: bus.clone(),
         pool: db.pool.clone(),
         poll_timeout: 1,
+        main_bot_username: Some("rh_main_bot".into()),
     };
     services.spawn(design.run(shutdown.clone()));
     let reports = ReportsToAdmins {

@@ -75,6 +75,8 @@ async fn open_shop(yookassa_on: bool) -> Shop {
             }),
             stars: true,
         }),
+        // Telegram's star transactions walked often, racing the updates they back up.
+        stars_reconcile_every: Duration::from_millis(300),
         ..MainBotConfig::default()
     };
     tokio::spawn(
@@ -473,5 +475,93 @@ async fn a_stars_subscription_renews_monthly_and_refunds_take_back_days_once() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(texts_starting(&telegram, "↩️ Возврат оформлен"), 2);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledger() {
+    // given a main bot that sells in Telegram Stars, and a user with a monthly subscription link
+    let Shop {
+        bus,
+        bot,
+        db: _db,
+        telegram,
+        shutdown,
+        _nats,
+        ..
+    } = open_shop(false).await;
+    let providers = to_providers(&telegram, "month").await;
+    telegram
+        .press("rh_main_bot", USER, providers.message_id, "pr:month")
+        .unwrap();
+    eventually("the subscription link", async || {
+        !telegram.invoices("rh_main_bot").is_empty()
+    })
+    .await;
+    let payload = telegram.invoices("rh_main_bot")[0]["payload"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // when the user pays but the bot never gets the payment's update (it was down longer than
+    // Telegram keeps updates)
+    telegram.lose_payment_updates("rh_main_bot", true);
+    let testkit::telegram::Paid::Charged(first_charge) =
+        telegram.pay("rh_main_bot", USER, &payload).await.unwrap()
+    else {
+        panic!("the bot refused its own invoice")
+    };
+    // then a walk over Telegram's star transactions finds it: a month on, the user told
+    eventually("the missed payment activated", async || {
+        confirmations(&telegram) == 1
+    })
+    .await;
+    assert_eq!(extensions(&bus).await.len(), 1);
+
+    // when Telegram renews the subscription and later refunds the first charge, both unseen
+    let renewal_charge = telegram.renew("rh_main_bot", USER, &payload).unwrap();
+    eventually("the missed renewal", async || {
+        texts_starting(&telegram, "✅ Подписка продлена!") == 1
+    })
+    .await;
+    telegram
+        .refund_by_telegram("rh_main_bot", USER, &first_charge)
+        .unwrap();
+    // then the renewal is a second month of its own, and the refund takes the first month back
+    eventually("the missed refund", async || {
+        texts_starting(&telegram, "↩️ Возврат оформлен") == 1
+    })
+    .await;
+    let months = extensions(&bus).await;
+    assert_eq!(months.len(), 2);
+    assert_eq!(months[1].from, months[0].until);
+    let ExtensionSource::Payment { payment_id } = &months[1].source else {
+        panic!("{:?}", months[1].source)
+    };
+    assert_ne!(payment_id, &payload, "the renewal is a payment of its own");
+    let renewal = billing::ledger::succeeded(&bus, payment_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewal.provider_payment_id, renewal_charge);
+    assert_eq!(access(&bus).await.refunded.len(), 1);
+
+    // when more walks pass, and a restarted bot walks Telegram's list from the start
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut restarted = bots::stars_ledger::StarsLedger::new(bot.clone(), bus.clone());
+    let walked = restarted.reconcile().await.unwrap();
+    // then nothing is settled twice and nobody is told twice
+    assert_eq!(
+        walked,
+        bots::stars_ledger::Reconciled {
+            seen: 3,
+            activated: 0,
+            refunded: 0
+        }
+    );
+    assert_eq!(extensions(&bus).await.len(), 2);
+    assert_eq!(confirmations(&telegram), 1);
+    assert_eq!(texts_starting(&telegram, "✅ Подписка продлена!"), 1);
+    assert_eq!(texts_starting(&telegram, "↩️ Возврат оформлен"), 1);
     shutdown.cancel();
 }

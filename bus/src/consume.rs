@@ -23,9 +23,15 @@ use crate::{Bus, ReadError, headers};
 /// What a handler tells the loop when it could not handle an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// May work later (a timeout, a 5xx, a lost connection): redeliver after a growing delay.
+    /// May work later (a timeout, an answer we could not read): redeliver after a growing
+    /// delay, and dead-letter after the consumer's attempts.
     #[error("{0}")]
     Retryable(String),
+    /// A service we run on is unavailable (NATS, Postgres, Telegram answering 5xx): redeliver
+    /// after a growing delay until it is back, however long that takes — never dead-lettered,
+    /// since the event is fine and waiting loses nothing.
+    #[error("{0}")]
+    Unavailable(String),
     /// May work after the given delay (a 429 with Retry-After).
     #[error("{0} (retry after {1:?})")]
     RetryAfter(String, Duration),
@@ -62,18 +68,29 @@ pub fn fate_with_delay(
     match result {
         Ok(()) => Fate::Ack,
         Err(HandlerError::Poison(reason)) => Fate::DeadLetter(reason.clone()),
+        Err(HandlerError::Unavailable(_)) => Fate::Retry(backoff(first_delay, attempt)),
         Err(error) if attempt >= max_attempts => {
             Fate::DeadLetter(format!("gave up after {attempt} attempts: {error}"))
         }
         Err(HandlerError::RetryAfter(_, delay)) => Fate::Retry((*delay).min(MAX_RETRY_DELAY)),
-        Err(HandlerError::Retryable(_)) => {
-            let exponent = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
-            Fate::Retry(
-                first_delay
-                    .saturating_mul(2u32.saturating_pow(exponent))
-                    .min(MAX_RETRY_DELAY),
-            )
-        }
+        Err(HandlerError::Retryable(_)) => Fate::Retry(backoff(first_delay, attempt)),
+    }
+}
+
+/// The delay before redelivery `attempt` (1-based): doubling from `first_delay`, at most
+/// [`MAX_RETRY_DELAY`].
+fn backoff(first_delay: Duration, attempt: i64) -> Duration {
+    let exponent = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+    first_delay
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_RETRY_DELAY)
+}
+
+/// A publish that failed is NATS failing (our events and subjects are valid by construction):
+/// waited out, never dead-lettered.
+impl From<crate::PublishError> for HandlerError {
+    fn from(error: crate::PublishError) -> Self {
+        HandlerError::Unavailable(error.to_string())
     }
 }
 
@@ -82,6 +99,8 @@ pub fn fate_with_delay(
 pub struct Delivery {
     pub subject: String,
     pub stream_sequence: u64,
+    /// When the stream stored it (for a fired schedule: the firing, not the schedule).
+    pub stored_at: chrono::DateTime<chrono::Utc>,
     /// 1 on the first delivery.
     pub attempt: i64,
 }
@@ -124,6 +143,10 @@ pub mod consumers {
     pub const FANOUT: (&str, &str) = ("CLASSIFICATIONS", "fanout");
     /// The main bot's reports to the admins.
     pub const ADMIN_REPORTS: (&str, &str) = ("USERS", "admin-reports");
+    /// The scheduler, on every job's ticks.
+    pub const SCHEDULER: (&str, &str) = ("SCHEDULES", "scheduler");
+    /// The main bot's notification sender, on both outboxes (pinned in the `sender` group).
+    pub const NOTIFY: (&str, &str) = ("NOTIFICATIONS", "notify");
 }
 
 impl ConsumerSpec {
@@ -373,6 +396,7 @@ async fn pump<H: Handler>(
 struct Original {
     subject: String,
     sequence: u64,
+    stored_at: chrono::DateTime<chrono::Utc>,
     headers: Option<HeaderMap>,
     payload: bytes::Bytes,
 }
@@ -391,13 +415,14 @@ async fn process<H: Handler>(
     handler: &H,
     message: async_nats::jetstream::Message,
 ) {
-    let (sequence, attempt) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.delivered),
-        Err(_) => (0, 1),
+    let (sequence, attempt, stored_at) = match message.info() {
+        Ok(info) => (info.stream_sequence, info.delivered, utc(info.published)),
+        Err(_) => (0, 1, chrono::Utc::now()),
     };
     let original = Original {
         subject: message.subject.to_string(),
         sequence,
+        stored_at,
         headers: message.headers.clone(),
         payload: message.payload.clone(),
     };
@@ -508,6 +533,7 @@ async fn handle_original<H: Handler>(
             let delivery = Delivery {
                 subject: original.subject.clone(),
                 stream_sequence: original.sequence,
+                stored_at: original.stored_at,
                 attempt,
             };
             handler
@@ -574,6 +600,7 @@ impl Bus {
             Ok(message) => Ok(Original {
                 subject: message.subject.to_string(),
                 sequence: message.sequence,
+                stored_at: utc(message.time),
                 headers: Some(message.headers),
                 payload: message.payload,
             }),
@@ -586,6 +613,11 @@ impl Bus {
             }),
         }
     }
+}
+
+/// A NATS time as ours.
+pub(crate) fn utc(time: time::OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(time.unix_timestamp(), time.nanosecond()).unwrap_or_default()
 }
 
 async fn dead_letter(
@@ -625,6 +657,16 @@ mod tests {
         assert_eq!(fate(&result, 2, 100), Fate::Retry(Duration::from_secs(2)));
         assert_eq!(fate(&result, 4, 100), Fate::Retry(Duration::from_secs(8)));
         assert_eq!(fate(&result, 30, 100), Fate::Retry(MAX_RETRY_DELAY));
+    }
+
+    #[test]
+    fn an_unavailable_service_is_waited_out_and_never_dead_lettered() {
+        // given NATS or Postgres down for longer than any consumer's attempts
+        let result = Err(HandlerError::Unavailable("connection refused".into()));
+        // then every attempt is a retry, backing off to the cap
+        assert_eq!(fate(&result, 1, 8), Fate::Retry(Duration::from_secs(1)));
+        assert_eq!(fate(&result, 8, 8), Fate::Retry(Duration::from_secs(128)));
+        assert_eq!(fate(&result, 1_000, 8), Fate::Retry(MAX_RETRY_DELAY));
     }
 
     #[test]

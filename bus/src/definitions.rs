@@ -45,6 +45,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../nats/streams/DELIVERIES.json"),
     ),
     (
+        "streams/SCHEDULES.json",
+        include_str!("../../nats/streams/SCHEDULES.json"),
+    ),
+    (
+        "streams/JOBS.json",
+        include_str!("../../nats/streams/JOBS.json"),
+    ),
+    (
+        "streams/NOTIFICATIONS.json",
+        include_str!("../../nats/streams/NOTIFICATIONS.json"),
+    ),
+    (
         "streams/DLQ.json",
         include_str!("../../nats/streams/DLQ.json"),
     ),
@@ -59,6 +71,14 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "consumers/USERS/admin-reports.json",
         include_str!("../../nats/consumers/USERS/admin-reports.json"),
+    ),
+    (
+        "consumers/SCHEDULES/scheduler.json",
+        include_str!("../../nats/consumers/SCHEDULES/scheduler.json"),
+    ),
+    (
+        "consumers/NOTIFICATIONS/notify.json",
+        include_str!("../../nats/consumers/NOTIFICATIONS/notify.json"),
     ),
 ];
 

@@ -1,7 +1,7 @@
-//! Publishing typed events. Every publish carries the event id as `Nats-Msg-Id` (a retried
-//! publish is stored once within the duplicate window) and the current `traceparent`. Events
-//! that may exist once per subject are also sent with "expected last subject sequence 0", which
-//! keeps them unique forever.
+//! Publishing typed events, each with the current `traceparent`. Events that may exist once per
+//! subject are sent with "expected last subject sequence 0", which keeps them unique forever;
+//! every other event carries its id as `Nats-Msg-Id`, so a retried publish is stored once within
+//! the duplicate window.
 
 use std::collections::VecDeque;
 
@@ -193,8 +193,13 @@ impl Bus {
         let once = envelope.event.once_per_subject();
         let mut message = PublishMessage::build()
             .payload(Bytes::from(envelope.to_json()))
-            .message_id(&envelope.id)
             .header(headers::EVENT_TYPE, event_type);
+        // A once-per-subject event is guarded forever by its subject (expected last subject
+        // sequence 0); `Nats-Msg-Id` would repeat that check for the dedup window only, and the
+        // server would keep every id of the window to do it.
+        if !(once && matches!(expect, Expect::Default)) {
+            message = message.message_id(&envelope.id);
+        }
         if let Some(traceparent) = traceparent {
             message = message.header(headers::TRACEPARENT, traceparent);
         }

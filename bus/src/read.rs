@@ -52,7 +52,7 @@ impl ReadError {
 impl From<ReadError> for HandlerError {
     fn from(error: ReadError) -> Self {
         if error.is_retryable() {
-            HandlerError::Retryable(error.to_string())
+            HandlerError::Unavailable(error.to_string())
         } else {
             HandlerError::Poison(error.to_string())
         }

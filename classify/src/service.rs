@@ -157,10 +157,7 @@ impl Handler for ClassifyHandler {
                 other => HandlerError::Retryable(other.to_string()),
             })?;
         let event = Envelope::new(classified).caused_by(&envelope);
-        self.bus
-            .publish(&event)
-            .await
-            .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        self.bus.publish(&event).await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod classify;
 #[cfg(feature = "dev-tools")]
 mod dev;
 mod ops;
+mod scheduler;
 mod telegram;
 
 use std::path::PathBuf;
@@ -45,15 +46,22 @@ struct Cli {
     bots: bots::BotArgs,
     #[command(flatten)]
     billing: billing::BillingArgs,
+    #[command(flatten)]
+    scheduler: scheduler::SchedulerArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Every service in one process: the projectors, the classifier, fan-out, the bots (when
-    /// their tokens are set) and the Telegram reader (when a session exists).
+    /// Every service in one process: the projectors, the classifier, fan-out, the scheduler,
+    /// the bots (when their tokens are set) and the Telegram reader (when a session exists).
     All,
+    /// Expiry notices, the admins' daily report and the public pick, on message schedules.
+    Scheduler {
+        #[command(subcommand)]
+        command: scheduler::SchedulerCommand,
+    },
     /// The main bot, the category bots and the reports to admins.
     Bots {
         #[command(subcommand)]
@@ -255,6 +263,9 @@ async fn main() -> std::process::ExitCode {
                 command: billing::BillingCommand::Run
             }
             | Command::Fanout { .. }
+            | Command::Scheduler {
+                command: scheduler::SchedulerCommand::Run
+            }
             | Command::Projections {
                 command: ProjectionsCommand::Run
             }
@@ -294,6 +305,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         classifier,
         bots,
         billing,
+        scheduler,
         command,
     } = cli;
     match command {
@@ -303,6 +315,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 classifier: &classifier,
                 bots: &bots,
                 billing: &billing,
+                scheduler: &scheduler,
             };
             ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
         }
@@ -374,7 +387,18 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         } => ops::projection_status(&nats_url, &database_url).await,
         Command::Nats {
             command: NatsCommand::Apply { dir },
-        } => ops::nats_apply(&nats_url, dir.as_deref()).await,
+        } => ops::nats_apply(&nats_url, dir.as_deref(), &scheduler.settings(&bots)?).await,
+        Command::Scheduler { command } => {
+            scheduler::execute(
+                &nats_url,
+                &database_url,
+                &scheduler,
+                &bots,
+                command,
+                shutdown_on_signal(),
+            )
+            .await
+        }
         Command::Nats {
             command: NatsCommand::Status,
         } => ops::nats_status(&nats_url).await,

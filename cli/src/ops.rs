@@ -37,6 +37,7 @@ pub struct Services<'a> {
     pub classifier: &'a crate::classify::ClassifierArgs,
     pub bots: &'a crate::bots::BotArgs,
     pub billing: &'a crate::billing::BillingArgs,
+    pub scheduler: &'a crate::scheduler::SchedulerArgs,
 }
 
 pub async fn run_all(
@@ -50,6 +51,7 @@ pub async fn run_all(
         classifier,
         bots,
         billing,
+        scheduler,
     } = services_config;
     let mut services = tokio::task::JoinSet::new();
     let stop = shutdown.child_token();
@@ -94,6 +96,15 @@ pub async fn run_all(
             let result =
                 crate::bots::run_fanout(&nats_url, &database_url, &args, config, stop).await;
             ("fan-out", result)
+        });
+    }
+    {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        let config = scheduler.config(bots)?;
+        services.spawn(async move {
+            let result = crate::scheduler::run(&nats_url, &database_url, config, stop).await;
+            ("scheduler", result)
         });
     }
     if billing.yookassa()?.is_some() {
@@ -178,7 +189,13 @@ pub async fn projection_status(nats_url: &str, database_url: &str) -> anyhow::Re
     Ok(())
 }
 
-pub async fn nats_apply(nats_url: &str, dir: Option<&Path>) -> anyhow::Result<()> {
+/// Applies the streams and consumers, then the message schedules the scheduler's settings
+/// decide (each stored only when it differs: storing one again restarts its timer).
+pub async fn nats_apply(
+    nats_url: &str,
+    dir: Option<&Path>,
+    schedules: &scheduler::Settings,
+) -> anyhow::Result<()> {
     let definitions = match dir {
         Some(dir) => Definitions::load(dir)?,
         None => Definitions::embedded(),
@@ -198,6 +215,13 @@ pub async fn nats_apply(nats_url: &str, dir: Option<&Path>) -> anyhow::Result<()
         report.changed(),
         report.items.len() - report.changed()
     );
+    for (job, applied) in scheduler::apply_schedules(&bus, schedules).await? {
+        let word = match applied {
+            bus::schedules::Applied::Stored => "stored",
+            bus::schedules::Applied::Unchanged => "unchanged",
+        };
+        println!("{word:<10} schedule {job}");
+    }
     Ok(())
 }
 

@@ -65,6 +65,7 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
             bus: bus.clone(),
             pool: pool.clone(),
             poll_timeout: 1,
+            main_bot_username: Some(MAIN.1.to_owned()),
         };
         tasks.spawn(category_bot.run(stop.clone()));
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bus::Bus;
+use bus::{Bus, ReadError};
 use schemas::{ClassificationCorrected, MessageClassified, MessageKey, PostKind};
 
 use crate::card::{Card, render};
@@ -41,7 +41,7 @@ impl Cards {
     }
 
     /// The card, or `None` when the vacancy must not be sent (deleted, corrected, not a vacancy).
-    pub async fn get(&self, key: MessageKey) -> anyhow::Result<Option<Arc<Sendable>>> {
+    pub async fn get(&self, key: MessageKey) -> Result<Option<Arc<Sendable>>, ReadError> {
         if let Some((loaded, card)) = self.lock().get(&key)
             && loaded.elapsed() < self.ttl
         {
@@ -61,7 +61,7 @@ impl Cards {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn load(&self, key: MessageKey) -> anyhow::Result<Option<Sendable>> {
+    async fn load(&self, key: MessageKey) -> Result<Option<Sendable>, ReadError> {
         let Some(message) = self.bus.current_message(key).await? else {
             return Ok(None);
         };
@@ -69,7 +69,10 @@ impl Cards {
             return Ok(None);
         }
         let Some(classified) = self.bus.latest::<MessageClassified>(&key.id()).await? else {
-            anyhow::bail!("{} was planned but never classified", key.id());
+            return Err(ReadError::NotFound(format!(
+                "the classification of planned {}",
+                key.id()
+            )));
         };
         if classified.kind != PostKind::Vacancy {
             return Ok(None);

@@ -3,7 +3,9 @@
 //! * [`plan`]: the planner (the `fanout` consumer): who gets a vacancy, through which bot,
 //!   written as `DeliveryPlanned` events into each bot's outbox.
 //! * [`send`]: one sender per bot (its `send-<category>` consumer, pinned to one process):
-//!   pacing, the claim that makes sends once-only, the send, its record.
+//!   whether the user still wants the vacancy, then the dispatch.
+//! * [`dispatch`]: the paced, once-only send every outbox drains through (also the
+//!   scheduler's notifications): pacer, claim, send, record.
 //! * [`audience`], [`subscribers`]: who should get a vacancy, from the read models.
 //! * [`card`], [`cards`]: the delivered card (escaped, shortened, with its buttons).
 //! * [`pacer`]: Telegram's per-bot and per-chat limits.
@@ -13,6 +15,7 @@
 pub mod audience;
 pub mod card;
 pub mod cards;
+pub mod dispatch;
 pub mod pacer;
 pub mod plan;
 pub mod send;

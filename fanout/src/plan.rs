@@ -34,10 +34,6 @@ pub struct Planner {
     config: PlanConfig,
 }
 
-fn retryable(error: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retryable(error.to_string())
-}
-
 impl Planner {
     pub fn new(bus: Bus, pool: PgPool, config: PlanConfig) -> Self {
         Self { bus, pool, config }
@@ -84,7 +80,7 @@ impl Planner {
             .collect();
         let subscribers = candidates(&self.pool, &categories, key, now)
             .await
-            .map_err(retryable)?;
+            .map_err(projections::handler_error)?;
         let vacancy = Vacancy {
             original: key.id(),
             categories,
@@ -113,7 +109,7 @@ impl Handler for Planner {
             .plan(&envelope, classified, delivery.stream_sequence)
             .await?;
         if !plan.is_empty() {
-            self.bus.publish_batch(&plan).await.map_err(retryable)?;
+            self.bus.publish_batch(&plan).await?;
             tracing::info!(key = %classified.key.id(), recipients = plan.len(), "vacancy planned");
         }
         Ok(())

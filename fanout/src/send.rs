@@ -1,8 +1,7 @@
 //! A category bot's sender: drains the bot's outbox (`send-<category>` consumer, pinned to one
-//! process at a time). For each planned delivery: check the user still wants it, wait for the
-//! pacer, **claim** it (a once-per-(user, vacancy) event), send, then record the delivery or the
-//! permanent failure. The claim comes after the pacer and right before the send, so a crash can
-//! leave at most the sends in flight at that instant unconfirmed, and those are never repeated.
+//! process at a time). For each planned delivery: check the user still wants it, then claim,
+//! send and record it through the [`Dispatcher`] (paced, once-only; a claim is once per
+//! (user, vacancy)), stopping the bot for a user who blocked it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,8 +18,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
 use crate::cards::{Cards, Sendable};
-use crate::pacer::Pacer;
-use crate::telegram::{self, Failure};
+use crate::dispatch::{Dispatcher, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct SendConfig {
@@ -52,25 +50,12 @@ pub struct Sender {
     bus: Bus,
     pool: PgPool,
     cards: Arc<Cards>,
-    pacer: Pacer,
+    dispatcher: Dispatcher,
     config: SendConfig,
     /// This process's id in claims.
     sender_id: String,
     /// Users who blocked this bot, and when we learnt it: plans made before are dropped.
     blocked: Mutex<HashMap<i64, DateTime<Utc>>>,
-}
-
-/// How one send ended.
-enum Outcome {
-    Sent(i64),
-    /// Telegram refused for good: (error text, whether the user blocked or never started us).
-    Refused(String, bool),
-    /// The request left but no answer came: it may have been delivered.
-    Unconfirmed(String),
-}
-
-fn retryable(error: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retryable(error.to_string())
 }
 
 impl Sender {
@@ -83,7 +68,7 @@ impl Sender {
         config: SendConfig,
     ) -> Self {
         Self {
-            pacer: Pacer::new(config.per_bot_rate, config.chat_gap),
+            dispatcher: Dispatcher::new(bus.clone(), category.clone(), config.clone()),
             category,
             bot,
             bus,
@@ -124,18 +109,13 @@ impl Sender {
         {
             return Ok(());
         }
-        let Some(sendable) = self
-            .cards
-            .get(key)
-            .await
-            .map_err(|e| retryable(format!("{e:#}")))?
-        else {
+        let Some(sendable) = self.cards.get(key).await? else {
             return Ok(());
         };
         if !self
             .still_wanted(plan.user_id, sendable.author.as_deref())
             .await
-            .map_err(retryable)?
+            .map_err(projections::handler_error)?
         {
             return Ok(());
         }
@@ -154,18 +134,15 @@ impl Sender {
         {
             return Ok(());
         }
-        self.pacer.ready(plan.user_id).await;
-        let claiming = std::time::Instant::now();
-        if self.bus.publish(&claim).await.map_err(retryable)?.duplicate {
+        let outcome = self
+            .dispatcher
+            .claim_and_send(plan.user_id, &claim, || self.send(plan.user_id, &sendable))
+            .await?;
+        let Some(outcome) = outcome else {
             // Sent, or being sent, already: never twice.
             return Ok(());
-        }
-        // A claim that stalled (NATS slow or reconnecting) spent the slot the pacer granted:
-        // take a fresh one, or every stalled send would go out at once when NATS is back.
-        if claiming.elapsed() > self.config.chat_gap.min(Duration::from_millis(500)) {
-            self.pacer.ready(plan.user_id).await;
-        }
-        let record = match self.send(plan.user_id, &sendable).await {
+        };
+        let record = match outcome {
             Outcome::Sent(sent_message_id) => Envelope::new(VacancyDelivered {
                 user_id: plan.user_id,
                 key,
@@ -182,7 +159,7 @@ impl Sender {
                     error,
                 })
             }
-            Outcome::Refused(error, blocked) => {
+            Outcome::Refused { error, blocked } => {
                 tracing::info!(user = plan.user_id, bot = %self.category, %error, "delivery refused");
                 if blocked {
                     self.stopped_by(plan.user_id, envelope).await;
@@ -195,14 +172,17 @@ impl Sender {
                 })
             }
         };
-        self.record(&record.caused_by(envelope)).await;
+        self.dispatcher.record(&record.caused_by(envelope)).await;
         Ok(())
     }
 
-    /// Sends, waiting out 429s and retrying what changed nothing at Telegram (5xx, error pages,
-    /// connections that never opened) until it goes through: the claim is ours, so nobody else
-    /// will send it. An answer that never came is not retried ([`Failure::Ambiguous`]).
-    async fn send(&self, user_id: i64, sendable: &Sendable) -> Outcome {
+    /// The card's request; the dispatcher retries it as Telegram's answers require.
+    fn send(
+        &self,
+        user_id: i64,
+        sendable: &Sendable,
+    ) -> impl std::future::Future<Output = Result<teloxide::types::Message, teloxide::RequestError>>
+    {
         let card = &sendable.card;
         let keyboard = InlineKeyboardMarkup::new(card.buttons.iter().map(|button| {
             vec![InlineKeyboardButton::callback(
@@ -210,35 +190,11 @@ impl Sender {
                 button.callback_data.clone(),
             )]
         }));
-        let mut failures = 0u32;
-        loop {
-            let request = self
-                .bot
-                .send_message(ChatId(user_id), card.html.clone())
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard.clone());
-            let error = match request.await {
-                Ok(message) => return Outcome::Sent(i64::from(message.id.0)),
-                Err(error) => error,
-            };
-            match telegram::classify(&error) {
-                Failure::RetryAfter(wait) => {
-                    tracing::warn!(bot = %self.category, ?wait, "429 from Telegram");
-                    self.pacer.pause(wait);
-                }
-                Failure::Transient(error) => {
-                    failures += 1;
-                    let wait = Duration::from_millis(250)
-                        .saturating_mul(2u32.saturating_pow(failures.min(8)))
-                        .min(self.config.max_retry_wait);
-                    tracing::warn!(bot = %self.category, %error, ?wait, failures, "send failed transiently; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                Failure::Ambiguous(error) => return Outcome::Unconfirmed(error),
-                Failure::Refused { error, blocked } => return Outcome::Refused(error, blocked),
-            }
-            self.pacer.ready(user_id).await;
-        }
+        self.bot
+            .send_message(ChatId(user_id), card.html.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(keyboard)
+            .into_future()
     }
 
     /// A 403: stop sending through this bot until the user starts it again.
@@ -253,24 +209,7 @@ impl Sender {
             reason: BotStopReason::Blocked,
         })
         .caused_by(cause);
-        self.record(&event).await;
-    }
-
-    /// Records what happened after a send. The send is done and cannot be undone, and a
-    /// redelivered plan finds its claim and sends nothing, so this keeps trying until NATS
-    /// takes the record (its id is deterministic: a retry stores it once).
-    async fn record(&self, event: &Envelope) {
-        let mut wait = Duration::from_millis(100);
-        loop {
-            match self.bus.publish(event).await {
-                Ok(_) => return,
-                Err(error) => {
-                    tracing::warn!(%error, event_id = %event.id, ?wait, "recording a send failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        self.dispatcher.record(&event).await;
     }
 }
 

@@ -43,6 +43,17 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .context("running migrations")
 }
 
+/// A read-model failure as a consumer's verdict: Postgres unavailable is waited out, never
+/// dead-lettered; anything else (a query that fails the same way each time) is retried a few
+/// times, then dead-lettered with the reason.
+pub fn handler_error(error: sqlx::Error) -> bus::consume::HandlerError {
+    if is_transient(&error) {
+        bus::consume::HandlerError::Unavailable(format!("Postgres: {error}"))
+    } else {
+        bus::consume::HandlerError::Retryable(format!("Postgres: {error}"))
+    }
+}
+
 /// Whether a Postgres failure may go away by itself (the server restarting, a lost connection,
 /// a full pool), as opposed to a query or a row that will fail the same way every time.
 pub fn is_transient(error: &sqlx::Error) -> bool {

@@ -12,5 +12,7 @@ pub mod read;
 mod runner;
 
 pub use checkpoint::{checkpoint, wait_for};
-pub use database::{connect, create_database_if_missing, is_transient, migrate, open};
+pub use database::{
+    connect, create_database_if_missing, handler_error, is_transient, migrate, open,
+};
 pub use runner::{Config, Projection, ProjectorError, catch_up, rebuild, run, run_projection};

@@ -24,10 +24,12 @@ pub enum Projection {
     Users,
     Payments,
     Deliveries,
+    Jobs,
+    Notifications,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 7] = [
+    pub const ALL: [Projection; 9] = [
         Projection::Catalog,
         Projection::Messages,
         Projection::Screening,
@@ -35,6 +37,8 @@ impl Projection {
         Projection::Users,
         Projection::Payments,
         Projection::Deliveries,
+        Projection::Jobs,
+        Projection::Notifications,
     ];
 
     fn area(self) -> schemas::Area {
@@ -47,6 +51,8 @@ impl Projection {
             Projection::Users => Area::Users,
             Projection::Payments => Area::Payments,
             Projection::Deliveries => Area::Deliveries,
+            Projection::Jobs => Area::Jobs,
+            Projection::Notifications => Area::Notifications,
         }
     }
 
@@ -77,6 +83,8 @@ impl Projection {
             Projection::Users => models::users::TABLES,
             Projection::Payments => models::payments::TABLES,
             Projection::Deliveries => models::deliveries::TABLES,
+            Projection::Jobs => models::jobs::TABLES,
+            Projection::Notifications => models::notifications::TABLES,
         }
     }
 
@@ -89,6 +97,8 @@ impl Projection {
             Projection::Users => models::users::apply(tx, batch).await,
             Projection::Payments => models::payments::apply(tx, batch).await,
             Projection::Deliveries => models::deliveries::apply(tx, batch).await,
+            Projection::Jobs => models::jobs::apply(tx, batch).await,
+            Projection::Notifications => models::notifications::apply(tx, batch).await,
         }
     }
 

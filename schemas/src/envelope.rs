@@ -9,7 +9,8 @@ use serde_json::value::RawValue;
 use crate::Event;
 
 /// Deterministic where a producer can retry (`tg:<chat>:<msg>`), a UUIDv7 otherwise. It doubles
-/// as the `Nats-Msg-Id`, so a retried publish is stored once.
+/// as the `Nats-Msg-Id` of events that are not once-per-subject, so a retried publish is stored
+/// once (a once-per-subject event's subject does that forever).
 pub type EventId = String;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -25,6 +26,14 @@ pub enum AggregateKind {
     Delivery,
     /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,
+    /// A scheduler job (id: its name), whose ticks are its history.
+    Job,
+    /// One run of a job (id: `<job>:<tick>`).
+    JobRun,
+    /// A message the scheduler has the main bot send (id: what it is about).
+    Notification,
+    /// The main bot's queues of notifications (id: `<outbox>:<notification>`).
+    NotificationOutbox,
 }
 
 /// The consistency boundary an event belongs to: its history is one subject.

@@ -54,7 +54,7 @@ fn envelope_schema(event_type: &str, version: u32, data: Value) -> Value {
         "type": "object",
         "required": ["id", "type", "version", "occurred_at", "aggregate", "data"],
         "properties": {
-            "id": { "type": "string", "minLength": 1, "description": "Event id, also the Nats-Msg-Id." },
+            "id": { "type": "string", "minLength": 1, "description": "Event id, also the Nats-Msg-Id of events that are not once-per-subject." },
             "type": { "const": event_type },
             "version": { "const": version },
             "occurred_at": { "type": "string", "format": "date-time" },

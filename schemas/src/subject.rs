@@ -18,10 +18,16 @@ pub enum Area {
     Users,
     Payments,
     Deliveries,
+    /// The scheduler's clock: job schedules and their ticks.
+    Schedules,
+    /// The scheduler's job runs.
+    Jobs,
+    /// What the scheduler has the main bot send.
+    Notifications,
 }
 
 impl Area {
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 10] = [
         Area::Catalog,
         Area::Messages,
         Area::Screening,
@@ -29,6 +35,9 @@ impl Area {
         Area::Users,
         Area::Payments,
         Area::Deliveries,
+        Area::Schedules,
+        Area::Jobs,
+        Area::Notifications,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +49,9 @@ impl Area {
             Area::Users => "users",
             Area::Payments => "payments",
             Area::Deliveries => "deliveries",
+            Area::Schedules => "schedules",
+            Area::Jobs => "jobs",
+            Area::Notifications => "notifications",
         }
     }
 
@@ -58,6 +70,9 @@ impl Area {
             Area::Users => "USERS",
             Area::Payments => "PAYMENTS",
             Area::Deliveries => "DELIVERIES",
+            Area::Schedules => "SCHEDULES",
+            Area::Jobs => "JOBS",
+            Area::Notifications => "NOTIFICATIONS",
         }
     }
 

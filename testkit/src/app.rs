@@ -24,7 +24,13 @@ pub struct App {
 impl App {
     /// The backbone with the projectors running.
     pub async fn start() -> Self {
-        let app = Self::without_projectors().await;
+        Self::start_on(crate::database().await.expect("a fresh database")).await
+    }
+
+    /// The backbone with the projectors running into `db` (a database on a Postgres server of
+    /// the test's own, which it may stop).
+    pub async fn start_on(db: TestDatabase) -> Self {
+        let app = Self::backbone(db).await;
         tokio::spawn(projections::run(
             app.bus.clone(),
             app.db.pool.clone(),
@@ -36,6 +42,10 @@ impl App {
 
     /// Streams and a migrated database, nothing running (tests of the projectors themselves).
     pub async fn without_projectors() -> Self {
+        Self::backbone(crate::database().await.expect("a fresh database")).await
+    }
+
+    async fn backbone(db: TestDatabase) -> Self {
         let nats = crate::nats();
         let client = nats
             .connect()
@@ -43,7 +53,6 @@ impl App {
             .expect("connecting to the test nats-server");
         let bus = Bus::from_client(client);
         bus.ensure_streams().await.expect("creating the streams");
-        let db = crate::database().await.expect("a fresh database");
         projections::migrate(&db.pool).await.expect("migrating");
         Self {
             nats,

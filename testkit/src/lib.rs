@@ -8,6 +8,7 @@ pub mod events;
 mod nats;
 pub mod openai;
 mod postgres;
+mod postgres_server;
 pub mod telegram;
 pub mod yookassa;
 
@@ -15,6 +16,7 @@ pub use app::App;
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
+pub use postgres_server::PostgresServer;
 pub use telegram::{FakeTelegram, Fault};
 pub use yookassa::FakeYooKassa;
 

@@ -15,11 +15,18 @@ pub struct TestDatabase {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// The server-level URL it was created from, and is dropped through.
+    admin: String,
 }
 
 /// Creates an empty database `rh_test_<random>` and connects to it.
 pub async fn database() -> anyhow::Result<TestDatabase> {
-    let admin = admin_url();
+    database_on(&admin_url(), PgPoolOptions::new().max_connections(8)).await
+}
+
+/// [`database`] on the server `admin` names, its pool built with `options`.
+pub async fn database_on(admin: &str, options: PgPoolOptions) -> anyhow::Result<TestDatabase> {
+    let admin = admin.to_owned();
     let name = format!("rh_test_{}", uuid::Uuid::new_v4().simple());
     let mut connection = PgConnection::connect(&admin)
         .await
@@ -29,12 +36,16 @@ pub async fn database() -> anyhow::Result<TestDatabase> {
         .await
         .context("creating a test database")?;
     let url = with_database(&admin, &name);
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
+    let pool = options
         .connect(&url)
         .await
         .context("connecting to the test database")?;
-    Ok(TestDatabase { name, url, pool })
+    Ok(TestDatabase {
+        name,
+        url,
+        pool,
+        admin,
+    })
 }
 
 /// Replaces the database path of a Postgres URL.
@@ -56,6 +67,7 @@ fn with_database(url: &str, name: &str) -> String {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let admin = self.admin.clone();
         // Drop runs inside the test's runtime; a separate thread with its own runtime may block.
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -65,7 +77,7 @@ impl Drop for TestDatabase {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(mut connection) = PgConnection::connect(&admin_url()).await {
+                if let Ok(mut connection) = PgConnection::connect(&admin).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut connection)
                         .await;

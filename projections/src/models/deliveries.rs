@@ -27,10 +27,12 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
             }
             Event::DeliveryUnconfirmed(e) => {
                 let error = format!("unconfirmed: {}", e.error);
-                not_delivered(tx, e.user_id, e.key, &e.category, &error, s).await?;
+                let at = stored.envelope.occurred_at;
+                not_delivered(tx, e.user_id, e.key, &e.category, &error, at, s).await?;
             }
             Event::DeliveryFailed(e) => {
-                not_delivered(tx, e.user_id, e.key, &e.category, &e.error, s).await?;
+                let at = stored.envelope.occurred_at;
+                not_delivered(tx, e.user_id, e.key, &e.category, &e.error, at, s).await?;
             }
             _ => {}
         }
@@ -45,13 +47,14 @@ async fn not_delivered(
     key: schemas::MessageKey,
     category: &str,
     error: &str,
+    failed_at: chrono::DateTime<chrono::Utc>,
     last_seq: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO deliveries (user_id, chat_id, message_id, category, error, last_seq)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO deliveries (user_id, chat_id, message_id, category, error, failed_at, last_seq)
+         VALUES ($1, $2, $3, $4, $5, $7, $6)
          ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET error = excluded.error,
-           last_seq = excluded.last_seq
+           failed_at = excluded.failed_at, last_seq = excluded.last_seq
          WHERE deliveries.last_seq < excluded.last_seq AND deliveries.delivered_at IS NULL",
     )
     .bind(user_id)
@@ -60,6 +63,7 @@ async fn not_delivered(
     .bind(category)
     .bind(error)
     .bind(last_seq)
+    .bind(failed_at)
     .execute(&mut *tx)
     .await?;
     Ok(())

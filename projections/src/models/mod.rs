@@ -4,7 +4,9 @@
 pub mod catalog;
 pub mod classifications;
 pub mod deliveries;
+pub mod jobs;
 pub mod messages;
+pub mod notifications;
 pub mod payments;
 pub mod screening;
 pub mod users;

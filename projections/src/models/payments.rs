@@ -42,11 +42,16 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
             }
             Event::PaymentRefunded(e) => {
                 sqlx::query(
-                    "UPDATE payments SET status = 'refunded', refunded_minor = refunded_minor + $2, last_seq = $3
+                    "UPDATE payments SET status = 'refunded', refunded_minor = refunded_minor + $2,
+                       refunded_at = $4, last_seq = $3
                      WHERE payment_id = $1 AND last_seq < $3",
                 )
-                .bind(&e.payment_id).bind(e.amount.minor).bind(s)
-                .execute(&mut *tx).await?;
+                .bind(&e.payment_id)
+                .bind(e.amount.minor)
+                .bind(s)
+                .bind(stored.envelope.occurred_at)
+                .execute(&mut *tx)
+                .await?;
             }
             _ => {}
         }

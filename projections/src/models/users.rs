@@ -80,11 +80,14 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 set_bot(tx, e.user_id, &e.category, false, Some(reason), s).await?;
             }
             Event::TrialStarted(e) => {
-                sqlx::query("UPDATE users SET trial_ends_at = $2 WHERE user_id = $1")
-                    .bind(e.user_id)
-                    .bind(e.ends_at)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE users SET trial_started_at = $2, trial_ends_at = $3 WHERE user_id = $1",
+                )
+                .bind(e.user_id)
+                .bind(e.starts_at)
+                .bind(e.ends_at)
+                .execute(&mut *tx)
+                .await?;
             }
             Event::SubscriptionExtended(e) => {
                 sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")

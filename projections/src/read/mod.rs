@@ -7,6 +7,8 @@
 pub mod catalog;
 pub mod deliveries;
 pub mod payments;
+pub mod report;
 pub mod reports;
+pub mod scheduler;
 pub mod users;
 pub mod vacancies;

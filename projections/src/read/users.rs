@@ -33,6 +33,18 @@ impl Access {
         }
     }
 
+    /// When the user's access ends, and whether a trial or a paid period ends then: the later
+    /// of the two ends (a paid period counts when they are equal).
+    pub fn ends(&self) -> Option<(schemas::AccessKind, DateTime<Utc>)> {
+        use schemas::AccessKind;
+        match (self.paid_until, self.trial_ends_at) {
+            (Some(paid), Some(trial)) if trial > paid => Some((AccessKind::Trial, trial)),
+            (Some(paid), _) => Some((AccessKind::Paid, paid)),
+            (None, Some(trial)) => Some((AccessKind::Trial, trial)),
+            (None, None) => None,
+        }
+    }
+
     /// Whether the user's access is running at `now`.
     pub fn is_running(&self, now: DateTime<Utc>) -> bool {
         self.running(now).is_some()

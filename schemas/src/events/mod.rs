@@ -5,7 +5,9 @@
 mod catalog;
 mod classifications;
 mod deliveries;
+mod jobs;
 mod messages;
+mod notifications;
 mod payments;
 mod screening;
 mod users;
@@ -13,7 +15,9 @@ mod users;
 pub use catalog::*;
 pub use classifications::*;
 pub use deliveries::*;
+pub use jobs::*;
 pub use messages::*;
+pub use notifications::*;
 pub use payments::*;
 pub use screening::*;
 pub use users::*;
@@ -208,6 +212,14 @@ events! {
     Deliveries "delivered" VacancyDelivered v 1 once,
     Deliveries "failed" DeliveryFailed v 1 many,
     Deliveries "unconfirmed" DeliveryUnconfirmed v 1 once,
+    Schedules "tick" JobTick v 1 many,
+    Jobs "started" JobRunStarted v 1 once,
+    Jobs "finished" JobRunFinished v 1 once,
+    Notifications "planned" NotificationPlanned v 1 once,
+    Notifications "claimed" NotificationClaimed v 1 once,
+    Notifications "sent" NotificationSent v 1 once,
+    Notifications "failed" NotificationFailed v 1 once,
+    Notifications "unconfirmed" NotificationUnconfirmed v 1 once,
 }
 
 /// Checks a catalog slug: lower-case ASCII letters, digits, `-` and `_`, 1–32 characters, so it

@@ -1,25 +1,31 @@
-//! The Bot API methods and the control routes.
+//! The Bot API methods and the control routes. Requests come as a query string, a JSON body or
+//! a multipart form (uploads); every send (`sendMessage`, `sendPhoto`) passes the same checks:
+//! the chat exists (a user, or a channel by id or `@username`), the bot may write there, and no
+//! send limit is broken.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::faults::Fault;
-use super::html;
-use super::state::{Bot, Sent, World};
+use super::multipart::{self, Form};
+use super::send::{chat_id, chat_json, message_json, reply_markup, send_message, validate_text};
+use super::state::{Bot, Channel, World};
 use crate::unix_seconds as unix_now;
 
 type Shared = Arc<Mutex<World>>;
 
-const MAX_TEXT: usize = 4096;
 const MAX_LONG_POLL: u64 = 50;
+/// The Bot API takes uploads of up to 50 MB; axum's default limit of 2 MB would refuse a photo
+/// Telegram takes.
+const MAX_BODY: usize = 50 * 1024 * 1024;
 
 pub fn router(world: Shared) -> axum::Router {
     axum::Router::new()
@@ -32,6 +38,9 @@ pub fn router(world: Shared) -> axum::Router {
             "/control/users/{user_id}/stars/{action}",
             post(control_stars),
         )
+        .route("/control/channels/{chat_id}", post(control_channel))
+        .route("/control/channels/{chat_id}/admins", post(control_admin))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(world)
 }
 
@@ -55,11 +64,19 @@ impl ApiError {
         &self.description
     }
 
-    fn forbidden(description: &str) -> Self {
+    pub(super) fn forbidden(description: &str) -> Self {
         Self {
             code: 403,
             description: format!("Forbidden: {description}"),
             retry_after: None,
+        }
+    }
+
+    pub(super) fn too_many_requests(seconds: u64) -> Self {
+        Self {
+            code: 429,
+            description: format!("Too Many Requests: retry after {seconds}"),
+            retry_after: Some(seconds),
         }
     }
 }
@@ -88,6 +105,7 @@ async fn method(
     State(world): State<Shared>,
     Path((bot, method)): Path<(String, String)>,
     Query(query): Query<serde_json::Map<String, Value>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(token) = bot.strip_prefix("bot") else {
@@ -98,13 +116,9 @@ async fn method(
         }
         .into_response();
     };
-    let params: Value = if body.is_empty() {
-        Value::Object(query)
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(value) => value,
-            Err(e) => return ApiError::bad_request(format!("invalid JSON: {e}")).into_response(),
-        }
+    let request = match read_request(&headers, query, &body) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
     };
     if lock(&world).bot(token).is_none() {
         return ApiError {
@@ -118,19 +132,43 @@ async fn method(
     if let Some(refusal) = fault.and_then(super::faults::refusal) {
         return refusal;
     }
-    let response = carry_out(world, token, &method, params).await;
+    let response = carry_out(world, token, &method, request).await;
     if let Some(Fault::LateAnswer(delay)) = fault {
         tokio::time::sleep(delay).await;
     }
     response
 }
 
+/// A request's parameters — from the query string, a JSON body or a multipart form (as teloxide
+/// sends uploads) — and the files uploaded with it.
+fn read_request(
+    headers: &HeaderMap,
+    query: serde_json::Map<String, Value>,
+    body: &[u8],
+) -> Result<Form, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if multipart::is_multipart(content_type) {
+        return multipart::parse(content_type, body).map_err(ApiError::bad_request);
+    }
+    if body.is_empty() {
+        return Ok(Form::new(Value::Object(query)));
+    }
+    serde_json::from_slice(body)
+        .map(Form::new)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
 /// Does what a method asks and answers as Telegram would.
-async fn carry_out(world: Shared, token: &str, method: &str, params: Value) -> Response {
+async fn carry_out(world: Shared, token: &str, method: &str, request: Form) -> Response {
+    let Form { params, files } = request;
     let result = match method.to_ascii_lowercase().as_str() {
         "getupdates" => return get_updates(world, token, &params).await,
         "getme" => Ok(me(&mut lock(&world), token)),
         "sendmessage" => send_message(&mut lock(&world), token, &params),
+        "sendphoto" => super::media::send_photo(&mut lock(&world), token, &params, &files),
         "editmessagetext" => edit_message(&mut lock(&world), token, &params, true),
         "editmessagereplymarkup" => edit_message(&mut lock(&world), token, &params, false),
         "answercallbackquery" => {
@@ -142,6 +180,7 @@ async fn carry_out(world: Shared, token: &str, method: &str, params: Value) -> R
         "deletemessage" => delete_message(&mut lock(&world), token, &params),
         "sendinvoice" => super::stars::send_invoice(&mut lock(&world), token, &params),
         "createinvoicelink" => super::stars::create_invoice_link(&mut lock(&world), token, &params),
+        "getstartransactions" => super::stars::star_transactions(&mut lock(&world), token, &params),
         "refundstarpayment" => super::stars::refund_star_payment(&mut lock(&world), token, &params),
         "answerprecheckoutquery" => {
             super::stars::answer_pre_checkout(&mut lock(&world), token, &params)
@@ -216,127 +255,8 @@ async fn get_updates(world: Shared, token: &str, params: &Value) -> Response {
     }
 }
 
-fn int(value: &Value) -> Option<i64> {
+pub(super) fn int(value: &Value) -> Option<i64> {
     value.as_i64().or_else(|| value.as_str()?.parse().ok())
-}
-
-fn chat_id(params: &Value) -> Result<i64, ApiError> {
-    int(&params["chat_id"]).ok_or_else(|| ApiError::bad_request("chat not found"))
-}
-
-/// Checks a message's text against the parse mode and the length limit.
-fn validate_text(text: &str, parse_mode: Option<&str>) -> Result<(), ApiError> {
-    let plain = match parse_mode.map(str::to_ascii_lowercase).as_deref() {
-        Some("html") => html::plain_text(text).map_err(ApiError::bad_request)?,
-        None => text.to_owned(),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "unsupported parse_mode {other}"
-            )));
-        }
-    };
-    if plain.trim().is_empty() {
-        return Err(ApiError::bad_request("message text is empty"));
-    }
-    if plain.encode_utf16().count() > MAX_TEXT {
-        return Err(ApiError::bad_request("message is too long"));
-    }
-    Ok(())
-}
-
-fn validate_markup(markup: &Value) -> Result<(), ApiError> {
-    let Some(rows) = markup.get("inline_keyboard") else {
-        return Ok(());
-    };
-    for button in rows
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r.as_array().into_iter().flatten())
-    {
-        if button["text"].as_str().is_none_or(str::is_empty) {
-            return Err(ApiError::bad_request(
-                "text buttons are unallowed in the inline keyboard",
-            ));
-        }
-        if let Some(data) = button.get("callback_data") {
-            let bytes = data.as_str().map_or(0, str::len);
-            if !(1..=64).contains(&bytes) {
-                return Err(ApiError::bad_request("BUTTON_DATA_INVALID"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn message_json(bot: &Bot, world_user: Option<Value>, sent: &Sent, plain: &str) -> Value {
-    let mut message = json!({
-        "message_id": sent.message_id,
-        "from": bot.user_json(),
-        "chat": world_user.unwrap_or(json!({"id": sent.chat_id, "type": "private", "first_name": "User"})),
-        "date": unix_now(),
-        "text": plain,
-    });
-    if let Some(markup) = &sent.reply_markup {
-        message["reply_markup"] = markup.clone();
-    }
-    message
-}
-
-fn send_message(world: &mut World, token: &str, params: &Value) -> Result<Value, ApiError> {
-    let chat_id = chat_id(params)?;
-    let text = params["text"].as_str().unwrap_or_default().to_owned();
-    let parse_mode = params["parse_mode"].as_str().map(str::to_owned);
-    validate_text(&text, parse_mode.as_deref())?;
-    let markup = params.get("reply_markup").filter(|m| !m.is_null()).cloned();
-    if let Some(markup) = &markup {
-        validate_markup(markup)?;
-    }
-    let user = world.user(chat_id);
-    let (limits, bot_id) = (
-        world.limits,
-        world.bot(token).map(|b| b.id).unwrap_or_default(),
-    );
-    if world.blocked.contains(&(bot_id, chat_id)) {
-        return Err(ApiError::forbidden("bot was blocked by the user"));
-    }
-    if !world.started.contains(&(bot_id, chat_id)) {
-        return Err(ApiError::forbidden(
-            "bot can't initiate conversation with a user",
-        ));
-    }
-    let bot = world
-        .bot(token)
-        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
-    if let Some(seconds) = bot.admit(chat_id, &limits, std::time::Instant::now()) {
-        return Err(ApiError {
-            code: 429,
-            description: format!("Too Many Requests: retry after {seconds}"),
-            retry_after: Some(seconds),
-        });
-    }
-    let sent = Sent {
-        message_id: bot.next_message_id,
-        chat_id,
-        text: text.clone(),
-        parse_mode: parse_mode.clone(),
-        reply_markup: markup,
-        deleted: false,
-        edits: 0,
-        at: std::time::Instant::now(),
-    };
-    bot.next_message_id += 1;
-    let plain = plain(&text, parse_mode.as_deref());
-    let message = message_json(bot, Some(user.chat_json()), &sent, &plain);
-    bot.sent.push(sent);
-    Ok(message)
-}
-
-fn plain(text: &str, parse_mode: Option<&str>) -> String {
-    match parse_mode {
-        Some(_) => html::plain_text(text).unwrap_or_else(|_| text.to_owned()),
-        None => text.to_owned(),
-    }
 }
 
 fn edit_message(
@@ -345,7 +265,7 @@ fn edit_message(
     params: &Value,
     with_text: bool,
 ) -> Result<Value, ApiError> {
-    let chat_id = chat_id(params)?;
+    let chat_id = chat_id(world, params)?;
     let message_id = int(&params["message_id"])
         .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
     let text = params["text"].as_str().map(str::to_owned);
@@ -353,11 +273,8 @@ fn edit_message(
     if with_text {
         validate_text(text.as_deref().unwrap_or_default(), parse_mode.as_deref())?;
     }
-    let markup = params.get("reply_markup").filter(|m| !m.is_null()).cloned();
-    if let Some(markup) = &markup {
-        validate_markup(markup)?;
-    }
-    let user = world.user(chat_id);
+    let markup = reply_markup(params)?;
+    let chat = chat_json(world, chat_id);
     let bot = world
         .bot(token)
         .ok_or_else(|| ApiError::bad_request("bot not found"))?;
@@ -367,6 +284,11 @@ fn edit_message(
         .position(|m| m.chat_id == chat_id && m.message_id == message_id && !m.deleted)
         .ok_or_else(|| ApiError::bad_request("message to edit not found"))?;
     let message = &mut bot.sent[index];
+    if with_text && message.photo.is_some() {
+        return Err(ApiError::bad_request(
+            "there is no text in the message to edit",
+        ));
+    }
     let unchanged = (!with_text || text.as_deref() == Some(message.text.as_str()))
         && markup == message.reply_markup;
     if unchanged {
@@ -381,12 +303,11 @@ fn edit_message(
     message.reply_markup = markup;
     message.edits += 1;
     let sent = message.clone();
-    let plain = plain(&sent.text, sent.parse_mode.as_deref());
-    Ok(message_json(bot, Some(user.chat_json()), &sent, &plain))
+    Ok(message_json(bot, chat, &sent))
 }
 
 fn delete_message(world: &mut World, token: &str, params: &Value) -> Result<Value, ApiError> {
-    let chat_id = chat_id(params)?;
+    let chat_id = chat_id(world, params)?;
     let message_id = int(&params["message_id"]).unwrap_or_default();
     let bot = world
         .bot(token)
@@ -440,6 +361,7 @@ pub fn user_says(world: &mut World, bot: &str, user_id: i64, text: &str) -> Resu
     Ok(update)
 }
 
+/// A user presses a button under a message the bot sent them, or posted to a channel.
 pub fn press(
     world: &mut World,
     bot: &str,
@@ -449,17 +371,24 @@ pub fn press(
 ) -> Result<i64, String> {
     let token = token_of(world, bot)?;
     let user = world.user(user_id);
+    let sent = world
+        .bots
+        .get(&token)
+        .ok_or("no bot")?
+        .sent
+        .iter()
+        .find(|m| {
+            m.message_id == message_id
+                && !m.deleted
+                && (m.chat_id == user_id || world.channels.contains_key(&m.chat_id))
+        })
+        .cloned()
+        .ok_or_else(|| format!("the bot sent no message {message_id} to {user_id}"))?;
+    let chat = chat_json(world, sent.chat_id);
     world.next_callback_id += 1;
     let callback_id = world.next_callback_id.to_string();
     let bot = world.bots.get_mut(&token).ok_or("no bot")?;
-    let sent = bot
-        .sent
-        .iter()
-        .find(|m| m.chat_id == user_id && m.message_id == message_id && !m.deleted)
-        .cloned()
-        .ok_or_else(|| format!("the bot sent no message {message_id} to {user_id}"))?;
-    let plain = plain(&sent.text, sent.parse_mode.as_deref());
-    let message = message_json(bot, Some(user.chat_json()), &sent, &plain);
+    let message = message_json(bot, chat, &sent);
     Ok(bot.push_update(json!({"callback_query": {
         "id": callback_id, "from": user.json(), "message": message,
         "chat_instance": format!("ci{user_id}"), "data": data,
@@ -470,6 +399,30 @@ pub fn block(world: &mut World, bot: &str, user_id: i64) -> Result<(), String> {
     let token = token_of(world, bot)?;
     let bot_id = world.bots.get(&token).map(|b| b.id).ok_or("no bot")?;
     world.blocked.insert((bot_id, user_id));
+    Ok(())
+}
+
+/// A public channel appears (or is renamed), keeping its admins.
+pub fn create_channel(world: &mut World, id: i64, username: &str, title: &str) {
+    let channel = world.channels.entry(id).or_insert_with(|| Channel {
+        id,
+        username: String::new(),
+        title: String::new(),
+        admins: Default::default(),
+    });
+    channel.username = username.trim_start_matches('@').to_owned();
+    channel.title = title.to_owned();
+}
+
+/// The channel's owner makes a bot an admin: it may post there from now on.
+pub fn make_channel_admin(world: &mut World, bot: &str, channel_id: i64) -> Result<(), String> {
+    let token = token_of(world, bot)?;
+    let bot_id = world.bots.get(&token).map(|b| b.id).ok_or("no bot")?;
+    let channel = world
+        .channels
+        .get_mut(&channel_id)
+        .ok_or_else(|| format!("no channel {channel_id}"))?;
+    channel.admins.insert(bot_id);
     Ok(())
 }
 
@@ -509,6 +462,28 @@ async fn control_block(
     control_result(block(&mut lock(&world), bot, user_id).map(|()| json!(true)))
 }
 
+/// Body: `username`, `title`.
+async fn control_channel(
+    State(world): State<Shared>,
+    Path(chat_id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let username = body["username"].as_str().unwrap_or_default();
+    let title = body["title"].as_str().unwrap_or(username);
+    create_channel(&mut lock(&world), chat_id, username, title);
+    ok(json!(true))
+}
+
+/// Body: `bot`.
+async fn control_admin(
+    State(world): State<Shared>,
+    Path(chat_id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let bot = body["bot"].as_str().unwrap_or_default();
+    control_result(make_channel_admin(&mut lock(&world), bot, chat_id).map(|()| json!(true)))
+}
+
 async fn control_messages(
     State(world): State<Shared>,
     Path(chat_id): Path<i64>,
@@ -525,7 +500,8 @@ async fn control_messages(
             for m in bot.sent.iter().filter(|m| m.chat_id == chat_id) {
                 messages.push(
                     json!({"bot": bot.username, "message_id": m.message_id, "text": m.text,
-                    "reply_markup": m.reply_markup, "deleted": m.deleted, "edits": m.edits}),
+                    "reply_markup": m.reply_markup, "deleted": m.deleted, "edits": m.edits,
+                    "photo_bytes": m.photo.as_ref().map(Vec::len)}),
                 );
             }
         }

@@ -1,15 +1,23 @@
 //! A fake Telegram Bot API server, driven by teloxide in tests and run by `remotehunt dev
 //! telegram` for the demo. It speaks the Bot API's wire format — `{"ok":true,"result":…}`,
-//! errors with `error_code`, `description` and `parameters.retry_after` — with real long
-//! polling, Telegram's HTML rules and text limits, 64-byte callback data, its send limits (429)
-//! and its 403s for users who blocked a bot or never started it. Control routes (and methods on
-//! [`FakeTelegram`]) play the users: send a message or command, press a button, block a bot,
-//! read what a bot sent to a chat, and pay in Stars (`/control/users/{id}/stars/pay|renew|refund`).
+//! errors with `error_code`, `description` and `parameters.retry_after`, JSON or multipart
+//! requests — with real long polling, Telegram's HTML rules and text limits, 64-byte callback
+//! data, its send limits (429) and its 403s for users who blocked a bot or never started it.
+//! `sendPhoto` takes uploads (PNG or JPEG, captions of at most 1024 characters), file ids and
+//! URLs. Public channels ([`FakeTelegram::create_channel`]) take posts by id or `@username` from
+//! the bots that administer them ([`FakeTelegram::make_channel_admin`]), about 20 a minute.
+//! Control routes (and methods on [`FakeTelegram`]) play the users: send a message or command,
+//! press a button, block a bot, read what a bot sent to a chat, pay in Stars
+//! (`/control/users/{id}/stars/pay|renew|refund`), and own channels (`/control/channels/{id}`
+//! with `username` and `title`, `/control/channels/{id}/admins` with `bot`).
 //! Faults on request ([`Fault`]): Telegram's JSON `500`, a proxy's HTML `502`, late answers.
 
 mod api;
 mod faults;
 pub mod html;
+mod media;
+mod multipart;
+mod send;
 mod stars;
 mod state;
 
@@ -106,7 +114,20 @@ impl FakeTelegram {
         api::block(&mut self.lock(), bot, user_id).map_err(anyhow::Error::msg)
     }
 
-    /// What a bot sent to a chat, oldest first, as it stands now.
+    /// A public channel appears (or is renamed): `id` like Telegram's (`-100…`), `username`
+    /// with or without the `@`. Bots may post to it once they are its admins.
+    pub fn create_channel(&self, id: i64, username: &str, title: &str) {
+        api::create_channel(&mut self.lock(), id, username, title);
+    }
+
+    /// The channel's owner makes a bot (by token or @username) an admin of it: its posts
+    /// there, by the channel's id or `@username`, go through from now on.
+    pub fn make_channel_admin(&self, bot: &str, channel_id: i64) -> anyhow::Result<()> {
+        api::make_channel_admin(&mut self.lock(), bot, channel_id).map_err(anyhow::Error::msg)
+    }
+
+    /// What a bot sent to a chat (a user's, or a channel's posts), oldest first, as it stands
+    /// now; photos with their bytes.
     pub fn sent_to(&self, bot: &str, chat_id: i64) -> Vec<Sent> {
         self.sent_by(bot)
             .into_iter()
@@ -209,6 +230,15 @@ impl FakeTelegram {
         let token = api::token_of(&mut world, bot).map_err(anyhow::Error::msg)?;
         stars::refund_by_telegram(&mut world, &token, user_id, charge_id)
             .map_err(anyhow::Error::msg)
+    }
+
+    /// While `lose` is set, Stars charges and refunds still happen (and are listed by
+    /// `getStarTransactions`) but their updates never reach the bot.
+    pub fn lose_payment_updates(&self, bot: &str, lose: bool) {
+        let mut world = self.lock();
+        if let Some(bot) = api::find_bot(&mut world, bot) {
+            bot.lose_payment_updates = lose;
+        }
     }
 
     /// Stars charges (`user_id`, `payload`, `amount`, `charge_id`, `refunded`).

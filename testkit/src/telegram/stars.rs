@@ -1,7 +1,8 @@
 //! Telegram Stars in the fake Bot API: `sendInvoice` and `createInvoiceLink` in XTR (with a
 //! 30-day subscription period), `answerPreCheckoutQuery`, `refundStarPayment`, and the payer's
 //! side: a pre-checkout query, then the `successful_payment` message; a subscription's renewals;
-//! a refund Telegram makes on its own (`refunded_payment`).
+//! a refund Telegram makes on its own (`refunded_payment`); `getStarTransactions`, Telegram's
+//! own ledger of both, which stays complete when the updates are lost.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -143,6 +144,18 @@ pub fn successful_payment(
         json!({"user_id": user_id, "payload": payload, "amount": amount,
                             "charge_id": charge_id, "refunded": false}),
     );
+    let mut source = json!({"type": "user", "transaction_type": "invoice_payment",
+                            "user": user.json(), "invoice_payload": payload});
+    if subscription {
+        source["subscription_period"] = json!(2_592_000);
+    }
+    bot.star_transactions.push(
+        json!({"id": charge_id, "amount": amount, "date": unix_now(),
+                                      "source": source}),
+    );
+    if bot.lose_payment_updates {
+        return Ok(());
+    }
     let mut paid = json!({"currency": "XTR", "total_amount": amount, "invoice_payload": payload,
                           "telegram_payment_charge_id": charge_id, "provider_payment_charge_id": ""});
     if subscription {
@@ -175,8 +188,16 @@ fn refund(world: &mut World, token: &str, user_id: i64, charge_id: &str) -> Resu
         return Err(ApiError::bad_request("CHARGE_ALREADY_REFUNDED"));
     }
     charge["refunded"] = json!(true);
+    let receiver = json!({"type": "user", "transaction_type": "invoice_payment",
+                          "user": user.json(), "invoice_payload": charge["payload"]});
+    let transaction = json!({"id": charge_id, "amount": charge["amount"], "date": unix_now(),
+                             "receiver": receiver});
     let refunded = json!({"currency": "XTR", "total_amount": charge["amount"],
                           "invoice_payload": charge["payload"], "telegram_payment_charge_id": charge_id});
+    bot.star_transactions.push(transaction);
+    if bot.lose_payment_updates {
+        return Ok(());
+    }
     let message_id = bot.next_message_id;
     bot.next_message_id += 1;
     bot.push_update(json!({"message": {
@@ -200,6 +221,30 @@ pub fn refund_star_payment(
         .ok_or_else(|| ApiError::bad_request("telegram_payment_charge_id"))?;
     refund(world, token, user_id, charge_id)?;
     Ok(json!(true))
+}
+
+/// `getStarTransactions`: `limit` (1–100, default 100) transactions after `offset`, oldest first.
+pub fn star_transactions(
+    world: &mut World,
+    token: &str,
+    params: &Value,
+) -> Result<Value, ApiError> {
+    let offset = params["offset"].as_u64().unwrap_or(0) as usize;
+    let limit = params["limit"].as_u64().unwrap_or(100) as usize;
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let page: Vec<Value> = bot
+        .star_transactions
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect();
+    Ok(json!({"transactions": page}))
 }
 
 /// Telegram refunds a charge on its own (a dispute, its support).

@@ -1,5 +1,6 @@
-//! What the fake Telegram remembers: bots, users, who started or blocked which bot, the
-//! update queue of each bot, the messages each bot sent, and the send-rate windows.
+//! What the fake Telegram remembers: bots, users, public channels and the bots that administer
+//! them, who started or blocked which bot, the update queue of each bot, the messages and photos
+//! each bot sent, and the send-rate windows.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -14,8 +15,10 @@ pub struct Limits {
     pub enabled: bool,
     /// Messages a bot may send per second overall.
     pub per_bot_per_second: usize,
-    /// Messages a bot may send to one chat per second.
+    /// Messages a bot may send to one private chat per second.
     pub per_chat_per_second: usize,
+    /// Messages a bot may post to one channel per minute.
+    pub per_channel_per_minute: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +27,32 @@ impl Default for Limits {
             enabled: true,
             per_bot_per_second: 30,
             per_chat_per_second: 1,
+            per_channel_per_minute: 20,
+        }
+    }
+}
+
+/// How many messages a bot may send to one chat within a window.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatPace {
+    pub messages: usize,
+    pub window: Duration,
+}
+
+impl Limits {
+    /// A private chat: about one message a second.
+    pub(crate) fn private_chat(&self) -> ChatPace {
+        ChatPace {
+            messages: self.per_chat_per_second,
+            window: Duration::from_secs(1),
+        }
+    }
+
+    /// A channel: Telegram allows about 20 posts a minute, not one a second.
+    pub(crate) fn channel(&self) -> ChatPace {
+        ChatPace {
+            messages: self.per_channel_per_minute,
+            window: Duration::from_secs(60),
         }
     }
 }
@@ -33,8 +62,11 @@ impl Default for Limits {
 pub struct Sent {
     pub message_id: i64,
     pub chat_id: i64,
-    /// The HTML (or plain) text the bot sent.
+    /// The HTML (or plain) text the bot sent; a photo's caption (empty without one).
     pub text: String,
+    /// A photo's bytes as uploaded (`None` for a text message). Empty for a photo sent by URL,
+    /// which the fake does not download.
+    pub photo: Option<Vec<u8>>,
     pub parse_mode: Option<String>,
     pub reply_markup: Option<Value>,
     pub deleted: bool,
@@ -59,6 +91,11 @@ pub struct Bot {
     pub pre_checkout_answers: Vec<Value>,
     /// Stars charges: user, payload, amount, charge id, refunded.
     pub charges: Vec<Value>,
+    /// `getStarTransactions`' list, oldest first: each charge (incoming) and refund (outgoing).
+    pub star_transactions: Vec<Value>,
+    /// While set, charges and refunds happen but their updates never reach the bot (as when it
+    /// was down longer than Telegram keeps updates).
+    pub lose_payment_updates: bool,
     pub sends: VecDeque<Instant>,
     pub chat_sends: HashMap<i64, VecDeque<Instant>>,
     pub too_many_requests: usize,
@@ -82,6 +119,8 @@ impl Bot {
             invoices: Vec::new(),
             pre_checkout_answers: Vec::new(),
             charges: Vec::new(),
+            star_transactions: Vec::new(),
+            lose_payment_updates: false,
             sends: VecDeque::new(),
             chat_sends: HashMap::new(),
             too_many_requests: 0,
@@ -102,32 +141,40 @@ impl Bot {
         id
     }
 
-    /// `Some(seconds)` to wait when this send would break a limit; records it otherwise.
-    pub fn admit(&mut self, chat_id: i64, limits: &Limits, now: Instant) -> Option<u64> {
+    /// `Some(seconds)` to wait when this send would break a limit (the bot's, or the chat's
+    /// `pace`); records it otherwise.
+    pub fn admit(
+        &mut self,
+        chat_id: i64,
+        pace: ChatPace,
+        limits: &Limits,
+        now: Instant,
+    ) -> Option<u64> {
         if !limits.enabled {
             return None;
         }
-        let window = Duration::from_secs(1);
-        self.sends.retain(|t| now.duration_since(*t) < window);
+        let bot_window = Duration::from_secs(1);
+        self.sends.retain(|t| now.duration_since(*t) < bot_window);
         let chat = self.chat_sends.entry(chat_id).or_default();
-        chat.retain(|t| now.duration_since(*t) < window);
-        let oldest_wait = |queue: &VecDeque<Instant>| {
+        chat.retain(|t| now.duration_since(*t) < pace.window);
+        let oldest_wait = |queue: &VecDeque<Instant>, window: Duration| {
             queue.front().map_or(1, |t| {
-                (window - now.duration_since(*t))
+                window
+                    .saturating_sub(now.duration_since(*t))
                     .as_secs_f64()
                     .ceil()
                     .max(1.0) as u64
             })
         };
-        if chat.len() >= limits.per_chat_per_second {
+        if chat.len() >= pace.messages {
             self.too_many_requests += 1;
             self.too_many_at.push((now, true));
-            return Some(oldest_wait(chat));
+            return Some(oldest_wait(chat, pace.window));
         }
         if self.sends.len() >= limits.per_bot_per_second {
             self.too_many_requests += 1;
             self.too_many_at.push((now, false));
-            return Some(oldest_wait(&self.sends));
+            return Some(oldest_wait(&self.sends, bot_window));
         }
         chat.push_back(now);
         self.sends.push_back(now);
@@ -153,11 +200,30 @@ impl User {
     }
 }
 
+/// A public channel; bots post to it only while they administer it.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: i64,
+    /// Without the `@`.
+    pub username: String,
+    pub title: String,
+    /// Ids of the bots that are its admins.
+    pub admins: HashSet<i64>,
+}
+
+impl Channel {
+    pub fn chat_json(&self) -> Value {
+        json!({"id": self.id, "type": "channel", "title": self.title, "username": self.username})
+    }
+}
+
 #[derive(Default)]
 pub struct World {
     /// By token.
     pub bots: HashMap<String, Bot>,
     pub users: HashMap<i64, User>,
+    /// By id.
+    pub channels: HashMap<i64, Channel>,
     /// (bot id, user id): the user has written to the bot, so the bot may write to them.
     pub started: HashSet<(i64, i64)>,
     pub blocked: HashSet<(i64, i64)>,
@@ -189,6 +255,13 @@ impl World {
             .iter_mut()
             .find(|(_, b)| b.username.eq_ignore_ascii_case(username))
             .map(|(token, bot)| (token.clone(), bot))
+    }
+
+    pub fn channel_by_username(&self, username: &str) -> Option<&Channel> {
+        let username = username.trim_start_matches('@');
+        self.channels
+            .values()
+            .find(|c| c.username.eq_ignore_ascii_case(username))
     }
 
     pub fn user(&mut self, id: i64) -> User {
