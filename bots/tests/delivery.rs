@@ -158,6 +158,36 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     })
     .await;
 
+    // when a user whose trial is over starts the design bot
+    let now = chrono::Utc::now();
+    let mut expired: Vec<Envelope> = testkit::events::subscriber(603, &["design"], 2)
+        .into_iter()
+        .filter(|e| !matches!(e.event, Event::TrialStarted(_)))
+        .collect();
+    expired.push(Envelope::new(schemas::TrialStarted {
+        user_id: 603,
+        starts_at: now - chrono::Duration::days(3),
+        ends_at: now - chrono::Duration::hours(1),
+    }));
+    app.given(&expired).await;
+    fake.user_says("rh_design_bot", 603, "/start").unwrap();
+    eventually("the expired user's answer", async || {
+        fake.sent_to("rh_design_bot", 603).len() == 1
+    })
+    .await;
+    // then they are told deliveries are paused until they pay, with a button to the main bot,
+    // not «Готово!»
+    let paused = fake.sent_to("rh_design_bot", 603)[0].clone();
+    assert!(
+        paused.text.starts_with("⏸ Подписка не активна"),
+        "{}",
+        paused.text
+    );
+    assert_eq!(
+        paused.reply_markup.unwrap()["inline_keyboard"][0][0]["url"],
+        "https://t.me/rh_main_bot?start=renew"
+    );
+
     // and a design vacancy (with hostile HTML) is imported
     let vacancy = "#вакансия Ищем дизайнера для лендинга кофейни <script>alert(1)</script> & Co. \
                    Figma, 3 экрана, бюджет 15 000 ₽. Удалённо. Пишите @studio_lena";

@@ -308,4 +308,30 @@ impl Bus {
         }
         Ok(out)
     }
+
+    /// How many messages of a stream match `filter` (wildcards allowed), counted by the server:
+    /// a consumer that only counts, gone again at once.
+    pub async fn count_subject(&self, filter: &str) -> Result<u64, ReadError> {
+        use async_nats::jetstream::consumer;
+        let transport = |e: &dyn std::fmt::Display| ReadError::transport(filter, e);
+        let stream = self
+            .js
+            .get_stream_no_info(crate::publish::stream_for_subject(filter))
+            .await
+            .map_err(|e| transport(&e))?;
+        let mut counter = stream
+            .create_consumer(consumer::pull::Config {
+                filter_subject: filter.to_owned(),
+                deliver_policy: consumer::DeliverPolicy::All,
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: std::time::Duration::from_secs(5),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| transport(&e))?;
+        let pending = counter.info().await.map_err(|e| transport(&e))?.num_pending;
+        let name = counter.cached_info().name.clone();
+        let _ = stream.delete_consumer(&name).await;
+        Ok(pending)
+    }
 }

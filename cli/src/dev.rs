@@ -22,6 +22,19 @@ pub enum DevCommand {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Expiry notices at scale: planning for many users, the scheduler SIGKILLed mid-plan, the
+    /// main bot's sender against the fake Bot API, the sender SIGKILLed mid-send.
+    Scheduler {
+        /// Users whose access ends inside the warning window.
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Notices the sender's rate is measured over.
+        #[arg(long, default_value_t = 10_000)]
+        sends: usize,
+        /// The sender's configured rate (messages per second).
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+    },
     /// One vacancy to many subscribers over many bots against the fake Bot API with
     /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
     Fanout {
@@ -111,6 +124,9 @@ pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow
             bots,
             kill_at,
         } => devtools::bench_delivery::fanout(subscribers, bots, kill_at).await,
+        BenchCommand::Scheduler { users, sends, rate } => {
+            devtools::bench_scheduler::scheduler(users, sends, rate).await
+        }
         BenchCommand::Latency {
             corpus,
             rate,

@@ -83,7 +83,21 @@ fn nats_apply_creates_then_changes_nothing() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../nats"),
         ],
     ));
-    assert!(second.contains("0 changed, 11 unchanged"), "{second}");
+    assert!(second.contains("0 changed, 16 unchanged"), "{second}");
+    // and the scheduler's schedules are stored once, then left alone (a second store would
+    // restart an @every timer)
+    assert!(
+        first.contains("stored     schedule expiry-notices"),
+        "{first}"
+    );
+    assert!(
+        second.contains("unchanged  schedule expiry-notices"),
+        "{second}"
+    );
+    assert!(
+        second.contains("unchanged  schedule admin-report"),
+        "{second}"
+    );
 }
 
 #[tokio::test]
@@ -194,6 +208,14 @@ fn migrate_then_demo_work_on_a_fresh_database() {
         "user 700000002 got -1001000000001:101 via the design bot",
         "user 700000002 got -1001000000002:201 via the development bot",
         "undecodable event",
+        // the scheduler's jobs, asked for by hand: a newcomer's warning, the report, the pick
+        "imported today's post in @demo_design_jobs: 1 new",
+        "== scheduler: expiry notices run:",
+        "@rh_demo_bot → 700000004: ⏳ Пробный период заканчивается",
+        "@rh_demo_bot → admin 700000003: a chart (",
+        "@rh_demo_bot → admin 700000003: 📊 <b>Отчёт за",
+        "@rh_demo_bot → @rh_demo_jobs: 🔥 <b>Вакансии дня",
+        "Нужен дизайнер карточек товаров для маркетплейса",
     ] {
         assert!(
             demo.contains(expected),
@@ -213,10 +235,15 @@ fn migrate_then_demo_work_on_a_fresh_database() {
         "{again}"
     );
     assert!(!again.contains("→ 700000002: <b>"), "{again}");
+    // (the design bot's second delivery is today's post: one a day)
     assert!(
-        again.contains("deliveries read model: 1 via the design bot"),
+        again.contains("deliveries read model: 2 via the design bot"),
         "{again}"
     );
+    // and the day's report and pick are not sent again
+    assert!(again.contains("(sent on an earlier run today"), "{again}");
+    assert!(again.contains("(posted on an earlier run today"), "{again}");
+    assert!(!again.contains("a chart ("), "{again}");
     let status = stdout(&remotehunt(&url, &database.url, &["projections", "status"]));
     assert!(status.contains("messages"), "{status}");
     // and the imported channels' yield and a rules backtest read what the demo stored

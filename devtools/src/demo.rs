@@ -161,8 +161,16 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
             }
         );
     }
+    let today = todays_post();
+    let report =
+        ingest::import::import_bytes(bus.clone(), today.as_bytes(), Some(EXPORTS[0].1)).await?;
+    println!(
+        "== imported today's post in @{}: {} new (one a day, for the public pick)",
+        EXPORTS[0].1, report.new
+    );
 
     classify_accepted(&bus).await?;
+    live.scheduler_jobs(&bus, &pool).await?;
     live.finish(&pool).await?;
     stop_projectors.cancel();
     projectors.await??;
@@ -206,6 +214,29 @@ pub async fn run(nats_url: &str, database_url: &str) -> anyhow::Result<()> {
 }
 
 /// Runs the classify service (local model, no LLM) until every accepted post is classified.
+/// A vacancy posted now in the design channel, as an export of one message: one a day (its id
+/// is the day's), so the public pick has something from the last 24 hours.
+fn todays_post() -> String {
+    let now = Utc::now();
+    let day = now.timestamp() / 86_400;
+    serde_json::json!({
+        "name": "Демо: дизайн-вакансии",
+        "type": "public_channel",
+        "id": 1_000_000_001_i64,
+        "messages": [{
+            "id": 10_000 + day,
+            "type": "message",
+            "date": now.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "date_unixtime": now.timestamp().to_string(),
+            "from": "Демо: дизайн-вакансии",
+            "from_id": "channel1000000001",
+            "author": "demo_shop",
+            "text": "#вакансия Нужен дизайнер карточек товаров для маркетплейса, бюджет 8 000 ₽, удалённо. Пишите @demo_shop"
+        }]
+    })
+    .to_string()
+}
+
 async fn classify_accepted(bus: &bus::Bus) -> anyhow::Result<()> {
     use async_nats::jetstream::consumer::pull;
     let classifier = classify::decide::Classifier::embedded()?;

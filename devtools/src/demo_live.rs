@@ -127,6 +127,20 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
     );
     let paid = pay_for_a_week_in_stars(&fake, greeting).await?;
     println!("== sample subscriber {user} bought a week in Telegram Stars: {paid}");
+    // The scheduler's admin and a newcomer whose two-day trial ends inside its window.
+    for person in [
+        crate::demo_scheduler::ADMIN,
+        crate::demo_scheduler::NEWCOMER,
+    ] {
+        fake.user_says(MAIN.1, person, "/start")
+            .map_err(anyhow::Error::msg)?;
+        until("the main bot's greeting", async || {
+            Ok(!fake.sent_to(MAIN.1, person).is_empty())
+        })
+        .await?;
+    }
+    let scheduler = crate::demo_scheduler::start(bus, pool, &fake, bot(MAIN.0), MAIN.1, &stop)?;
+    tasks.spawn(async move { scheduler.await? });
     Ok(LiveBots { fake, stop, tasks })
 }
 
@@ -170,6 +184,11 @@ async fn pay_for_a_week_in_stars(fake: &FakeTelegram, greeting: i64) -> anyhow::
 }
 
 impl LiveBots {
+    /// The scheduler's three jobs, each asked for now, and what they sent.
+    pub async fn scheduler_jobs(&self, bus: &Bus, pool: &PgPool) -> anyhow::Result<()> {
+        crate::demo_scheduler::show(bus, pool, &self.fake, MAIN.1).await
+    }
+
     /// Waits until deliveries stop changing, stops the bots, prints what each bot sent.
     pub async fn finish(mut self, pool: &PgPool) -> anyhow::Result<()> {
         let mut last = (usize::MAX, Instant::now());

@@ -9,12 +9,15 @@
 //! * [`bench`]: bus publish and projection rebuild against their raw ceilings, ingest, import
 //!   and the local classifier.
 //! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
+//! * [`bench_scheduler`]: expiry notices at scale: planning, the main bot's sender, kills.
 //! * [`fake_telegram`]: `remotehunt dev telegram`, the fake Bot API for development.
 
 pub mod bench;
 pub mod bench_delivery;
+pub mod bench_scheduler;
 pub mod demo;
 mod demo_live;
+mod demo_scheduler;
 
 /// Serves a fake Telegram Bot API on `listen` with the named bots (`TOKEN=username`) until
 /// `shutdown`.

@@ -56,3 +56,35 @@ pub async fn raw_upsert_batch(
     .await?;
     tx.commit().await
 }
+
+/// `count` users (ids from 1) whose trial ends at evenly spread instants in `(from, from +
+/// spread]`, straight into the users read model: what the scheduler's benchmark plans for.
+pub async fn insert_users_ending(
+    pool: &PgPool,
+    count: usize,
+    from: chrono::DateTime<chrono::Utc>,
+    spread: chrono::Duration,
+) -> sqlx::Result<()> {
+    let step = spread / (count.max(1) as i32);
+    for chunk in (1..=count as i64).collect::<Vec<_>>().chunks(10_000) {
+        let ends: Vec<chrono::DateTime<chrono::Utc>> =
+            chunk.iter().map(|n| from + step * (*n as i32)).collect();
+        sqlx::query(
+            "INSERT INTO users (user_id, first_name, registered_at, trial_started_at, trial_ends_at, last_seq)
+             SELECT id, 'Bench', end_at - interval '2 days', end_at - interval '2 days', end_at, 0
+             FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, end_at)",
+        )
+        .bind(chunk)
+        .bind(ends)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every user id in the users read model.
+pub async fn user_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT user_id FROM users ORDER BY user_id")
+        .fetch_all(pool)
+        .await
+}

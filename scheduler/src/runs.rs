@@ -47,7 +47,7 @@ impl Handler for JobRunner {
         self.bus
             .publish(&Envelope::new(started).caused_by(&envelope))
             .await?;
-        let result = self.run(tick.job, &run_id, delivery.stored_at).await;
+        let result = self.run_job(tick.job, &run_id, delivery.stored_at).await;
         let (outcome, counts, error) = match result {
             Ok(counts) => (JobOutcome::Succeeded, counts, None),
             Err(error) => {
@@ -76,7 +76,14 @@ impl Handler for JobRunner {
 }
 
 impl JobRunner {
-    async fn run(&self, job: Job, run_id: &str, tick_at: DateTime<Utc>) -> anyhow::Result<Counts> {
+    /// One run of `job` as of `tick_at`: what it planned. (A tick's handling records it around
+    /// this; benchmarks call it alone.)
+    pub async fn run_job(
+        &self,
+        job: Job,
+        run_id: &str,
+        tick_at: DateTime<Utc>,
+    ) -> anyhow::Result<Counts> {
         match job {
             Job::ExpiryNotices => self.expiry_notices(run_id).await,
             Job::AdminReport => self.admin_report(run_id, tick_at).await,

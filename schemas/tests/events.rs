@@ -274,6 +274,68 @@ fn samples() -> Vec<Event> {
             reason: "CHANNEL_PRIVATE".into(),
         }
         .into(),
+        JobTick {
+            job: Job::AdminReport,
+            trigger: JobTrigger::Manual {
+                who: "admin:77".into(),
+            },
+        }
+        .into(),
+        JobRunStarted {
+            run_id: job_run_id(Job::ExpiryNotices, 12),
+            job: Job::ExpiryNotices,
+            trigger: JobTrigger::Schedule,
+            tick_at: t(10),
+        }
+        .into(),
+        JobRunFinished {
+            run_id: job_run_id(Job::ExpiryNotices, 12),
+            job: Job::ExpiryNotices,
+            outcome: JobOutcome::Succeeded,
+            counts: [("planned".to_owned(), 3)].into(),
+            error: None,
+            finished_at: t(11),
+        }
+        .into(),
+        NotificationPlanned {
+            topic: Topic::ExpiryWarning {
+                user_id: 7,
+                access: AccessKind::Trial,
+                ends_at: t(40),
+            },
+            outbox: Outbox::Main,
+            chat: ChatTarget::Id(7),
+            body: Body::Text {
+                html: "⏳ Пробный период заканчивается <b>01.11.2026 в 15:40</b> (МСК).".into(),
+            },
+            buttons: vec![vec![Button {
+                label: "💳 Выбрать тариф".into(),
+                action: ButtonAction::Callback("p".into()),
+            }]],
+            run_id: job_run_id(Job::ExpiryNotices, 12),
+        }
+        .into(),
+        NotificationClaimed {
+            notification_id: "expiry:7:warning:1793547600".into(),
+            sender: "0190b1f2-0000-7000-8000-000000000001".into(),
+        }
+        .into(),
+        NotificationSent {
+            notification_id: "expiry:7:warning:1793547600".into(),
+            sent_message_id: 55,
+            sent_at: t(12),
+        }
+        .into(),
+        NotificationFailed {
+            notification_id: "pick:2026-11-01:0".into(),
+            error: "Forbidden: bot is not a member of the channel chat".into(),
+        }
+        .into(),
+        NotificationUnconfirmed {
+            notification_id: "report:77:2026-10-31:text".into(),
+            error: "operation timed out".into(),
+        }
+        .into(),
     ]
 }
 
