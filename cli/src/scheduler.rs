@@ -148,6 +148,17 @@ pub async fn execute(
                 "{}",
                 status_table(&scheduler::status::jobs(&bus, &pool).await?, zone)
             );
+            println!("\nRECENT RUNS (newest first, five per job)");
+            for run in projections::read::scheduler::recent_runs(&pool, 5).await? {
+                println!(
+                    "{:<24} {} {:<8} {:<24} {}",
+                    run.run_id,
+                    run.tick_at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S"),
+                    run.trigger,
+                    run.triggered_by.as_deref().unwrap_or("-"),
+                    outcome(&run)
+                );
+            }
             Ok(())
         }
         SchedulerCommand::Trigger { job, operator } => {
@@ -160,6 +171,15 @@ pub async fn execute(
             );
             Ok(())
         }
+    }
+}
+
+/// A run's outcome in a line: its counts, or its error.
+fn outcome(run: &projections::read::scheduler::JobRun) -> String {
+    match (run.outcome.as_deref(), &run.error) {
+        (Some("failed"), Some(error)) => format!("failed: {error}"),
+        (Some(outcome), _) => format!("{outcome} {}", run.counts),
+        (None, _) => "running".to_owned(),
     }
 }
 
@@ -177,11 +197,7 @@ fn status_table(jobs: &[scheduler::status::JobStatus], zone: chrono_tz::Tz) -> S
         let (last, outcome) = match &status.last_run {
             Some(run) => (
                 format!("{} ({})", time(run.tick_at), run.trigger),
-                match (run.outcome.as_deref(), &run.error) {
-                    (Some("failed"), Some(error)) => format!("failed: {error}"),
-                    (Some(outcome), _) => format!("{outcome} {}", run.counts),
-                    (None, _) => "running".to_owned(),
-                },
+                outcome(run),
             ),
             None => ("never".to_owned(), "-".to_owned()),
         };

@@ -668,3 +668,56 @@ async fn billing_payments_refund_and_revenue_for_operators() {
     );
     shutdown.cancel();
 }
+
+#[test]
+fn a_job_asked_for_twice_runs_twice_and_status_shows_both_runs() {
+    // given the streams, a migrated database and every service running as one process
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let database = FreshDatabaseName::new();
+    stdout(&remotehunt(&url, "", &["nats", "apply"]));
+    stdout(&remotehunt(&url, &database.url, &["migrate"]));
+    let mut all = Command::new(BIN)
+        .arg("all")
+        .env("NATS_URL", &url)
+        .env("DATABASE_URL", &database.url)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("remotehunt all");
+    // when an operator asks for the expiry notices twice
+    for _ in 0..2 {
+        let asked = stdout(&remotehunt(
+            &url,
+            &database.url,
+            &[
+                "scheduler",
+                "trigger",
+                "expiry-notices",
+                "--operator",
+                "ops",
+            ],
+        ));
+        assert!(
+            asked.contains("expiry-notices: run expiry-notices:"),
+            "{asked}"
+        );
+    }
+    // then status shows the job's schedule and both runs, each by the operator
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = stdout(&remotehunt(&url, &database.url, &["scheduler", "status"]));
+        // both runs listed, and done: the table's last run and the two listed runs succeeded
+        if status.matches("operator:ops").count() == 2 && status.matches("succeeded").count() == 3 {
+            assert!(status.contains("@every 10m"), "{status}");
+            assert!(status.contains("0 0 9 * * * (Europe/Moscow)"), "{status}");
+            assert!(!status.contains("failed"), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    all.kill().unwrap();
+    all.wait().unwrap();
+}
