@@ -228,10 +228,12 @@ fn matches(created: &PaymentCreated, user_id: i64, currency: &str, total: u32) -
         && created.amount.minor == i64::from(total)
 }
 
-/// Telegram asks before charging (answer within 10 s): only our own, untampered invoice passes.
+/// Telegram asks before charging (answer within 10 s): only our own, untampered invoice that
+/// is not paid yet passes. (A subscription's renewals come without asking.)
 pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> anyhow::Result<()> {
-    let created = stars_payment(bus, &query.invoice_payload).await?;
-    let ok = created.is_some_and(|c| {
+    let payload = &query.invoice_payload;
+    let created = stars_payment(bus, payload).await?;
+    let ours = created.is_some_and(|c| {
         matches(
             &c,
             query.from.id.0 as i64,
@@ -239,11 +241,20 @@ pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> any
             query.total_amount,
         )
     });
-    let answer = bot.answer_pre_checkout_query(query.id.clone(), ok);
-    if ok {
+    // A second payment of one invoice would be charged and give nothing: refuse it.
+    let paid = ours && billing::ledger::succeeded(bus, payload).await?.is_some();
+    let answer = bot.answer_pre_checkout_query(query.id.clone(), ours && !paid);
+    if ours && !paid {
         answer.await?;
+    } else if paid {
+        tracing::warn!(%payload, "pre-checkout refused: the invoice is paid already");
+        answer
+            .error_message(
+                "Этот счёт уже оплачен — подписка активна. Продлить её можно в «Оплатить»",
+            )
+            .await?;
     } else {
-        tracing::warn!(payload = %query.invoice_payload, "pre-checkout refused: not our invoice");
+        tracing::warn!(%payload, "pre-checkout refused: not our invoice");
         answer
             .error_message("Счёт устарел — откройте «Оплатить» ещё раз")
             .await?;

@@ -299,6 +299,25 @@ async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
         .filter(|e| matches!(e, Event::SubscriptionExtended(x) if x.until - x.from == chrono::Duration::days(7)))
         .count();
     assert_eq!(weeks, 1);
+
+    // when the user taps «Pay» on the same invoice again
+    telegram
+        .pre_checkout("rh_main_bot", USER, &payload, 100)
+        .unwrap();
+    // then Telegram is told not to charge: the invoice is paid, and the user why
+    eventually("the fourth answer", async || {
+        telegram.pre_checkout_answers("rh_main_bot").len() == 4
+    })
+    .await;
+    let again = telegram.pre_checkout_answers("rh_main_bot")[3].clone();
+    assert_eq!(again["ok"], false);
+    assert!(
+        again["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Этот счёт уже оплачен"),
+        "{again}"
+    );
     shutdown.cancel();
 }
 
