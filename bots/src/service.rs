@@ -74,16 +74,13 @@ pub async fn run(
             stars,
             category_bot_usernames,
         } = setup;
-        let yookassa = match yookassa {
-            Some(client) => {
-                let me = main.get_me().await?;
-                Some(YooKassaCheckout {
-                    client,
-                    return_url: format!("https://t.me/{}", me.username()),
-                })
-            }
-            None => None,
-        };
+        let yookassa = yookassa.map(|client| YooKassaCheckout {
+            client,
+            return_url: format!(
+                "https://t.me/{}",
+                main_bot_username.as_deref().unwrap_or_default()
+            ),
+        });
         let payments = (yookassa.is_some() || stars).then(|| Payments {
             plans,
             yookassa,
