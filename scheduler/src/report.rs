@@ -68,6 +68,9 @@ fn caption(report: &Report) -> String {
     )
 }
 
+/// Silent channels named in the report; the rest are counted.
+const SILENT_NAMED: usize = 20;
+
 /// Items joined with commas, or «нет».
 fn listed(items: impl Iterator<Item = String>) -> String {
     let items: Vec<String> = items.collect();
@@ -113,7 +116,16 @@ pub fn text(report: &Report) -> String {
             .iter()
             .map(|c| format!("{} — {}", escape(&c.title), c.vacancies)),
     );
-    let silent = listed(f.silent_channels.iter().map(|t| escape(t)));
+    // A service reading hundreds of channels may have many silent ones: name the first few,
+    // so the report always fits in one message.
+    let silent = match f.silent_channels.len() {
+        n if n > SILENT_NAMED => format!(
+            "{} и ещё {}",
+            listed(f.silent_channels[..SILENT_NAMED].iter().map(|t| escape(t))),
+            n - SILENT_NAMED
+        ),
+        _ => listed(f.silent_channels.iter().map(|t| escape(t))),
+    };
     let mut text = format!(
         "📊 <b>Отчёт за {day}</b> (МСК)\n\n\
          <b>Пользователи</b>\n\
@@ -153,12 +165,11 @@ pub fn text(report: &Report) -> String {
         dead = report.unhandled_dead_letters,
     );
     if text.chars().count() > schemas::TEXT_LIMIT {
-        // Long channel lists are what can overflow: cut, and say so.
-        text = text
-            .chars()
-            .take(schemas::TEXT_LIMIT - 2)
-            .collect::<String>()
-            + " …";
+        // Very long channel titles can still overflow: cut at a line's end, where every tag is
+        // closed (each line opens and closes its own), and say so.
+        let head: String = text.chars().take(schemas::TEXT_LIMIT - 2).collect();
+        let cut = head.rfind('\n').unwrap_or(head.len());
+        text = format!("{}\n…", &head[..cut]);
     }
     text
 }
@@ -217,5 +228,34 @@ mod tests {
         assert!(text.contains("(LLM: 25%)"));
         assert!(text.contains("необработанных ошибок (DLQ): 2"));
         assert!(caption(&report).chars().count() <= schemas::CAPTION_LIMIT);
+    }
+
+    #[test]
+    fn many_silent_channels_still_fit_in_one_message() {
+        let report = Report {
+            day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+            figures: Day {
+                silent_channels: (0..200)
+                    .map(|n| format!("Канал {n} {}", "ы".repeat(150)))
+                    .collect(),
+                ..Day::default()
+            },
+            unhandled_dead_letters: 0,
+        };
+        let text = text(&report);
+        assert!(text.chars().count() <= schemas::TEXT_LIMIT);
+        assert_eq!(
+            text.matches("<b>").count(),
+            text.matches("</b>").count(),
+            "{text}"
+        );
+        let short = Report {
+            figures: Day {
+                silent_channels: (0..30).map(|n| format!("Канал {n}")).collect(),
+                ..Day::default()
+            },
+            ..report
+        };
+        assert!(super::text(&short).contains("Канал 19 и ещё 10"));
     }
 }
