@@ -4,8 +4,10 @@
 //! here, so they agree and their races end in one change.
 
 use bus::Bus;
+use schemas::callback::MenuAction;
 use schemas::{Currency, Envelope, Money, PaymentCanceled, PaymentCreated};
 use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::activate::{self, Refund, RefundRecorded};
 use crate::ledger;
@@ -48,8 +50,8 @@ impl Billing {
                 match activate::payment_succeeded(&self.bus, &created, &payment.id).await? {
                     Some(extension) => {
                         let text = format!(
-                            "✅ Оплата прошла! Подписка активна до {} (UTC).",
-                            extension.until.format("%d.%m.%Y %H:%M")
+                            "✅ Оплата прошла! Подписка активна до {}.",
+                            fanout::wording::moment(extension.until, fanout::wording::DEFAULT_ZONE)
                         );
                         self.tell(created.user_id, &text).await;
                         Ok(Outcome::Activated)
@@ -63,7 +65,13 @@ impl Billing {
                     user_id: created.user_id,
                     reason: "canceled at YooKassa".into(),
                 };
-                self.bus.publish(&Envelope::new(canceled)).await?;
+                // Told once: the cancellation is recorded once per payment.
+                if !self.bus.publish(&Envelope::new(canceled)).await?.duplicate {
+                    let text = "Оплата не прошла: платёж отменён, деньги не списаны. Можно попробовать ещё раз.";
+                    let again = MenuAction::Provider(created.plan.clone());
+                    self.tell_with_button(created.user_id, text, ("🔁 Оплатить ещё раз", &again))
+                        .await;
+                }
                 Ok(Outcome::Canceled)
             }
             _ => Ok(Outcome::Pending),
@@ -105,7 +113,7 @@ impl Billing {
         let amount = refund.amount;
         let recorded = activate::refund_succeeded(&self.bus, &created, refund).await?;
         if recorded.new {
-            let news = crate::refund::user_news(&recorded, amount);
+            let news = crate::refund::user_news(&recorded, amount, fanout::wording::DEFAULT_ZONE);
             self.tell(created.user_id, &news).await;
         }
         Ok(Outcome::Refunded(recorded))
@@ -137,7 +145,20 @@ impl Billing {
     /// Tells the user what happened to their money, the moment it did.
     pub async fn tell(&self, user_id: i64, text: &str) {
         let Some(bot) = &self.bot else { return };
-        tell(bot, user_id, text).await;
+        tell(bot, user_id, text, None).await;
+    }
+
+    /// [`Billing::tell`] with one button of the main bot's menu under the text.
+    async fn tell_with_button(
+        &self,
+        user_id: i64,
+        text: &str,
+        (label, action): (&str, &MenuAction),
+    ) {
+        let Some(bot) = &self.bot else { return };
+        let keyboard =
+            InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(label, action.encode())]]);
+        tell(bot, user_id, text, Some(keyboard)).await;
     }
 }
 
@@ -145,10 +166,14 @@ impl Billing {
 /// Telegram's one message a second: wait out a 429, and retry Telegram's own failures (5xx,
 /// error pages, connections that never opened) for a while, rather than leave them without
 /// the news. The payment is recorded whatever happens here.
-pub async fn tell(bot: &Bot, user_id: i64, text: &str) {
+pub async fn tell(bot: &Bot, user_id: i64, text: &str, keyboard: Option<InlineKeyboardMarkup>) {
     let mut wait = std::time::Duration::from_millis(500);
     for _ in 0..6 {
-        let error = match bot.send_message(ChatId(user_id), text.to_owned()).await {
+        let mut request = bot.send_message(ChatId(user_id), text.to_owned());
+        if let Some(keyboard) = &keyboard {
+            request = request.reply_markup(keyboard.clone());
+        }
+        let error = match request.await {
             Ok(_) => return,
             Err(error) => error,
         };

@@ -119,7 +119,13 @@ impl Refunds<'_> {
         if recorded.new
             && let Some(bot) = self.bot
         {
-            tell(bot, created.user_id, &user_news(&recorded, created.amount)).await;
+            tell(
+                bot,
+                created.user_id,
+                &user_news(&recorded, created.amount, fanout::wording::DEFAULT_ZONE),
+                None,
+            )
+            .await;
         }
         Ok(Requested::Refunded(recorded))
     }
@@ -131,16 +137,16 @@ pub fn stars_refund_id(charge: &str) -> String {
     format!("stars:{charge}")
 }
 
-/// The user's news of a refund of `amount`.
-pub fn user_news(recorded: &RefundRecorded, amount: Money) -> String {
+/// The user's news of a refund of `amount`, with times in `zone`.
+pub fn user_news(recorded: &RefundRecorded, amount: Money, zone: chrono_tz::Tz) -> String {
     let amount = match amount.currency {
         Currency::Rub => format!("{} ₽", crate::yookassa::amount_value(amount.minor)),
         Currency::Xtr => format!("{} ⭐", amount.minor),
     };
     let access = match &recorded.revoked {
         Some(revoked) if revoked.until > chrono::Utc::now() => format!(
-            "Подписка действует до {} (UTC).",
-            revoked.until.format("%d.%m.%Y %H:%M")
+            "Подписка действует до {}.",
+            fanout::wording::moment(revoked.until, zone)
         ),
         Some(_) => "Оплаченный период закончился.".to_owned(),
         None => "Оплаченный период уже был использован.".to_owned(),

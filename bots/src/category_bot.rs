@@ -5,15 +5,16 @@
 //! that post to: forged or stale data is refused without effect.
 
 use bus::Bus;
-use fanout::card::{Button, CardAction, card_buttons, report_buttons};
+use fanout::card::{Button, CardAction, card_buttons, keyboard, report_buttons};
 use schemas::{
-    AuthorHidden, BotStopReason, CategoryBotStarted, CategoryBotStopped, Envelope, MessageKey,
-    ReportReason, VacancyReported,
+    AuthorHidden, AuthorUnhidden, BotStopReason, CategoryBotStarted, CategoryBotStopped, Envelope,
+    MessageKey, ReportReason, VacancyReported,
 };
 use sqlx::PgPool;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, UpdateKind,
+    BotCommand, CallbackQuery, InlineKeyboardButton, InlineKeyboardButtonKind,
+    InlineKeyboardMarkup, Message, UpdateKind,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -32,13 +33,18 @@ pub struct CategoryBot {
     pub main_bot_username: Option<String>,
 }
 
-pub fn keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(buttons.iter().map(|b| {
-        vec![InlineKeyboardButton::callback(
-            b.label.clone(),
-            b.callback_data.clone(),
-        )]
-    }))
+/// The original post's link that a card's «Открыть пост» button holds, kept when the card's
+/// other buttons change.
+fn post_link(query: &CallbackQuery) -> Option<String> {
+    let markup = query.regular_message()?.reply_markup()?;
+    markup
+        .inline_keyboard
+        .iter()
+        .flatten()
+        .find_map(|button| match &button.kind {
+            InlineKeyboardButtonKind::Url(url) => Some(url.to_string()),
+            _ => None,
+        })
 }
 
 impl CategoryBot {
@@ -76,9 +82,19 @@ impl CategoryBot {
     fn help(&self) -> String {
         format!(
             "Я присылаю свежие заказы категории «{}».\n/start — получать\n/stop — пауза\n\
-             Категории и подписка — в главном боте.",
+             Категории, подписка, оплата и помощь — в главном боте.",
             self.name
         )
+    }
+
+    /// A button to the main bot (with a start payload saying why the user comes), if its
+    /// username is known.
+    fn to_main_bot(&self, label: &str, payload: &str) -> Option<InlineKeyboardMarkup> {
+        let main = self.main_bot_username.as_deref()?;
+        let url = url::Url::parse(&format!("https://t.me/{main}?start={payload}")).ok()?;
+        Some(InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
+            label, url,
+        )]]))
     }
 
     async fn on_message(&self, message: &Message) -> anyhow::Result<()> {
@@ -88,24 +104,22 @@ impl CategoryBot {
         let user_id = user.id.0 as i64;
         let text = message.text().unwrap_or_default().trim();
         let command = text.split_whitespace().next().unwrap_or_default();
-        let reply = match command.split('@').next().unwrap_or_default() {
+        let (reply, markup) = match command.split('@').next().unwrap_or_default() {
             "/start" => {
-                self.bus
-                    .publish(&Envelope::new(CategoryBotStarted {
-                        user_id,
-                        category: self.category.clone(),
-                    }))
-                    .await?;
-                let access = projections::read::users::access(&self.pool, user_id).await?;
-                if !access.is_some_and(|a| a.is_running(chrono::Utc::now())) {
-                    return self
-                        .paused_until_paid(message.chat.id, access.is_some())
-                        .await;
+                // Started already: nothing changes, so nothing is recorded (and the main
+                // bot's menu is not redrawn under the user for nothing).
+                let active =
+                    projections::read::users::bot_active(&self.pool, user_id, &self.category)
+                        .await?;
+                if active != Some(true) {
+                    self.bus
+                        .publish(&Envelope::new(CategoryBotStarted {
+                            user_id,
+                            category: self.category.clone(),
+                        }))
+                        .await?;
                 }
-                format!(
-                    "Готово! Сюда будут приходить заказы «{}». /stop — пауза.",
-                    self.name
-                )
+                self.on_start(user_id).await?
             }
             "/stop" => {
                 self.bus
@@ -115,37 +129,53 @@ impl CategoryBot {
                         reason: BotStopReason::Paused,
                     }))
                     .await?;
-                "Пауза: заказов не будет, пока не нажмёте /start.".to_owned()
+                (
+                    "Пауза: заказов не будет, пока не нажмёте /start.".to_owned(),
+                    None,
+                )
             }
-            _ => self.help(),
+            _ => (self.help(), self.to_main_bot("Открыть главный бот", "help")),
         };
-        patiently(self.bot.send_message(message.chat.id, reply)).await?;
+        let mut request = self.bot.send_message(message.chat.id, reply);
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        patiently(request).await?;
         Ok(())
     }
 
-    /// The user's trial or subscription is not running: deliveries wait until they pay (or
-    /// sign up), in the main bot.
-    async fn paused_until_paid(&self, chat: ChatId, registered: bool) -> anyhow::Result<()> {
-        let text = if registered {
-            format!(
-                "⏸ Подписка не активна — заказы «{}» на паузе. Оформите подписку в главном боте, и они снова начнут приходить сюда.",
-                self.name
-            )
-        } else {
-            format!(
-                "Чтобы получать заказы «{}», сначала зарегистрируйтесь в главном боте.",
-                self.name
-            )
+    /// What a started bot can promise: «Готово!» only when the user chose this category and
+    /// their access runs; otherwise what is missing, with the way to the main bot.
+    async fn on_start(
+        &self,
+        user_id: i64,
+    ) -> anyhow::Result<(String, Option<InlineKeyboardMarkup>)> {
+        let pool = &self.pool;
+        let access = projections::read::users::access(pool, user_id).await?;
+        let chosen = projections::read::users::chosen_categories(pool, user_id).await?;
+        let name = &self.name;
+        let Some(access) = access else {
+            let text = format!(
+                "Чтобы получать заказы «{name}», сначала откройте главный бот: там регистрация и пробный период."
+            );
+            return Ok((text, self.to_main_bot("Открыть главный бот", "start")));
         };
-        let mut reply = self.bot.send_message(chat, text);
-        if let Some(main) = &self.main_bot_username
-            && let Ok(url) = url::Url::parse(&format!("https://t.me/{main}?start=renew"))
-        {
-            let button = InlineKeyboardButton::url("Открыть главный бот", url);
-            reply = reply.reply_markup(InlineKeyboardMarkup::new([[button]]));
+        if !access.is_running(chrono::Utc::now()) {
+            let text = format!(
+                "⏸ Подписка не активна — заказы «{name}» на паузе. Оформите подписку в главном боте, и они снова начнут приходить сюда."
+            );
+            return Ok((text, self.to_main_bot("Оформить подписку", "renew")));
         }
-        patiently(reply).await?;
-        Ok(())
+        if !chosen.contains(&self.category) {
+            let text = format!(
+                "Категория «{name}» не выбрана в главном боте — её заказы сюда не придут. Отметьте её в «🗂 Категории»."
+            );
+            return Ok((text, self.to_main_bot("Выбрать категории", "categories")));
+        }
+        Ok((
+            format!("Готово! Сюда будут приходить заказы «{name}». /stop — пауза."),
+            None,
+        ))
     }
 
     async fn on_button(&self, query: &CallbackQuery) -> anyhow::Result<()> {
@@ -171,6 +201,7 @@ impl CategoryBot {
             }
             CardAction::ReportAs(key, reason) => self.report(query, user_id, key, reason).await,
             CardAction::HideAuthor(key) => self.hide_author(query, user_id, key).await,
+            CardAction::UndoHide(key) => self.undo_hide(query, user_id, key).await,
         }
     }
 
@@ -216,11 +247,35 @@ impl CategoryBot {
         self.bus
             .publish(&Envelope::new(AuthorHidden { user_id, author }))
             .await?;
+        // «Отменить» takes the hide's place under the card, for a mistaken tap.
+        let undo = Button {
+            label: "↩️ Отменить: снова показывать автора".to_owned(),
+            callback_data: CardAction::UndoHide(key).callback_data(),
+        };
+        self.set_buttons(query, &[undo]).await?;
         self.answer(
             query,
-            "Автор скрыт. Вернуть можно в главном боте: «Моя подписка»",
+            "Автор скрыт. Вернуть можно здесь или в главном боте: «Моя подписка»",
         )
         .await
+    }
+
+    async fn undo_hide(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        key: MessageKey,
+    ) -> anyhow::Result<()> {
+        let pool = &self.pool;
+        if let Some(author) = projections::read::vacancies::author(pool, key).await?
+            && projections::read::users::is_hidden(pool, user_id, &author).await?
+        {
+            self.bus
+                .publish(&Envelope::new(AuthorUnhidden { user_id, author }))
+                .await?;
+        }
+        self.set_buttons(query, &card_buttons(key)).await?;
+        self.answer(query, "Автор снова в ленте").await
     }
 
     /// Whether this bot delivered that post to this user: the only user whose buttons count.
@@ -236,7 +291,7 @@ impl CategoryBot {
             patiently(
                 self.bot
                     .edit_message_reply_markup(message.chat.id, message.id)
-                    .reply_markup(keyboard(buttons)),
+                    .reply_markup(keyboard(buttons, post_link(query).as_deref())),
             )
             .await?;
         }

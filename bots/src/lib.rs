@@ -2,8 +2,9 @@
 //! from the read models.
 //!
 //! * [`main_bot`]: `/start` registers the user and starts the trial (once per Telegram user,
-//!   ever), the category picker (read-your-writes over the projection), "Моя подписка",
-//!   `/help`, and the admins' verdicts on reports.
+//!   ever), the live menu every button edits in place, and the admins' verdicts on reports.
+//! * [`menu`]: the main bot's screens, pure; [`live_menu`]: reading them and drawing them into
+//!   the user's one menu message; [`menu_refresh`]: the redraw when a category bot is started.
 //! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
 //! * [`reports`]: sends subscribers' reports to the admins.
 //! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
@@ -12,9 +13,11 @@
 //! * [`service`]: the service's entry point, [`run`]: every configured bot until shutdown.
 
 pub mod category_bot;
+pub mod live_menu;
 pub mod main_bot;
+pub mod menu;
+pub mod menu_refresh;
 pub mod pay;
-pub mod picker;
 pub mod polling;
 pub mod reports;
 pub mod service;

@@ -1,24 +1,27 @@
-//! The main bot: sign-up with a 2-day trial (once per Telegram user, ever), the category picker,
-//! `/help`. Long-polls with teloxide; each update is handled to the end before the next, so a
-//! user's rapid taps apply in order.
+//! The main bot: sign-up with a trial (once per Telegram user, ever), the live menu every button
+//! edits in place (categories, «Моя подписка», the time zone, paying, help), the admins'
+//! verdicts on reports and `/jobs`. Updates of different users are handled at once, one user's
+//! in order (`polling`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bus::Bus;
 use chrono::Utc;
 use projections::Projection;
-use projections::read::{self, users::Running};
+use projections::read;
+use schemas::callback::{MenuAction, author_ref};
 use schemas::{CategoriesChosen, Envelope, TrialStarted, UserRegistered};
 use sqlx::PgPool;
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageKind, ParseMode,
-    UpdateKind, User,
+    BotCommand, BotCommandScope, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup,
+    Message, MessageKind, ParseMode, Recipient, UpdateKind, User,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::picker::{self, Category};
+use crate::live_menu::{Place, Views, draw};
+use crate::menu::{self, Setup};
 use crate::polling::patiently;
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct MainBotConfig {
     pub stars_reconcile_every: Duration,
     /// The zone `/jobs` shows times in (the scheduler's).
     pub timezone: chrono_tz::Tz,
+    /// Whom users write to when something is wrong (`SUPPORT_CONTACT`), shown in the help.
+    pub support: Option<String>,
 }
 
 /// What the "Оплатить" flow needs: the plans and the providers. Telegram Stars need nothing
@@ -68,6 +73,7 @@ impl Default for MainBotConfig {
             payments: None,
             stars_reconcile_every: Duration::from_secs(600),
             timezone: chrono_tz::Europe::Moscow,
+            support: None,
         }
     }
 }
@@ -77,53 +83,74 @@ pub struct MainBot {
     bus: Bus,
     pool: PgPool,
     config: MainBotConfig,
+    views: Views,
 }
 
-const HELP: &str = "Я присылаю свежие заказы из фриланс-каналов — по одному боту на каждую \
-категорию.\n\n/start — выбрать категории\n/help — эта подсказка";
+/// The note a tap gets back (a toast), empty for none.
+type Note = String;
 
 impl MainBot {
     pub fn new(bot: Bot, bus: Bus, pool: PgPool, config: MainBotConfig) -> Self {
+        let setup = Setup {
+            categories: Vec::new(),
+            category_bots: config.category_bots.clone(),
+            payments: config.payments.is_some(),
+            support: config.support.clone(),
+            trial_days: u64::try_from(config.trial.num_days()).unwrap_or_default(),
+            payment_methods: config.payments.as_ref().map(crate::pay::methods),
+        };
+        let views = Views {
+            pool: pool.clone(),
+            setup,
+        };
         Self {
             bot,
             bus,
             pool,
             config,
+            views,
         }
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let this = &self;
-        let commands = [
-            teloxide::types::BotCommand::new("start", "Выбрать категории"),
-            teloxide::types::BotCommand::new("help", "Как это работает"),
-        ];
-        if let Err(error) = self.bot.set_my_commands(commands).await {
-            tracing::warn!(%error, "could not set the main bot's commands");
-        }
+        self.set_commands().await;
         // A Stars payment whose update we never handled is found in Telegram's own ledger.
         let sells_stars = self.config.payments.as_ref().is_some_and(|p| p.stars);
         let reconciler = sells_stars.then(|| {
-            let ledger = crate::stars_ledger::StarsLedger::new(self.bot.clone(), self.bus.clone());
+            let ledger = crate::stars_ledger::StarsLedger::new(
+                self.bot.clone(),
+                self.bus.clone(),
+                self.pool.clone(),
+            );
             tokio::spawn(ledger.run(self.config.stars_reconcile_every, shutdown.child_token()))
         });
+        let refresh = crate::menu_refresh::MenuRefresh {
+            bot: self.bot.clone(),
+            views: self.views.clone(),
+            read_your_writes: self.config.read_your_writes,
+        };
+        let spec = bus::consume::ConsumerSpec::of(bus::consume::consumers::MAIN_MENU);
+        let refresher = tokio::spawn(bus::consume::consume(
+            self.bus.clone(),
+            spec,
+            refresh,
+            shutdown.child_token(),
+        ));
+        let this = &self;
         crate::polling::poll(
             &self.bot,
             &self.bus,
             "main",
             self.config.poll_timeout,
             &shutdown,
-            |update| {
-                let this = &this;
-                async move {
-                    match update.kind {
-                        UpdateKind::Message(message) => this.on_message(&message).await,
-                        UpdateKind::CallbackQuery(query) => this.on_button(&query).await,
-                        UpdateKind::PreCheckoutQuery(query) => {
-                            crate::pay::pre_checkout(&this.bot, &this.bus, &query).await
-                        }
-                        _ => Ok(()),
+            |update| async move {
+                match update.kind {
+                    UpdateKind::Message(message) => this.on_message(&message).await,
+                    UpdateKind::CallbackQuery(query) => this.on_button(&query).await,
+                    UpdateKind::PreCheckoutQuery(query) => {
+                        crate::pay::pre_checkout(&this.bot, &this.bus, &query).await
                     }
+                    _ => Ok(()),
                 }
             },
         )
@@ -131,85 +158,80 @@ impl MainBot {
         if let Some(reconciler) = reconciler {
             reconciler.abort();
         }
+        refresher.abort();
         Ok(())
+    }
+
+    /// The command menu: everyone's, and the admins' with `/jobs` on top of it.
+    async fn set_commands(&self) {
+        let mut commands = vec![
+            BotCommand::new("start", "Начать и выбрать категории"),
+            BotCommand::new("menu", "Меню"),
+            BotCommand::new("subscription", "Моя подписка"),
+        ];
+        if self.config.payments.is_some() {
+            commands.push(BotCommand::new("pay", "Оплатить подписку"));
+        }
+        commands.push(BotCommand::new("help", "Как это работает"));
+        if let Err(error) = self.bot.set_my_commands(commands.clone()).await {
+            tracing::warn!(%error, "could not set the main bot's commands");
+        }
+        let mut admins = commands;
+        admins.push(BotCommand::new("jobs", "Задачи по расписанию"));
+        for admin in &self.config.admin_ids {
+            let scope = BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(*admin)),
+            };
+            let set = self.bot.set_my_commands(admins.clone()).scope(scope);
+            if let Err(error) = set.await {
+                tracing::warn!(admin, %error, "could not set an admin's commands");
+            }
+        }
+    }
+
+    fn is_admin(&self, user_id: i64) -> bool {
+        self.config.admin_ids.contains(&user_id)
     }
 
     async fn on_message(&self, message: &Message) -> anyhow::Result<()> {
         let Some(user) = message.from.as_ref() else {
             return Ok(());
         };
+        let user_id = user.id.0 as i64;
         if let Some(payment) = message.successful_payment() {
-            let user_id = user.id.0 as i64;
-            return crate::pay::stars_paid(&self.bot, &self.bus, user_id, payment).await;
+            return crate::pay::stars_paid(&self.bot, &self.bus, &self.pool, user_id, payment)
+                .await;
         }
         if let MessageKind::RefundedPayment(refunded) = &message.kind {
-            let user_id = user.id.0 as i64;
             let refunded = &refunded.refunded_payment;
-            return crate::pay::stars_refunded(&self.bot, &self.bus, user_id, refunded).await;
+            return crate::pay::stars_refunded(&self.bot, &self.bus, &self.pool, user_id, refunded)
+                .await;
         }
         let text = message.text().unwrap_or_default().trim();
         let command = text.split_whitespace().next().unwrap_or_default();
-        match command.split('@').next().unwrap_or_default() {
-            "/start" => self.start(user).await,
-            "/jobs" if self.config.admin_ids.contains(&(user.id.0 as i64)) => {
-                self.jobs(message.chat.id).await
-            }
-            "/help" => {
-                patiently(self.bot.send_message(message.chat.id, HELP)).await?;
-                Ok(())
-            }
-            _ => {
-                let categories = self.categories().await?;
-                let chosen = self.chosen(user.id.0 as i64).await?;
-                let reply = self
-                    .bot
-                    .send_message(
-                        message.chat.id,
-                        "Я понимаю кнопки и команды /start и /help. Ваши категории:",
-                    )
-                    .reply_markup(picker::keyboard(&categories, &chosen));
-                patiently(reply).await?;
-                Ok(())
-            }
-        }
-    }
-
-    /// `/jobs` for admins: each job's last run and next run, with «Повторить» under each.
-    async fn jobs(&self, chat: ChatId) -> anyhow::Result<()> {
-        let jobs = scheduler::status::jobs(&self.bus, &self.pool).await?;
-        let text = scheduler::status::html(&jobs, self.config.timezone);
-        let rows = schemas::Job::ALL.map(|job| {
-            vec![InlineKeyboardButton::callback(
-                format!("🔁 Повторить: {}", job.title()),
-                format!("{}{}", scheduler::runs::RETRY_PREFIX, job.as_str()),
-            )]
-        });
-        let reply = self
-            .bot
-            .send_message(chat, text)
-            .parse_mode(ParseMode::Html)
-            .reply_markup(InlineKeyboardMarkup::new(rows));
-        patiently(reply).await?;
+        let screen = match command.split('@').next().unwrap_or_default() {
+            "/start" => return self.start(user).await,
+            "/jobs" if self.is_admin(user_id) => return self.jobs(message.chat.id).await,
+            "/menu" => MenuAction::Menu,
+            "/subscription" => MenuAction::Subscription,
+            "/pay" if self.config.payments.is_some() => MenuAction::Plans,
+            "/pay" => MenuAction::Subscription,
+            "/help" => MenuAction::Help,
+            _ => return self.not_understood(message.chat.id).await,
+        };
+        self.show(user_id, &screen, Place::New).await?;
         Ok(())
     }
 
-    /// «Повторить»: a run of the job now, through the scheduler's own path.
-    async fn run_job(
-        &self,
-        query: &CallbackQuery,
-        admin_id: i64,
-        job: schemas::Job,
-    ) -> anyhow::Result<()> {
-        self.bus.trigger(job, &format!("admin:{admin_id}")).await?;
-        self.bot
-            .answer_callback_query(query.id.clone())
-            .text(format!("Запущено: {}", job.title()))
-            .await?;
-        let text = format!(
-            "▶️ Запущено: «{}». Итог — в /jobs, ошибка придёт сюда.",
-            job.title()
-        );
-        patiently(self.bot.send_message(ChatId(admin_id), text)).await?;
+    /// Free text or an unknown command: a short answer and a way to the menu, not the menu.
+    async fn not_understood(&self, chat: ChatId) -> anyhow::Result<()> {
+        let keyboard =
+            InlineKeyboardMarkup::new([[menu::button("📋 Открыть меню", &MenuAction::Menu)]]);
+        let reply = self
+            .bot
+            .send_message(chat, "Я понимаю кнопки и команды — всё есть в меню.")
+            .reply_markup(keyboard);
+        patiently(reply).await?;
         Ok(())
     }
 
@@ -234,114 +256,249 @@ impl MainBot {
             .max()
             .unwrap_or_default();
         self.read_your_writes(last).await?;
-        let trial_ends = read::users::access(&self.pool, user_id)
-            .await?
-            .and_then(|access| access.trial_ends_at);
-        let greeting = match (published[1].duplicate, trial_ends) {
-            (false, Some(ends)) => format!(
-                "Привет, {}! Я присылаю свежие заказы из фриланс-каналов.\nПробный период — до {} (UTC). Выберите категории:",
-                user.first_name,
-                ends.format("%d.%m %H:%M")
-            ),
-            _ => format!("С возвращением, {}! Ваши категории:", user.first_name),
+        let view = self.views.user(user_id).await?;
+        let setup = self.views.setup().await?;
+        let screen = if published[1].duplicate {
+            let greeting = format!("С возвращением, {}!", user.first_name);
+            menu::main(&view, &setup, Some(&greeting), now)
+        } else {
+            // A newcomer goes straight to the picker: choosing is the first thing to do.
+            let days = fanout::wording::days(
+                u64::try_from(self.config.trial.num_days()).unwrap_or_default(),
+            );
+            let mut screen = menu::categories(&view, &setup);
+            screen.text = format!(
+                "Привет, {}! Я присылаю свежие заказы из фриланс-каналов.\n{}: {days} бесплатно.\n\n{}",
+                fanout::card::escape(&user.first_name),
+                view.status(now),
+                screen.text
+            );
+            screen
         };
-        let categories = self.categories().await?;
-        let chosen = self.chosen(user_id).await?;
-        let text = format!(
-            "{greeting}{}",
-            self.bots_summary(user_id, &categories, &chosen).await?
-        );
-        let reply = self
-            .bot
-            .send_message(ChatId(user_id), text)
-            .reply_markup(picker::keyboard(&categories, &chosen));
-        patiently(reply).await?;
-        Ok(())
+        draw(
+            &self.bot,
+            &self.bus,
+            &self.pool,
+            user_id,
+            &screen,
+            Place::New,
+        )
+        .await
     }
 
     async fn on_button(&self, query: &CallbackQuery) -> anyhow::Result<()> {
         let user_id = query.from.id.0 as i64;
-        let categories = self.categories().await?;
-        let data = query.data.as_deref().unwrap_or_default();
-        if data == picker::SUBSCRIPTION {
-            self.bot.answer_callback_query(query.id.clone()).await?;
-            return self.subscription(user_id, &categories).await;
-        }
-        if let Some(payments) = &self.config.payments
-            && let Some(step) = crate::pay::Step::parse(data, &payments.plans)
-        {
-            self.bot.answer_callback_query(query.id.clone()).await?;
-            return crate::pay::show(&self.bot, &self.bus, payments, user_id, step).await;
-        }
-        if let Some(author) = picker::parse_unhide(data) {
-            return self.unhide(query, user_id, author).await;
-        }
-        if let Some((resolution, report_id)) = crate::reports::parse_verdict(data)
-            && self.config.admin_ids.contains(&user_id)
-        {
-            return self.verdict(query, user_id, report_id, resolution).await;
-        }
-        if let Some(job) = data
-            .strip_prefix(scheduler::runs::RETRY_PREFIX)
-            .and_then(schemas::Job::parse)
-            && self.config.admin_ids.contains(&user_id)
-        {
-            return self.run_job(query, user_id, job).await;
-        }
-        let Some(slug) = picker::parse_toggle(data, &categories) else {
-            // Forged, stale (a retired category) or not ours: no effect.
-            self.bot
-                .answer_callback_query(query.id.clone())
-                .text("Эта кнопка устарела — нажмите /start")
-                .await?;
-            return Ok(());
+        let place = query
+            .regular_message()
+            .map_or(Place::New, |message| Place::Edit(message.id));
+        let action = query.data.as_deref().and_then(MenuAction::parse);
+        let note = match action {
+            Some(action) => self.act(query, user_id, &action, place).await?,
+            // Forged, cut, or from an older version of the bot: no effect.
+            None => Some("Эта кнопка устарела — откройте /menu".to_owned()),
         };
-        let mut chosen = self.chosen(user_id).await?;
-        let added = chosen.insert(slug.to_owned());
-        if !added {
-            chosen.remove(slug);
+        let mut answer = self.bot.answer_callback_query(query.id.clone());
+        if let Some(note) = note.filter(|n| !n.is_empty()) {
+            answer = answer.text(note);
         }
-        let event = Envelope::new(CategoriesChosen {
+        answer.await?;
+        Ok(())
+    }
+
+    /// Carries out one button; the note for the tap (`None` when the button is not valid here).
+    async fn act(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        action: &MenuAction,
+        place: Place,
+    ) -> anyhow::Result<Option<Note>> {
+        let stale = Some("Эта кнопка устарела — откройте /menu".to_owned());
+        match action {
+            MenuAction::Menu
+            | MenuAction::Categories
+            | MenuAction::Subscription
+            | MenuAction::Help
+            | MenuAction::Zones => self.show(user_id, action, place).await,
+            MenuAction::Choose { slug, on } => self.choose(user_id, slug, *on, place).await,
+            MenuAction::Zone(zone) => self.choose_zone(user_id, zone, place).await,
+            MenuAction::Unhide(reference) => self.unhide(user_id, reference, place).await,
+            MenuAction::Plans
+            | MenuAction::Provider(_)
+            | MenuAction::YooKassa(_)
+            | MenuAction::Stars(_)
+            | MenuAction::StarsSubscription(_) => {
+                let Some(payments) = &self.config.payments else {
+                    return Ok(stale);
+                };
+                let shop = crate::pay::Shop {
+                    bot: &self.bot,
+                    bus: &self.bus,
+                    pool: &self.pool,
+                    payments,
+                };
+                Ok(shop.show(user_id, action, place).await?.or(stale))
+            }
+            MenuAction::Verdict {
+                report_id,
+                resolution,
+            } if self.is_admin(user_id) => {
+                self.verdict(query, user_id, report_id, *resolution).await
+            }
+            MenuAction::RunJob(job) if self.is_admin(user_id) => self.run_job(user_id, *job).await,
+            MenuAction::Verdict { .. } | MenuAction::RunJob(_) => Ok(stale),
+        }
+    }
+
+    /// Draws one of the menu's own screens.
+    async fn show(
+        &self,
+        user_id: i64,
+        action: &MenuAction,
+        place: Place,
+    ) -> anyhow::Result<Option<Note>> {
+        if matches!(action, MenuAction::Plans)
+            && let Some(payments) = &self.config.payments
+        {
+            let shop = crate::pay::Shop {
+                bot: &self.bot,
+                bus: &self.bus,
+                pool: &self.pool,
+                payments,
+            };
+            return shop.show(user_id, action, place).await;
+        }
+        let view = self.views.user(user_id).await?;
+        let setup = self.views.setup().await?;
+        let now = Utc::now();
+        let screen = match action {
+            MenuAction::Categories => menu::categories(&view, &setup),
+            MenuAction::Subscription => menu::subscription(&view, &setup, now),
+            MenuAction::Help => menu::help(&setup),
+            MenuAction::Zones => menu::zones(&view),
+            _ => menu::main(&view, &setup, None, now),
+        };
+        draw(&self.bot, &self.bus, &self.pool, user_id, &screen, place).await?;
+        Ok(Some(String::new()))
+    }
+
+    /// Sets one category on or off (a state, so a doubled tap changes nothing), then redraws
+    /// the picker from the read model once it holds the change.
+    async fn choose(
+        &self,
+        user_id: i64,
+        slug: &str,
+        on: bool,
+        place: Place,
+    ) -> anyhow::Result<Option<Note>> {
+        let categories = read::catalog::active_categories(&self.pool).await?;
+        let Some(category) = categories.iter().find(|c| c.slug == slug) else {
+            return Ok(Some(
+                "Этой категории больше нет — откройте /menu".to_owned(),
+            ));
+        };
+        let mut chosen: std::collections::BTreeSet<String> =
+            read::users::chosen_categories(&self.pool, user_id)
+                .await?
+                .into_iter()
+                .collect();
+        let changed = if on {
+            chosen.insert(slug.to_owned())
+        } else {
+            chosen.remove(slug)
+        };
+        if changed {
+            let event = Envelope::new(CategoriesChosen {
+                user_id,
+                categories: chosen.into_iter().collect(),
+            });
+            let published = self.bus.publish(&event).await?;
+            self.read_your_writes(published.sequence).await?;
+        }
+        self.show(user_id, &MenuAction::Categories, place).await?;
+        Ok(Some(match (on, changed) {
+            (true, true) => format!("Добавлено: {}", category.name),
+            (false, true) => format!("Убрано: {}", category.name),
+            (true, false) => format!("{} уже выбрана", category.name),
+            (false, false) => format!("{} уже убрана", category.name),
+        }))
+    }
+
+    async fn choose_zone(
+        &self,
+        user_id: i64,
+        zone: &str,
+        place: Place,
+    ) -> anyhow::Result<Option<Note>> {
+        let Some(tz) = menu::known_zone(zone) else {
+            return Ok(Some("Этот пояс недоступен — выберите другой".to_owned()));
+        };
+        let current = read::users::time_zone(&self.pool, user_id).await?;
+        if current.as_deref() != Some(zone) {
+            let event = Envelope::new(schemas::TimeZoneChosen {
+                user_id,
+                zone: zone.to_owned(),
+            });
+            let published = self.bus.publish(&event).await?;
+            self.read_your_writes(published.sequence).await?;
+        }
+        self.show(user_id, &MenuAction::Subscription, place).await?;
+        Ok(Some(format!("Время — {}", fanout::wording::zone_label(tz))))
+    }
+
+    /// «Вернуть»: the hidden author the button names (by [`author_ref`], so any key fits).
+    async fn unhide(
+        &self,
+        user_id: i64,
+        reference: &str,
+        place: Place,
+    ) -> anyhow::Result<Option<Note>> {
+        let hidden = read::users::hidden_authors(&self.pool, user_id).await?;
+        let Some(author) = hidden.into_iter().find(|a| author_ref(a) == reference) else {
+            self.show(user_id, &MenuAction::Subscription, place).await?;
+            return Ok(Some("Этот автор уже не скрыт".to_owned()));
+        };
+        let event = Envelope::new(schemas::AuthorUnhidden {
             user_id,
-            categories: chosen.iter().cloned().collect(),
+            author: author.clone(),
         });
         let published = self.bus.publish(&event).await?;
         self.read_your_writes(published.sequence).await?;
-        let chosen = self.chosen(user_id).await?;
-        if let Some(message) = query.regular_message() {
-            // The text keeps its first paragraph (the greeting) and gets the new bot list.
-            let greeting = message
-                .text()
-                .unwrap_or_default()
-                .split("\n\n")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let text = format!(
-                "{greeting}{}",
-                self.bots_summary(user_id, &categories, &chosen).await?
-            );
-            patiently(
-                self.bot
-                    .edit_message_text(message.chat.id, message.id, text)
-                    .reply_markup(picker::keyboard(&categories, &chosen)),
-            )
-            .await?;
-        }
-        let name = categories
-            .iter()
-            .find(|c| c.slug == slug)
-            .map_or(slug, |c| c.name.as_str());
-        let note = if added {
-            format!("Добавлено: {name}")
-        } else {
-            format!("Убрано: {name}")
-        };
-        self.bot
-            .answer_callback_query(query.id.clone())
-            .text(note)
-            .await?;
+        self.show(user_id, &MenuAction::Subscription, place).await?;
+        Ok(Some(format!(
+            "{} снова в ленте",
+            menu::short(&menu::author_name(&author, None), 60)
+        )))
+    }
+
+    /// `/jobs` for admins: each job's last run and next run, with «Повторить» under each.
+    async fn jobs(&self, chat: ChatId) -> anyhow::Result<()> {
+        let jobs = scheduler::status::jobs(&self.bus, &self.pool).await?;
+        let text = scheduler::status::html(&jobs, self.config.timezone);
+        let rows = schemas::Job::ALL.map(|job| {
+            vec![InlineKeyboardButton::callback(
+                format!("🔁 Повторить: {}", job.title()),
+                MenuAction::RunJob(job).encode(),
+            )]
+        });
+        let reply = self
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(InlineKeyboardMarkup::new(rows));
+        patiently(reply).await?;
         Ok(())
+    }
+
+    /// «Повторить»: a run of the job now, through the scheduler's own path.
+    async fn run_job(&self, admin_id: i64, job: schemas::Job) -> anyhow::Result<Option<Note>> {
+        self.bus.trigger(job, &format!("admin:{admin_id}")).await?;
+        let text = format!(
+            "▶️ Запущено: «{}». Итог — в /jobs, ошибка придёт сюда.",
+            job.title()
+        );
+        patiently(self.bot.send_message(ChatId(admin_id), text)).await?;
+        Ok(Some(format!("Запущено: {}", job.title())))
     }
 
     /// An admin's verdict on a report: recorded once, and the report message says who decided.
@@ -351,7 +508,7 @@ impl MainBot {
         admin_id: i64,
         report_id: &str,
         resolution: schemas::Resolution,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Note>> {
         use crate::reports::{Verdict, resolve};
         let verdict = resolve(&self.bus, &self.pool, admin_id, report_id, resolution).await?;
         let note = match verdict {
@@ -370,146 +527,7 @@ impl MainBot {
             )
             .await?;
         }
-        self.bot
-            .answer_callback_query(query.id.clone())
-            .text(note)
-            .await?;
-        Ok(())
-    }
-
-    /// "Моя подписка": status and end date, categories, hidden authors with undo buttons.
-    async fn subscription(&self, user_id: i64, categories: &[Category]) -> anyhow::Result<()> {
-        let (text, markup) = self.subscription_view(user_id, categories).await?;
-        patiently(
-            self.bot
-                .send_message(ChatId(user_id), text)
-                .reply_markup(markup),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn subscription_view(
-        &self,
-        user_id: i64,
-        categories: &[Category],
-    ) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
-        let access = read::users::access(&self.pool, user_id)
-            .await?
-            .unwrap_or_default();
-        let date = |t: chrono::DateTime<Utc>| t.format("%d.%m.%Y %H:%M").to_string();
-        let status = match access.running(Utc::now()) {
-            Some(Running::Paid(until)) => format!("Подписка активна до {} (UTC)", date(until)),
-            Some(Running::Trial(until)) => format!("Пробный период до {} (UTC)", date(until)),
-            None => "Подписка не активна".to_owned(),
-        };
-        let chosen = self.chosen(user_id).await?;
-        let names: Vec<&str> = categories
-            .iter()
-            .filter(|c| chosen.contains(&c.slug))
-            .map(|c| c.name.as_str())
-            .collect();
-        let hidden = read::users::hidden_authors(&self.pool, user_id).await?;
-        let mut text = format!(
-            "{status}\nКатегории: {}",
-            if names.is_empty() {
-                "не выбраны".to_owned()
-            } else {
-                names.join(", ")
-            }
-        );
-        let mut rows = Vec::new();
-        if self.config.payments.is_some() {
-            rows.push(vec![teloxide::types::InlineKeyboardButton::callback(
-                "💳 Оплатить",
-                crate::pay::PAY,
-            )]);
-        }
-        if hidden.is_empty() {
-            text.push_str("\nСкрытых авторов нет");
-        } else {
-            text.push_str(&format!("\nСкрытые авторы: {}", hidden.join(", ")));
-            for author in &hidden {
-                if let Some(data) = picker::unhide_data(author) {
-                    rows.push(vec![teloxide::types::InlineKeyboardButton::callback(
-                        format!("Вернуть {author}"),
-                        data,
-                    )]);
-                }
-            }
-        }
-        Ok((text, teloxide::types::InlineKeyboardMarkup::new(rows)))
-    }
-
-    async fn unhide(
-        &self,
-        query: &CallbackQuery,
-        user_id: i64,
-        author: &str,
-    ) -> anyhow::Result<()> {
-        let hidden = read::users::is_hidden(&self.pool, user_id, author).await?;
-        if !hidden {
-            self.bot
-                .answer_callback_query(query.id.clone())
-                .text("Этот автор уже не скрыт")
-                .await?;
-            return Ok(());
-        }
-        let event = Envelope::new(schemas::AuthorUnhidden {
-            user_id,
-            author: author.to_owned(),
-        });
-        let published = self.bus.publish(&event).await?;
-        self.read_your_writes(published.sequence).await?;
-        if let Some(message) = query.regular_message() {
-            let categories = self.categories().await?;
-            let (text, markup) = self.subscription_view(user_id, &categories).await?;
-            patiently(
-                self.bot
-                    .edit_message_text(message.chat.id, message.id, text)
-                    .reply_markup(markup),
-            )
-            .await?;
-        }
-        self.bot
-            .answer_callback_query(query.id.clone())
-            .text(format!("{author} снова в ленте"))
-            .await?;
-        Ok(())
-    }
-
-    /// For each chosen category, its bot and whether the user has started it yet.
-    async fn bots_summary(
-        &self,
-        user_id: i64,
-        categories: &[Category],
-        chosen: &BTreeSet<String>,
-    ) -> anyhow::Result<String> {
-        if chosen.is_empty() {
-            return Ok(String::new());
-        }
-        let started: BTreeSet<String> = read::users::started_bots(&self.pool, user_id)
-            .await?
-            .into_iter()
-            .collect();
-        let mut lines = vec![
-            String::new(),
-            "Заказы приходят от бота каждой категории:".to_owned(),
-        ];
-        for category in categories.iter().filter(|c| chosen.contains(&c.slug)) {
-            let line = match self.config.category_bots.get(&category.slug) {
-                Some(bot) if started.contains(&category.slug) => {
-                    format!("✅ {}: @{bot} подключён", category.name)
-                }
-                Some(bot) => format!(
-                    "👉 {}: откройте https://t.me/{bot}?start=go и нажмите «Старт»",
-                    category.name
-                ),
-                None => format!("⏳ {}: бот скоро появится", category.name),
-            };
-            lines.push(line);
-        }
-        Ok(format!("\n{}", lines.join("\n")))
+        Ok(Some(note.to_owned()))
     }
 
     async fn read_your_writes(&self, sequence: u64) -> anyhow::Result<()> {
@@ -522,16 +540,5 @@ impl MainBot {
         .await?;
         anyhow::ensure!(seen, "the users read model is behind (sequence {sequence})");
         Ok(())
-    }
-
-    async fn categories(&self) -> anyhow::Result<Vec<Category>> {
-        Ok(read::catalog::active_categories(&self.pool).await?)
-    }
-
-    async fn chosen(&self, user_id: i64) -> anyhow::Result<BTreeSet<String>> {
-        Ok(read::users::chosen_categories(&self.pool, user_id)
-            .await?
-            .into_iter()
-            .collect())
     }
 }

@@ -15,173 +15,188 @@ use teloxide::types::{
     Seconds, SuccessfulPayment,
 };
 
+use crate::live_menu::{Place, draw};
 use crate::main_bot::Payments;
+use crate::menu::{Screen, button};
 use crate::polling::patiently;
-
-/// Callback data of the "Оплатить" button.
-pub const PAY: &str = "p";
-
-/// Where the user is in the flow; parsed strictly from callback data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Choose a plan.
-    Plans,
-    /// Choose how to pay for this plan.
-    Provider(String),
-    /// Pay for this plan with YooKassa.
-    YooKassa(String),
-    /// Pay for this plan in Telegram Stars.
-    Stars(String),
-    /// Subscribe to this (30-day) plan in Telegram Stars, renewed by Telegram.
-    StarsSubscription(String),
-}
+use fanout::card::escape;
+use schemas::callback::MenuAction;
 
 /// The only period Telegram offers for Stars subscriptions.
 pub const STARS_SUBSCRIPTION_DAYS: u32 = 30;
 
-impl Step {
-    pub fn parse(data: &str, plans: &[Plan]) -> Option<Self> {
-        if data == PAY {
-            return Some(Step::Plans);
-        }
-        let known = |slug: &str| plans.iter().any(|p| p.slug == slug);
-        if let Some(slug) = data.strip_prefix("p:").filter(|s| known(s)) {
-            return Some(Step::Provider(slug.to_owned()));
-        }
-        if let Some(slug) = data.strip_prefix("ps:").filter(|s| known(s)) {
-            return Some(Step::Stars(slug.to_owned()));
-        }
-        let monthly = |slug: &str| {
-            plans
-                .iter()
-                .any(|p| p.slug == slug && p.days == STARS_SUBSCRIPTION_DAYS)
-        };
-        if let Some(slug) = data.strip_prefix("pr:").filter(|s| monthly(s)) {
-            return Some(Step::StarsSubscription(slug.to_owned()));
-        }
-        data.strip_prefix("py:")
-            .filter(|s| known(s))
-            .map(|slug| Step::YooKassa(slug.to_owned()))
+/// What a plan costs in the ways to pay that are on offer.
+pub fn price(plan: &Plan, payments: &Payments) -> String {
+    match (payments.yookassa.is_some(), payments.stars) {
+        (true, true) => format!("{} ₽ или {} ⭐", plan.rub, plan.stars),
+        (true, false) => format!("{} ₽", plan.rub),
+        (false, _) => format!("{} ⭐", plan.stars),
     }
 }
 
-pub async fn show(
-    bot: &Bot,
-    bus: &Bus,
-    payments: &Payments,
-    user_id: i64,
-    step: Step,
-) -> anyhow::Result<()> {
-    let chat = ChatId(user_id);
-    let plan = |slug: &str| payments.plans.iter().find(|p| p.slug == slug);
-    match step {
-        Step::Plans => {
-            let rows = payments.plans.iter().map(|p| {
-                vec![InlineKeyboardButton::callback(
-                    format!("{} — {} ₽", p.name, p.rub),
-                    format!("p:{}", p.slug),
-                )]
-            });
-            let text = "Выберите срок подписки:";
-            patiently(
-                bot.send_message(chat, text)
-                    .reply_markup(InlineKeyboardMarkup::new(rows)),
-            )
-            .await?;
-        }
-        Step::Provider(slug) => {
-            let Some(plan) = plan(&slug) else {
-                return Ok(());
-            };
-            let text = format!("{} — {} ₽. Как оплатить?", plan.name, plan.rub);
-            let mut rows = Vec::new();
-            if payments.yookassa.is_some() {
-                rows.push([InlineKeyboardButton::callback(
-                    "💳 Картой или СБП (ЮKassa)",
-                    format!("py:{}", plan.slug),
-                )]);
-            }
-            if payments.stars {
-                rows.push([InlineKeyboardButton::callback(
-                    format!("⭐ {} Telegram Stars", plan.stars),
-                    format!("ps:{}", plan.slug),
-                )]);
-                if plan.days == STARS_SUBSCRIPTION_DAYS {
-                    rows.push([InlineKeyboardButton::callback(
-                        format!("🔁 {} ⭐ каждый месяц (автопродление)", plan.stars),
-                        format!("pr:{}", plan.slug),
-                    )]);
+/// The ways to pay that are on offer, in words (the help names them).
+pub fn methods(payments: &Payments) -> String {
+    let mut methods = Vec::new();
+    if payments.yookassa.is_some() {
+        methods.push("картой или СБП (ЮKassa)");
+    }
+    if payments.stars {
+        methods.push("Telegram Stars");
+    }
+    methods.join(" или ")
+}
+
+/// The bot's side of one step of "Оплатить".
+pub(crate) struct Shop<'a> {
+    pub bot: &'a Bot,
+    pub bus: &'a Bus,
+    pub pool: &'a sqlx::PgPool,
+    pub payments: &'a Payments,
+}
+
+impl Shop<'_> {
+    /// Draws the step `action` names into the menu at `place` (an invoice is a message of its
+    /// own); the note for the tap, or `None` when the action is not a payment step. A plan not on
+    /// sale (any more) is a stale button.
+    pub async fn show(
+        &self,
+        user_id: i64,
+        action: &MenuAction,
+        place: Place,
+    ) -> anyhow::Result<Option<String>> {
+        let payments = self.payments;
+        let plan = |slug: &str| payments.plans.iter().find(|p| p.slug == slug);
+        let stale = || Some("Этот тариф больше не продаётся — откройте /pay".to_owned());
+        let screen = match action {
+            MenuAction::Plans => {
+                let mut rows: Vec<Vec<InlineKeyboardButton>> = payments
+                    .plans
+                    .iter()
+                    .map(|p| {
+                        vec![button(
+                            format!("{} — {}", p.name, price(p, payments)),
+                            &MenuAction::Provider(p.slug.clone()),
+                        )]
+                    })
+                    .collect();
+                rows.push(vec![button("← Назад", &MenuAction::Menu)]);
+                Screen {
+                    text: "<b>Оплата</b>\nВыберите срок подписки:".to_owned(),
+                    keyboard: InlineKeyboardMarkup::new(rows),
                 }
             }
-            let keyboard = InlineKeyboardMarkup::new(rows);
-            patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
-        }
-        Step::YooKassa(slug) => {
-            let (Some(plan), Some(yookassa)) = (plan(&slug), &payments.yookassa) else {
-                return Ok(());
-            };
-            let checkout = billing::checkout::yookassa(
-                bus,
-                &yookassa.client,
-                user_id,
-                plan,
-                &yookassa.return_url,
-            )
-            .await?;
-            let url = url::Url::parse(&checkout.confirmation_url)?;
-            let text = format!(
-                "Счёт на {} ₽ за «{}». Подписка включится сама, как только оплата пройдёт.",
-                plan.rub, plan.name
-            );
-            let keyboard =
-                InlineKeyboardMarkup::new([[InlineKeyboardButton::url("Перейти к оплате", url)]]);
-            patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
-        }
-        Step::Stars(slug) => {
-            let Some(plan) = plan(&slug).filter(|_| payments.stars) else {
-                return Ok(());
-            };
-            let payment_id = stars_payment_created(bus, user_id, plan).await?;
-            let price = LabeledPrice::new(plan.name.clone(), plan.stars);
-            let invoice = bot.send_invoice(
-                chat,
-                format!("Подписка: {}", plan.name),
-                "Свежие заказы из фриланс-каналов в Telegram",
-                payment_id,
-                "XTR",
-                [price],
-            );
-            patiently(invoice).await?;
-        }
-        Step::StarsSubscription(slug) => {
-            let Some(plan) = plan(&slug).filter(|_| payments.stars) else {
-                return Ok(());
-            };
-            let payment_id = stars_payment_created(bus, user_id, plan).await?;
-            let price = LabeledPrice::new(plan.name.clone(), plan.stars);
-            let period = Seconds::from_seconds(STARS_SUBSCRIPTION_DAYS * 24 * 60 * 60);
-            let link = bot
-                .create_invoice_link(
-                    format!("Подписка: {} (автопродление)", plan.name),
-                    "Свежие заказы из фриланс-каналов в Telegram, продлевается каждый месяц",
+            MenuAction::Provider(slug) => {
+                let Some(plan) = plan(slug) else {
+                    return Ok(stale());
+                };
+                let mut rows = Vec::new();
+                if payments.yookassa.is_some() {
+                    rows.push(vec![button(
+                        format!("💳 {} ₽ картой или СБП (ЮKassa)", plan.rub),
+                        &MenuAction::YooKassa(plan.slug.clone()),
+                    )]);
+                }
+                if payments.stars {
+                    rows.push(vec![button(
+                        format!("⭐ {} Telegram Stars", plan.stars),
+                        &MenuAction::Stars(plan.slug.clone()),
+                    )]);
+                    if plan.days == STARS_SUBSCRIPTION_DAYS {
+                        rows.push(vec![button(
+                            format!("🔁 {} ⭐ каждый месяц (автопродление)", plan.stars),
+                            &MenuAction::StarsSubscription(plan.slug.clone()),
+                        )]);
+                    }
+                }
+                rows.push(vec![button("← Назад", &MenuAction::Plans)]);
+                Screen {
+                    text: format!(
+                        "<b>{}</b> — {}, {}. Как оплатить?",
+                        escape(&plan.name),
+                        price(plan, payments),
+                        fanout::wording::days(u64::from(plan.days))
+                    ),
+                    keyboard: InlineKeyboardMarkup::new(rows),
+                }
+            }
+            MenuAction::YooKassa(slug) => {
+                let (Some(plan), Some(yookassa)) = (plan(slug), &payments.yookassa) else {
+                    return Ok(stale());
+                };
+                let checkout = billing::checkout::yookassa(
+                    self.bus,
+                    &yookassa.client,
+                    user_id,
+                    plan,
+                    &yookassa.return_url,
+                )
+                .await?;
+                let url = url::Url::parse(&checkout.confirmation_url)?;
+                Screen {
+                    text: format!(
+                        "Счёт на {} ₽ за «{}». Подписка включится сама, как только оплата пройдёт.",
+                        plan.rub,
+                        escape(&plan.name)
+                    ),
+                    keyboard: InlineKeyboardMarkup::new([
+                        vec![InlineKeyboardButton::url("Перейти к оплате", url)],
+                        vec![button("← Назад", &MenuAction::Provider(plan.slug.clone()))],
+                    ]),
+                }
+            }
+            MenuAction::Stars(slug) => {
+                let Some(plan) = plan(slug).filter(|_| payments.stars) else {
+                    return Ok(stale());
+                };
+                let payment_id = stars_payment_created(self.bus, user_id, plan).await?;
+                let price = LabeledPrice::new(plan.name.clone(), plan.stars);
+                let invoice = self.bot.send_invoice(
+                    ChatId(user_id),
+                    format!("Подписка: {}", plan.name),
+                    "Свежие заказы из фриланс-каналов в Telegram",
                     payment_id,
                     "XTR",
                     [price],
-                )
-                .subscription_period(period);
-            let link = url::Url::parse(&patiently(link).await?)?;
-            let text = format!(
-                "Подписка за {} ⭐ в месяц. Telegram продлевает её сама; отменить можно в настройках Telegram.",
-                plan.stars
-            );
-            let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::url(
-                "⭐ Оформить подписку",
-                link,
-            )]]);
-            patiently(bot.send_message(chat, text).reply_markup(keyboard)).await?;
-        }
+                );
+                patiently(invoice).await?;
+                return Ok(Some("Счёт — ниже".to_owned()));
+            }
+            MenuAction::StarsSubscription(slug) => {
+                let Some(plan) =
+                    plan(slug).filter(|p| payments.stars && p.days == STARS_SUBSCRIPTION_DAYS)
+                else {
+                    return Ok(stale());
+                };
+                let payment_id = stars_payment_created(self.bus, user_id, plan).await?;
+                let price = LabeledPrice::new(plan.name.clone(), plan.stars);
+                let period = Seconds::from_seconds(STARS_SUBSCRIPTION_DAYS * 24 * 60 * 60);
+                let link = self
+                    .bot
+                    .create_invoice_link(
+                        format!("Подписка: {} (автопродление)", plan.name),
+                        "Свежие заказы из фриланс-каналов в Telegram, продлевается каждый месяц",
+                        payment_id,
+                        "XTR",
+                        [price],
+                    )
+                    .subscription_period(period);
+                let link = url::Url::parse(&patiently(link).await?)?;
+                Screen {
+                    text: format!(
+                        "Подписка за {} ⭐ в месяц. Telegram продлевает её сама; отменить можно в «Моя подписка» или в настройках Telegram.",
+                        plan.stars
+                    ),
+                    keyboard: InlineKeyboardMarkup::new([
+                        vec![InlineKeyboardButton::url("⭐ Оформить подписку", link)],
+                        vec![button("← Назад", &MenuAction::Provider(plan.slug.clone()))],
+                    ]),
+                }
+            }
+            _ => return Ok(None),
+        };
+        draw(self.bot, self.bus, self.pool, user_id, &screen, place).await?;
+        Ok(Some(String::new()))
     }
-    Ok(())
 }
 
 /// Records the Stars payment an invoice is about to ask for; its id is the invoice's payload.
@@ -203,9 +218,9 @@ async fn stars_payment_created(bus: &Bus, user_id: i64, plan: &Plan) -> anyhow::
     Ok(payment_id)
 }
 
-/// Our id for a renewal of a Stars subscription: one per Telegram charge, the same however
-/// often Telegram reports it.
-fn renewal_payment_id(charge: &str) -> String {
+/// Our id for a charge that is not its invoice's first (a renewal, a second charge): one per
+/// Telegram charge, the same however often Telegram reports it.
+fn charge_payment_id(charge: &str) -> String {
     let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, charge.as_bytes());
     format!("st-{id}")
 }
@@ -228,8 +243,26 @@ fn matches(created: &PaymentCreated, user_id: i64, currency: &str, total: u32) -
         && created.amount.minor == i64::from(total)
 }
 
-/// Telegram asks before charging (answer within 10 s): only our own, untampered invoice that
-/// is not paid yet passes. (A subscription's renewals come without asking.)
+/// How long a Stars invoice can be paid: an older one is refused at the pre-checkout (prices
+/// and plans may have changed since).
+pub const INVOICE_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// Why a pre-checkout is refused, in the words the payer reads.
+fn refusal(ours: bool, paid: bool, expired: bool) -> Option<&'static str> {
+    if !ours {
+        Some("Счёт устарел — откройте «Оплатить» ещё раз")
+    } else if paid {
+        Some("Этот счёт уже оплачен — подписка активна. Продлить её можно в «Оплатить»")
+    } else if expired {
+        Some("Счёт просрочен — откройте «Оплатить» и возьмите новый")
+    } else {
+        None
+    }
+}
+
+/// Telegram asks before charging (answer within 10 s): only our own, untampered invoice, of
+/// this payer, not paid yet and not expired, passes. (A subscription's renewals come without
+/// asking.)
 pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> anyhow::Result<()> {
     let payload = &query.invoice_payload;
     let created = stars_payment(bus, payload).await?;
@@ -241,24 +274,23 @@ pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> any
             query.total_amount,
         )
     });
-    // A second payment of one invoice would be charged and give nothing: refuse it.
+    // A second payment of one invoice would be charged for nothing: refuse it.
     let paid = ours && billing::ledger::succeeded(bus, payload).await?.is_some();
-    let answer = bot.answer_pre_checkout_query(query.id.clone(), ours && !paid);
-    if ours && !paid {
-        answer.await?;
-    } else if paid {
-        tracing::warn!(%payload, "pre-checkout refused: the invoice is paid already");
-        answer
-            .error_message(
-                "Этот счёт уже оплачен — подписка активна. Продлить её можно в «Оплатить»",
-            )
-            .await?;
-    } else {
-        tracing::warn!(%payload, "pre-checkout refused: not our invoice");
-        answer
-            .error_message("Счёт устарел — откройте «Оплатить» ещё раз")
-            .await?;
-    }
+    let expired = ours && {
+        let subject = <PaymentCreated as schemas::EventType>::subject_of(payload);
+        bus.last_on_subject(&subject)
+            .await?
+            .is_some_and(|s| chrono::Utc::now() - s.envelope.occurred_at > INVOICE_LIFETIME)
+    };
+    let why = refusal(ours, paid, expired);
+    let answer = bot.answer_pre_checkout_query(query.id.clone(), why.is_none());
+    match why {
+        None => answer.await?,
+        Some(why) => {
+            tracing::warn!(%payload, paid, expired, "pre-checkout refused");
+            answer.error_message(why).await?
+        }
+    };
     Ok(())
 }
 
@@ -268,6 +300,7 @@ pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> any
 pub async fn stars_paid(
     bot: &Bot,
     bus: &Bus,
+    pool: &sqlx::PgPool,
     user_id: i64,
     payment: &SuccessfulPayment,
 ) -> anyhow::Result<()> {
@@ -279,7 +312,7 @@ pub async fn stars_paid(
         total: payment.total_amount,
     };
     let renewal = payment.is_recurring && !payment.is_first_recurring;
-    settle_charge(bot, bus, &charge, renewal).await?;
+    settle_charge(bot, bus, pool, &charge, renewal).await?;
     Ok(())
 }
 
@@ -305,11 +338,15 @@ pub(crate) enum Settled {
     Ignored,
 }
 
-/// A charge's success and its days, once: a renewal becomes a payment of its own, named after
-/// the charge. The user is told by whichever settling adds the days.
+/// A charge's success and its days, once. The invoice's first charge pays the invoice's own
+/// payment; any other charge — a subscription's renewal, or a second charge of a one-time
+/// invoice that Telegram made despite the pre-checkout — becomes a payment of its own, named
+/// after the charge, and gives its days too: money taken is never swallowed. The user is told
+/// by whichever settling adds the days.
 pub(crate) async fn settle_charge(
     bot: &Bot,
     bus: &Bus,
+    pool: &sqlx::PgPool,
     charge: &Charge<'_>,
     renewal: bool,
 ) -> anyhow::Result<Settled> {
@@ -321,14 +358,25 @@ pub(crate) async fn settle_charge(
         tracing::warn!(payload = %charge.payload, "a Stars payment that does not match its invoice");
         return Ok(Settled::Ignored);
     }
-    let created = if renewal {
-        let renewal = PaymentCreated {
-            payment_id: renewal_payment_id(charge.id),
+    let paid_by_another_charge = billing::ledger::succeeded(bus, charge.payload)
+        .await?
+        .is_some_and(|paid| paid.provider_payment_id != charge.id);
+    let news = match (renewal, paid_by_another_charge) {
+        (true, _) => "Подписка продлена!",
+        (false, true) => {
+            tracing::warn!(payload = %charge.payload, charge = %charge.id, "a second charge of a paid Stars invoice: recorded as a payment of its own");
+            "Повторная оплата того же счёта засчитана: дни добавлены."
+        }
+        (false, false) => "Оплата прошла!",
+    };
+    let created = if renewal || paid_by_another_charge {
+        let own = PaymentCreated {
+            payment_id: charge_payment_id(charge.id),
             provider_payment_id: Some(charge.id.to_owned()),
             ..invoiced
         };
-        bus.publish(&Envelope::new(renewal.clone())).await?;
-        renewal
+        bus.publish(&Envelope::new(own.clone())).await?;
+        own
     } else {
         invoiced
     };
@@ -336,14 +384,12 @@ pub(crate) async fn settle_charge(
     else {
         return Ok(Settled::Already);
     };
-    let renewed = if created.payment_id == charge.payload {
-        "Оплата прошла!"
-    } else {
-        "Подписка продлена!"
-    };
     let text = format!(
-        "✅ {renewed} Подписка активна до {} (UTC).",
-        extension.until.format("%d.%m.%Y %H:%M")
+        "✅ {news} Подписка активна до {}.",
+        fanout::wording::moment(
+            extension.until,
+            fanout::wording::zone_of(pool, charge.user_id).await
+        )
     );
     patiently(bot.send_message(ChatId(charge.user_id), text)).await?;
     Ok(Settled::Activated)
@@ -354,11 +400,12 @@ pub(crate) async fn settle_charge(
 pub async fn stars_refunded(
     bot: &Bot,
     bus: &Bus,
+    pool: &sqlx::PgPool,
     user_id: i64,
     refunded: &RefundedPayment,
 ) -> anyhow::Result<()> {
     let charge = &refunded.telegram_payment_charge_id.0;
-    settle_refund(bot, bus, user_id, &refunded.invoice_payload, charge).await?;
+    settle_refund(bot, bus, pool, user_id, &refunded.invoice_payload, charge).await?;
     Ok(())
 }
 
@@ -367,6 +414,7 @@ pub async fn stars_refunded(
 pub(crate) async fn settle_refund(
     bot: &Bot,
     bus: &Bus,
+    pool: &sqlx::PgPool,
     user_id: i64,
     payload: &str,
     charge: &str,
@@ -387,7 +435,8 @@ pub(crate) async fn settle_refund(
     };
     let recorded = billing::activate::refund_succeeded(bus, &created, refund).await?;
     if recorded.new {
-        let text = user_news(&recorded, created.amount);
+        let zone = fanout::wording::zone_of(pool, user_id).await;
+        let text = user_news(&recorded, created.amount, zone);
         patiently(bot.send_message(ChatId(user_id), text)).await?;
     }
     Ok(recorded.new)
@@ -399,7 +448,7 @@ async fn charged_payment(
     payload: &str,
     charge: &str,
 ) -> anyhow::Result<Option<PaymentCreated>> {
-    for payment_id in [renewal_payment_id(charge), payload.to_owned()] {
+    for payment_id in [charge_payment_id(charge), payload.to_owned()] {
         let paid_by_charge = billing::ledger::succeeded(bus, &payment_id)
             .await?
             .is_some_and(|s| s.provider_payment_id == charge);
@@ -414,41 +463,32 @@ async fn charged_payment(
 mod tests {
     use super::*;
 
+    fn payments(yookassa: bool, stars: bool) -> Payments {
+        Payments {
+            plans: Vec::new(),
+            yookassa: yookassa.then(|| crate::main_bot::YooKassaCheckout {
+                client: billing::yookassa::YooKassa::new("http://127.0.0.1:9", "1", "s"),
+                return_url: "https://t.me/rh_main_bot".into(),
+            }),
+            stars,
+        }
+    }
+
     #[test]
-    fn steps_parse_only_known_plans() {
-        let plans = vec![Plan {
+    fn plans_are_priced_in_the_currency_on_offer() {
+        let week = Plan {
             slug: "week".into(),
             name: "1 неделя".into(),
             days: 7,
             rub: 199,
             stars: 100,
-        }];
-        assert_eq!(Step::parse("p", &plans), Some(Step::Plans));
-        assert_eq!(
-            Step::parse("p:week", &plans),
-            Some(Step::Provider("week".into()))
-        );
-        assert_eq!(
-            Step::parse("py:week", &plans),
-            Some(Step::YooKassa("week".into()))
-        );
-        assert_eq!(
-            Step::parse("ps:week", &plans),
-            Some(Step::Stars("week".into()))
-        );
-        // a Stars subscription only for a 30-day plan (Telegram's only period)
-        assert_eq!(Step::parse("pr:week", &plans), None);
-        let month = Plan {
-            slug: "month".into(),
-            days: 30,
-            ..plans[0].clone()
         };
+        assert_eq!(price(&week, &payments(false, true)), "100 ⭐");
+        assert_eq!(price(&week, &payments(true, false)), "199 ₽");
+        assert_eq!(price(&week, &payments(true, true)), "199 ₽ или 100 ⭐");
         assert_eq!(
-            Step::parse("pr:month", &[month]),
-            Some(Step::StarsSubscription("month".into()))
+            methods(&payments(true, true)),
+            "картой или СБП (ЮKassa) или Telegram Stars"
         );
-        for forged in ["p:year", "py:", "py:year", "pz:week", "p:week:1", "pr:year"] {
-            assert_eq!(Step::parse(forged, &plans), None, "{forged}");
-        }
     }
 }

@@ -1,5 +1,8 @@
-//! The long-polling loop every bot runs: `getUpdates` with an offset, each update handled to
-//! the end before the next (so a user's rapid taps apply in order).
+//! The long-polling loop every bot runs: `getUpdates` with an offset; the updates of one batch
+//! are handled at once for different users and in order for each user (so a user's rapid taps
+//! apply in order, and a hundred users starting together do not wait for each other). Handlers
+//! start at most [`HANDLERS_PER_SECOND`] a second per bot — each sends at most one message —
+//! so replies stay under Telegram's 30 messages a second per bot.
 //!
 //! No update is dropped: a handler that failed for a transient reason (NATS, Postgres or
 //! Telegram down) is retried with backoff until it succeeds, and the next `getUpdates` — the
@@ -21,6 +24,27 @@ use tokio_util::sync::CancellationToken;
 /// Longest wait between two tries of an update whose handling failed transiently.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
+/// How many handlers a bot starts a second, a little under Telegram's 30 messages a second.
+pub const HANDLERS_PER_SECOND: f64 = 28.5;
+
+/// Whose update this is: updates of one user are handled in order; `0` for updates of nobody.
+fn lane(update: &Update) -> i64 {
+    update.from().map_or(0, |user| user.id.0 as i64)
+}
+
+/// The batch's updates by user, each user's in the order Telegram gave them.
+fn lanes(updates: Vec<Update>) -> Vec<Vec<Update>> {
+    let mut by_user: Vec<(i64, Vec<Update>)> = Vec::new();
+    for update in updates {
+        let user = lane(&update);
+        match by_user.iter_mut().find(|(u, _)| *u == user) {
+            Some((_, lane)) => lane.push(update),
+            None => by_user.push((user, vec![update])),
+        }
+    }
+    by_user.into_iter().map(|(_, lane)| lane).collect()
+}
+
 pub async fn poll<F, Fut>(
     bot: &Bot,
     bus: &Bus,
@@ -33,6 +57,7 @@ pub async fn poll<F, Fut>(
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut offset = 0i32;
+    let pacer = fanout::pacer::Pacer::new(HANDLERS_PER_SECOND, Duration::ZERO);
     while !shutdown.is_cancelled() {
         let request = bot.get_updates().offset(offset).timeout(timeout_seconds);
         let updates = tokio::select! {
@@ -47,14 +72,28 @@ pub async fn poll<F, Fut>(
                 continue;
             }
         };
-        for update in updates {
-            if !handle_to_the_end(bus, name, &update, &handle, shutdown).await {
-                return;
+        let Some(last) = updates.last().map(|u| u.id.0) else {
+            continue;
+        };
+        // The next getUpdates confirms the whole batch, so every update of it is finished
+        // first (or the loop stops and Telegram hands the unfinished ones out again).
+        let handled = futures::future::join_all(lanes(updates).into_iter().map(|lane| {
+            let (handle, pacer) = (&handle, &pacer);
+            async move {
+                for update in lane {
+                    pacer.ready(0).await;
+                    if !handle_to_the_end(bus, name, &update, handle, shutdown).await {
+                        return false;
+                    }
+                }
+                true
             }
-            offset = i32::try_from(update.id.0)
-                .unwrap_or(i32::MAX)
-                .saturating_add(1);
+        }))
+        .await;
+        if handled.contains(&false) {
+            return;
         }
+        offset = i32::try_from(last).unwrap_or(i32::MAX).saturating_add(1);
     }
 }
 
@@ -78,6 +117,16 @@ where
             Ok(()) => return true,
             Err(error) => error,
         };
+        if is_user_gone(&error) {
+            // Blocked the bot (or deleted the account) mid-flow: there is nobody to answer, and
+            // whatever the update recorded before the reply stands.
+            tracing::info!(
+                bot = name,
+                update = update.id.0,
+                "the user cannot be written to; update done"
+            );
+            return true;
+        }
         if !is_transient(&error) {
             tracing::error!(bot = name, update = update.id.0, error = %format!("{error:#}"), "update can never succeed; dead-lettering it");
             return dead_letter(bus, name, update, &format!("{error:#}"), shutdown).await;
@@ -154,6 +203,21 @@ pub fn is_transient(error: &anyhow::Error) -> bool {
             return matches!(error, billing::yookassa::ApiError::Unavailable(_));
         }
         false
+    })
+}
+
+/// Whether Telegram refused because the user blocked the bot or is gone.
+pub fn is_user_gone(error: &anyhow::Error) -> bool {
+    use teloxide::ApiError;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<RequestError>(),
+            Some(RequestError::Api(
+                ApiError::BotBlocked
+                    | ApiError::UserDeactivated
+                    | ApiError::CantInitiateConversation
+            ))
+        )
     })
 }
 

@@ -15,26 +15,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
 use crate::polling::patiently;
-
-/// Callback data of the admins' buttons: `ra:<report id>` confirms, `rd:<report id>` dismisses.
-pub fn verdict_data(report_id: &str, resolution: Resolution) -> Option<String> {
-    let prefix = match resolution {
-        Resolution::Confirmed => "ra",
-        Resolution::Dismissed => "rd",
-    };
-    let data = format!("{prefix}:{report_id}");
-    (data.len() <= 64).then_some(data)
-}
-
-pub fn parse_verdict(data: &str) -> Option<(Resolution, &str)> {
-    let (prefix, report_id) = data.split_once(':')?;
-    let resolution = match prefix {
-        "ra" => Resolution::Confirmed,
-        "rd" => Resolution::Dismissed,
-        _ => return None,
-    };
-    (!report_id.is_empty()).then_some((resolution, report_id))
-}
+use schemas::callback::MenuAction;
 
 fn reason_text(reason: ReportReason) -> &'static str {
     match reason {
@@ -80,7 +61,11 @@ impl ReportsToAdmins {
             ("✅ Подтвердить", Resolution::Confirmed),
             ("✖️ Отклонить", Resolution::Dismissed),
         ] {
-            if let Some(data) = verdict_data(&report.report_id, resolution) {
+            let action = MenuAction::Verdict {
+                report_id: report.report_id.clone(),
+                resolution,
+            };
+            if let Some(data) = action.data() {
                 row.push(InlineKeyboardButton::callback(label, data));
             }
         }

@@ -39,6 +39,8 @@ pub struct MainBotSetup {
     pub stars: bool,
     /// Category slug → its bot's @username (without the @), for the links the main bot shows.
     pub category_bot_usernames: BTreeMap<String, String>,
+    /// Whom users write to when something is wrong (`SUPPORT_CONTACT`).
+    pub support: Option<String>,
 }
 
 impl BotsConfig {
@@ -73,6 +75,7 @@ pub async fn run(
             plans,
             stars,
             category_bot_usernames,
+            support,
         } = setup;
         let yookassa = yookassa.map(|client| YooKassaCheckout {
             client,
@@ -91,6 +94,7 @@ pub async fn run(
             admin_ids: admins.clone(),
             payments,
             poll_timeout,
+            support,
             ..MainBotConfig::default()
         };
         let main_bot = MainBot::new(main.clone(), bus.clone(), pool.clone(), config);

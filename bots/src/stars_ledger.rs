@@ -33,15 +33,18 @@ pub struct Reconciled {
 pub struct StarsLedger {
     bot: Bot,
     bus: Bus,
+    /// The read models, for the user's time zone in the news.
+    pool: sqlx::PgPool,
     /// Transactions already settled by this process: the next walk's offset.
     walked: u32,
 }
 
 impl StarsLedger {
-    pub fn new(bot: Bot, bus: Bus) -> Self {
+    pub fn new(bot: Bot, bus: Bus, pool: sqlx::PgPool) -> Self {
         Self {
             bot,
             bus,
+            pool,
             walked: 0,
         }
     }
@@ -113,11 +116,14 @@ impl StarsLedger {
                 currency: "XTR",
                 total: transaction.amount,
             };
-            let settled = settle_charge(&self.bot, &self.bus, &charge, renewal).await?;
+            let settled = settle_charge(&self.bot, &self.bus, &self.pool, &charge, renewal).await?;
             return Ok((settled == Settled::Activated).then_some(Effect::Activated));
         }
         if let Some((user_id, payload)) = invoice_partner(transaction.receiver.as_ref()) {
-            let new = settle_refund(&self.bot, &self.bus, user_id, payload, charge_id).await?;
+            let new = settle_refund(
+                &self.bot, &self.bus, &self.pool, user_id, payload, charge_id,
+            )
+            .await?;
             return Ok(new.then_some(Effect::Refunded));
         }
         Ok(None)

@@ -134,7 +134,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     })
     .await;
     let greeting = fake.sent_to("rh_main_bot", USER)[0].clone();
-    fake.press("rh_main_bot", USER, greeting.message_id, "c:design")
+    fake.press("rh_main_bot", USER, greeting.message_id, "k1:design")
         .unwrap();
     eventually("the choice", async || {
         fake.callback_answers("rh_main_bot").len() == 1
@@ -200,7 +200,8 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     .unwrap();
     assert_eq!(report.accepted, 1);
 
-    // then the user receives it once, from the design bot, escaped, with its two buttons
+    // then the user receives it once, from the design bot, escaped, with its two buttons under
+    // a link to the original
     eventually("the delivery", async || {
         fake.sent_to("rh_design_bot", USER).len() == 2
     })
@@ -210,8 +211,13 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     assert!(card.text.contains("&lt;script&gt;"), "{}", card.text);
     assert!(card.text.contains("https://t.me/design_orders/11"));
     let buttons = card.reply_markup.clone().unwrap();
+    assert_eq!(buttons["inline_keyboard"][0][0]["text"], "🔗 Открыть пост");
     assert_eq!(
-        buttons["inline_keyboard"][1][0]["callback_data"],
+        buttons["inline_keyboard"][0][0]["url"],
+        "https://t.me/design_orders/11"
+    );
+    assert_eq!(
+        buttons["inline_keyboard"][2][0]["callback_data"],
         "h:-1001000000077:11"
     );
     eventually("the delivery record", async || {

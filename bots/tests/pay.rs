@@ -14,27 +14,12 @@ use schemas::subscription::Plan;
 use schemas::{Event, ExtensionSource};
 use teloxide::Bot;
 use testkit::eventually;
+use testkit::telegram::Sent;
 use testkit::{FakeTelegram, FakeYooKassa};
 use tokio_util::sync::CancellationToken;
 
 const MAIN: &str = "8000:main-secret";
 const USER: i64 = 808;
-
-fn buttons(message: &testkit::telegram::Sent) -> Vec<(String, String)> {
-    message.reply_markup.as_ref().unwrap()["inline_keyboard"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter())
-        .map(|b| {
-            let target = b.get("callback_data").or(b.get("url")).unwrap();
-            (
-                b["text"].as_str().unwrap().to_owned(),
-                target.as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 /// The read models, the fakes, the main bot with payments, and the billing service.
 struct Shop {
@@ -122,48 +107,65 @@ fn confirmations(telegram: &FakeTelegram) -> usize {
         .count()
 }
 
-/// Signs USER up and walks "Моя подписка" → "Оплатить" → the plan, checking each screen: the
-/// offer to pay, the catalog's plans; returns the providers screen.
-async fn to_providers(telegram: &FakeTelegram, plan: &str) -> testkit::telegram::Sent {
+/// The menu message's text once it starts with `prefix` (the screen a tap drew in place).
+async fn screen(telegram: &FakeTelegram, message_id: i64, prefix: &str) -> Sent {
+    eventually(prefix, async || {
+        telegram
+            .sent_to("rh_main_bot", USER)
+            .iter()
+            .any(|m| m.message_id == message_id && m.text.starts_with(prefix))
+    })
+    .await;
+    telegram
+        .sent_to("rh_main_bot", USER)
+        .into_iter()
+        .find(|m| m.message_id == message_id)
+        .unwrap()
+}
+
+/// Signs USER up and walks "Моя подписка" → "Оплатить" → the plan in the one menu message,
+/// checking each screen: the offer to pay, the catalog's plans priced in the currency on
+/// offer; returns the providers screen.
+async fn to_providers(telegram: &FakeTelegram, plan: &str) -> Sent {
     telegram.user_says("rh_main_bot", USER, "/start").unwrap();
     eventually("the greeting", async || {
         telegram.sent_to("rh_main_bot", USER).len() == 1
     })
     .await;
-    let greeting = telegram.sent_to("rh_main_bot", USER)[0].message_id;
-    telegram.press("rh_main_bot", USER, greeting, "s").unwrap();
-    eventually("the subscription screen", async || {
-        telegram.sent_to("rh_main_bot", USER).len() == 2
-    })
-    .await;
-    let screen = telegram.sent_to("rh_main_bot", USER)[1].clone();
-    assert!(screen.text.starts_with("Пробный период"), "{}", screen.text);
-    // then it offers to pay; the plans come from the catalog, then the provider
-    assert_eq!(buttons(&screen)[0], ("💳 Оплатить".into(), "p".into()));
-    telegram
-        .press("rh_main_bot", USER, screen.message_id, "p")
-        .unwrap();
-    eventually("the plans", async || {
-        telegram.sent_to("rh_main_bot", USER).len() == 3
-    })
-    .await;
-    let offer = telegram.sent_to("rh_main_bot", USER)[2].clone();
-    assert_eq!(
-        buttons(&offer),
-        [
-            ("1 неделя — 199 ₽".to_string(), "p:week".to_string()),
-            ("2 недели — 349 ₽".to_string(), "p:two_weeks".to_string()),
-            ("1 месяц — 599 ₽".to_string(), "p:month".to_string()),
-        ]
+    let menu = telegram.sent_to("rh_main_bot", USER)[0].message_id;
+    telegram.press("rh_main_bot", USER, menu, "s").unwrap();
+    let subscription = screen(telegram, menu, "<b>Моя подписка</b>").await;
+    assert!(
+        subscription.text.contains("Пробный период до"),
+        "{}",
+        subscription.text
     );
+    // then it offers to pay; the plans come from the catalog, then the provider
+    assert_eq!(
+        subscription.buttons()[0],
+        ("💳 Оплатить".into(), "p".into())
+    );
+    telegram.press("rh_main_bot", USER, menu, "p").unwrap();
+    let offer = screen(telegram, menu, "<b>Оплата</b>").await;
+    let plans: Vec<(String, String)> = offer.buttons();
+    let data: Vec<&str> = plans.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(data, ["p:week", "p:two_weeks", "p:month", "m"]);
+    assert!(plans[0].0.starts_with("1 неделя — "), "{plans:?}");
     telegram
-        .press("rh_main_bot", USER, offer.message_id, &format!("p:{plan}"))
+        .press("rh_main_bot", USER, menu, &format!("p:{plan}"))
         .unwrap();
     eventually("the providers", async || {
-        telegram.sent_to("rh_main_bot", USER).len() == 4
+        telegram.sent_to("rh_main_bot", USER)[0]
+            .text
+            .contains("Как оплатить?")
     })
     .await;
-    telegram.sent_to("rh_main_bot", USER)[3].clone()
+    assert_eq!(
+        telegram.sent_to("rh_main_bot", USER).len(),
+        1,
+        "one menu, edited"
+    );
+    telegram.sent_to("rh_main_bot", USER)[0].clone()
 }
 
 #[tokio::test]
@@ -181,37 +183,67 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
 
     // when a user signs up and walks "Моя подписка" → "Оплатить" → a week
     let providers = to_providers(&telegram, "week").await;
+    assert_eq!(
+        providers.buttons()[0],
+        ("💳 199 ₽ картой или СБП (ЮKassa)".into(), "py:week".into())
+    );
+    assert!(
+        providers.text.contains("199 ₽ или 100 ⭐"),
+        "{}",
+        providers.text
+    );
     telegram
-        .press(
-            "rh_main_bot",
-            USER,
-            providers.message_id,
-            &buttons(&providers)[0].1,
-        )
+        .press("rh_main_bot", USER, providers.message_id, "py:week")
         .unwrap();
     // and a forged plan changes nothing
     telegram
         .press("rh_main_bot", USER, providers.message_id, "py:forever")
         .unwrap();
-    eventually("the payment link", async || {
-        telegram.sent_to("rh_main_bot", USER).len() == 5
-    })
-    .await;
-    let link = telegram.sent_to("rh_main_bot", USER)[4].clone();
-    assert!(link.text.contains("199 ₽"), "{}", link.text);
+    let link = screen(&telegram, providers.message_id, "Счёт на 199 ₽").await;
     assert!(
-        buttons(&link)[0]
+        link.buttons()[0]
             .1
             .starts_with("https://yoomoney.ru/checkout")
     );
+    eventually("both taps answered", async || {
+        telegram.callback_answers("rh_main_bot").len() >= 5
+    })
+    .await;
     assert_eq!(
         shop.payments().len(),
         1,
         "one payment, none for the forged plan"
     );
 
-    // when the user pays and YooKassa notifies
-    let payment = shop.payments()[0]["id"].as_str().unwrap().to_owned();
+    // when the payment is cancelled at YooKassa (the payer gave up, the bank said no)
+    let first = shop.payments()[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(shop.settle(&first, false).await.unwrap(), 200);
+    // then the user is told, with a button to try again
+    eventually("the cancellation news", async || {
+        texts_starting(&telegram, "Оплата не прошла") == 1
+    })
+    .await;
+    let news = telegram
+        .sent_to("rh_main_bot", USER)
+        .into_iter()
+        .find(|m| m.text.starts_with("Оплата не прошла"))
+        .unwrap();
+    assert_eq!(
+        news.buttons(),
+        [("🔁 Оплатить ещё раз".to_string(), "p:week".to_string())]
+    );
+
+    // when they try again from that message and pay
+    telegram
+        .press("rh_main_bot", USER, news.message_id, "p:week")
+        .unwrap();
+    screen(&telegram, news.message_id, "<b>1 неделя</b>").await;
+    telegram
+        .press("rh_main_bot", USER, news.message_id, "py:week")
+        .unwrap();
+    screen(&telegram, news.message_id, "Счёт на 199 ₽").await;
+    eventually("the second payment", async || shop.payments().len() == 2).await;
+    let payment = shop.payments()[1]["id"].as_str().unwrap().to_owned();
     assert_eq!(shop.settle(&payment, true).await.unwrap(), 200);
     // then the main bot tells them, and the read model shows a week after the trial
     eventually("the confirmation", async || confirmations(&telegram) > 0).await;
@@ -221,6 +253,16 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
             if (paid - trial - chrono::Duration::days(i64::from(week.days))).abs() < chrono::Duration::seconds(1))
     })
     .await;
+    let confirmation = telegram
+        .sent_to("rh_main_bot", USER)
+        .into_iter()
+        .find(|m| m.text.starts_with("✅ Оплата прошла"))
+        .unwrap();
+    assert!(
+        confirmation.text.ends_with("(МСК)."),
+        "{}",
+        confirmation.text
+    );
     shutdown.cancel();
 }
 
@@ -237,7 +279,7 @@ async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
     } = open_shop(true).await;
     let providers = to_providers(&telegram, "week").await;
     assert_eq!(
-        buttons(&providers)[1],
+        providers.buttons()[1],
         ("⭐ 100 Telegram Stars".into(), "ps:week".into())
     );
 
@@ -318,6 +360,106 @@ async fn a_trial_user_pays_in_stars_once_and_a_tampered_checkout_is_refused() {
             .starts_with("Этот счёт уже оплачен"),
         "{again}"
     );
+
+    // when Telegram charges the paid invoice a second time all the same (and says so twice)
+    telegram
+        .successful_payment("rh_main_bot", USER, &payload, 100, "stxCHARGE2")
+        .unwrap();
+    telegram
+        .successful_payment("rh_main_bot", USER, &payload, 100, "stxCHARGE2")
+        .unwrap();
+    // then the money is not swallowed: a payment of its own, a second week, the user told once
+    eventually("the second charge's week", async || {
+        extensions(&bus).await.len() == 2
+    })
+    .await;
+    eventually("the news", async || {
+        texts_starting(&telegram, "✅ Повторная оплата того же счёта засчитана") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let weeks = extensions(&bus).await;
+    assert_eq!(weeks.len(), 2);
+    assert_eq!(weeks[1].from, weeks[0].until);
+    assert_eq!(weeks[1].until - weeks[1].from, chrono::Duration::days(7));
+    let ExtensionSource::Payment { payment_id: second } = &weeks[1].source else {
+        panic!("{:?}", weeks[1].source)
+    };
+    assert_ne!(second, &payload);
+    let succeeded = billing::ledger::succeeded(&bus, second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(succeeded.provider_payment_id, "stxCHARGE2");
+    assert_eq!(texts_starting(&telegram, "✅ Повторная оплата"), 1);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_whole_session_leaves_a_menu_an_invoice_and_a_confirmation() {
+    // given a main bot that sells in Telegram Stars
+    let Shop {
+        bus: _bus,
+        db: _db,
+        telegram,
+        shutdown,
+        _nats,
+        ..
+    } = open_shop(false).await;
+
+    // when a user signs up, looks around every screen, goes back, and pays for a week
+    telegram.user_says("rh_main_bot", USER, "/start").unwrap();
+    eventually("the greeting", async || {
+        telegram.sent_to("rh_main_bot", USER).len() == 1
+    })
+    .await;
+    let menu = telegram.sent_to("rh_main_bot", USER)[0].message_id;
+    for (data, shows) in [
+        ("m", "🎁 Пробный период до"),
+        ("s", "<b>Моя подписка</b>"),
+        ("z", "<b>Часовой пояс</b>"),
+        ("z:Asia/Yekaterinburg", "<b>Моя подписка</b>"),
+        ("h", "<b>Как это работает</b>"),
+        ("m", "🎁 Пробный период до"),
+        ("p", "<b>Оплата</b>"),
+        ("p:week", "<b>1 неделя</b>"),
+        ("p", "<b>Оплата</b>"),
+        ("p:week", "<b>1 неделя</b>"),
+    ] {
+        telegram.press("rh_main_bot", USER, menu, data).unwrap();
+        screen(&telegram, menu, shows).await;
+    }
+    // the chosen zone shows on «Моя подписка» and in the menu's times
+    let now = screen(&telegram, menu, "<b>1 неделя</b>").await;
+    assert!(now.text.contains("100 ⭐"), "{}", now.text);
+    assert!(!now.text.contains('₽'), "Stars only: {}", now.text);
+    telegram
+        .press("rh_main_bot", USER, menu, "ps:week")
+        .unwrap();
+    eventually("the invoice", async || {
+        !telegram.invoices("rh_main_bot").is_empty()
+    })
+    .await;
+    let payload = telegram.invoices("rh_main_bot")[0]["payload"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = telegram.pay("rh_main_bot", USER, &payload).await.unwrap();
+    assert!(matches!(paid, testkit::telegram::Paid::Charged(_)));
+    eventually("the confirmation", async || confirmations(&telegram) == 1).await;
+
+    // then the chat holds three messages from the bot: the menu, the invoice, the confirmation
+    let sent = telegram.sent_to("rh_main_bot", USER);
+    let invoices = telegram
+        .invoices("rh_main_bot")
+        .iter()
+        .filter(|i| i["chat_id"] == USER)
+        .count();
+    assert_eq!(sent.len() + invoices, 3, "{sent:#?}");
+    assert_eq!(sent[0].message_id, menu);
+    assert!(sent[1].text.starts_with("✅ Оплата прошла"));
+    // and the times read in the zone the user chose
+    assert!(sent[1].text.contains("(UTC+5)"), "{}", sent[1].text);
     shutdown.cancel();
 }
 
@@ -368,13 +510,14 @@ async fn a_stars_subscription_renews_monthly_and_refunds_take_back_days_once() {
     let providers = to_providers(&telegram, "month").await;
     // then only Stars are offered: once, or every month
     assert_eq!(
-        buttons(&providers),
+        providers.buttons(),
         [
             ("⭐ 300 Telegram Stars".to_string(), "ps:month".to_string()),
             (
                 "🔁 300 ⭐ каждый месяц (автопродление)".to_string(),
                 "pr:month".to_string()
             ),
+            ("← Назад".to_string(), "p".to_string()),
         ]
     );
 
@@ -503,7 +646,7 @@ async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledge
     let Shop {
         bus,
         bot,
-        db: _db,
+        db,
         telegram,
         shutdown,
         _nats,
@@ -567,7 +710,8 @@ async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledge
 
     // when more walks pass, and a restarted bot walks Telegram's list from the start
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let mut restarted = bots::stars_ledger::StarsLedger::new(bot.clone(), bus.clone());
+    let mut restarted =
+        bots::stars_ledger::StarsLedger::new(bot.clone(), bus.clone(), db.pool.clone());
     let walked = restarted.reconcile().await.unwrap();
     // then nothing is settled twice and nobody is told twice
     assert_eq!(

@@ -143,6 +143,8 @@ pub mod consumers {
     pub const FANOUT: (&str, &str) = ("CLASSIFICATIONS", "fanout");
     /// The main bot's reports to the admins.
     pub const ADMIN_REPORTS: (&str, &str) = ("USERS", "admin-reports");
+    /// The main bot's redraw of a user's live menu when they start a category bot.
+    pub const MAIN_MENU: (&str, &str) = ("USERS", "main-menu");
     /// The scheduler, on every job's ticks.
     pub const SCHEDULER: (&str, &str) = ("SCHEDULES", "scheduler");
     /// The main bot's notification sender, on both outboxes (pinned in the `sender` group).

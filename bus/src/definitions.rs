@@ -73,6 +73,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../nats/consumers/USERS/admin-reports.json"),
     ),
     (
+        "consumers/USERS/main-menu.json",
+        include_str!("../../nats/consumers/USERS/main-menu.json"),
+    ),
+    (
         "consumers/SCHEDULES/scheduler.json",
         include_str!("../../nats/consumers/SCHEDULES/scheduler.json"),
     ),

@@ -40,6 +40,10 @@ pub struct BotArgs {
     /// Offer Telegram Stars in "Оплатить" (one-off, and a monthly subscription).
     #[arg(long, env = "STARS_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     stars_payments: bool,
+    /// Whom users write to when something is wrong (an @username or a link), in the main bot's
+    /// help.
+    #[arg(long, env = "SUPPORT_CONTACT", global = true)]
+    support_contact: Option<String>,
     /// The catalog file whose `[[plans]]` the main bot sells (default: the bundled one).
     #[arg(long, env = "PLANS_CATALOG", global = true)]
     plans_catalog: Option<std::path::PathBuf>,
@@ -132,6 +136,7 @@ impl BotArgs {
                     plans,
                     stars: self.stars_payments,
                     category_bot_usernames: self.category_bot_usernames().await?,
+                    support: self.support_contact.clone(),
                 })
             }
             None => None,

@@ -35,6 +35,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20.0)]
         rate: f64,
     },
+    /// The main bot's replies when many users send /start at the same instant, against the
+    /// fake Bot API with Telegram's limits: reply p50/p95/last and 429s per round.
+    Bots {
+        /// Users per round, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "20,100")]
+        rounds: Vec<usize>,
+    },
     /// One vacancy to many subscribers over many bots against the fake Bot API with
     /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
     Fanout {
@@ -124,6 +131,7 @@ pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow
             bots,
             kill_at,
         } => devtools::bench_delivery::fanout(subscribers, bots, kill_at).await,
+        BenchCommand::Bots { rounds } => devtools::bench_bots::bots(&rounds).await,
         BenchCommand::Scheduler { users, sends, rate } => {
             devtools::bench_scheduler::scheduler(users, sends, rate).await
         }

@@ -83,7 +83,7 @@ fn nats_apply_creates_then_changes_nothing() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../nats"),
         ],
     ));
-    assert!(second.contains("0 changed, 16 unchanged"), "{second}");
+    assert!(second.contains("0 changed, 17 unchanged"), "{second}");
     // and the scheduler's schedules are stored once, then left alone (a second store would
     // restart an @every timer)
     assert!(

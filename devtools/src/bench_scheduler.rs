@@ -27,18 +27,12 @@ struct Part {
 
 impl Part {
     async fn start(users: usize) -> anyhow::Result<Self> {
-        let server = testkit::NatsServer::start()?;
-        let database = testkit::database().await?;
-        let bus = Bus::connect(&server.url).await?;
-        bus.ensure_streams().await?;
-        projections::migrate(&database.pool).await?;
-        let stop = tokio_util::sync::CancellationToken::new();
-        tokio::spawn(projections::run(
-            bus.clone(),
-            database.pool.clone(),
-            projections::Config::new(database.url.clone()),
-            stop.clone(),
-        ));
+        let crate::backbone::Backbone {
+            server,
+            database,
+            bus,
+            stop,
+        } = crate::backbone::Backbone::start().await?;
         // Ends spread over the next 23 hours: all inside the 24-hour window.
         projections::bench::insert_users_ending(
             &database.pool,

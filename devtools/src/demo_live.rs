@@ -109,7 +109,7 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
     };
     for (category, _, username) in CATEGORY_BOTS {
         if !chosen(category).await? {
-            fake.press(MAIN.1, user, greeting, &format!("c:{category}"))
+            fake.press(MAIN.1, user, greeting, &format!("k1:{category}"))
                 .map_err(anyhow::Error::msg)?;
             until("the category choice", async || chosen(category).await).await?;
         }
@@ -119,6 +119,19 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
     until("both category bots started", async || {
         let started = read::users::started_bots(pool, user).await?;
         Ok(started.len() == CATEGORY_BOTS.len())
+    })
+    .await?;
+    // The main bot redraws the menu by itself once the bots are started: ✅ by each.
+    until("the menu's check marks", async || {
+        let connected = fake
+            .sent_to(MAIN.1, user)
+            .iter()
+            .filter(|m| m.message_id == greeting)
+            .filter_map(|m| m.reply_markup.as_ref())
+            .map(|markup| markup.to_string().matches("✅").count())
+            .max()
+            .unwrap_or_default();
+        Ok(connected >= CATEGORY_BOTS.len())
     })
     .await?;
     println!(
@@ -148,20 +161,29 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
 /// the main bot's confirmation.
 async fn pay_for_a_week_in_stars(fake: &FakeTelegram, greeting: i64) -> anyhow::Result<String> {
     let user = SUBSCRIBER;
-    let mut on = greeting;
-    for data in ["s", "p", "p:week", "ps:week"] {
-        let before = fake.sent_to(MAIN.1, user).len();
-        let invoices = fake.invoices(MAIN.1).len();
-        fake.press(MAIN.1, user, on, data)
+    // Every step edits the one menu message in place; the invoice is a message of its own.
+    for (data, shows) in [
+        ("s", "<b>Моя подписка</b>"),
+        ("p", "<b>Оплата</b>"),
+        ("p:week", "<b>1 неделя</b>"),
+    ] {
+        fake.press(MAIN.1, user, greeting, data)
             .map_err(anyhow::Error::msg)?;
-        until("the main bot's answer", async || {
-            Ok(fake.sent_to(MAIN.1, user).len() > before || fake.invoices(MAIN.1).len() > invoices)
+        until("the main bot's screen", async || {
+            Ok(fake
+                .sent_to(MAIN.1, user)
+                .iter()
+                .any(|m| m.message_id == greeting && m.text.starts_with(shows)))
         })
         .await?;
-        if let Some(last) = fake.sent_to(MAIN.1, user).last() {
-            on = last.message_id;
-        }
     }
+    let invoices = fake.invoices(MAIN.1).len();
+    fake.press(MAIN.1, user, greeting, "ps:week")
+        .map_err(anyhow::Error::msg)?;
+    until("the invoice", async || {
+        Ok(fake.invoices(MAIN.1).len() > invoices)
+    })
+    .await?;
     let invoice = fake.invoices(MAIN.1).last().cloned().unwrap_or_default();
     let payload = invoice["payload"].as_str().unwrap_or_default().to_owned();
     match fake.pay(MAIN.1, user, &payload).await? {

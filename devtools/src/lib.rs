@@ -8,11 +8,14 @@
 //!   Telegram.
 //! * [`bench`]: bus publish and projection rebuild against their raw ceilings, ingest, import
 //!   and the local classifier.
+//! * [`bench_bots`]: the main bot's replies when many users write at once.
 //! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
 //! * [`bench_scheduler`]: expiry notices at scale: planning, the main bot's sender, kills.
 //! * [`fake_telegram`]: `remotehunt dev telegram`, the fake Bot API for development.
 
+mod backbone;
 pub mod bench;
+pub mod bench_bots;
 pub mod bench_delivery;
 pub mod bench_scheduler;
 pub mod demo;

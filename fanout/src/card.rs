@@ -19,6 +19,8 @@ pub struct Card {
     /// HTML parse mode.
     pub html: String,
     pub buttons: Vec<Button>,
+    /// The original post, for the «Открыть пост» button above the others.
+    pub link: Option<String>,
 }
 
 /// What a button under a card asks for; its callback data is at most 64 bytes.
@@ -31,6 +33,8 @@ pub enum CardAction {
     /// Changed their mind: the card's buttons come back.
     CancelReport(MessageKey),
     HideAuthor(MessageKey),
+    /// «Отменить» right after a hide: the post's author is shown again.
+    UndoHide(MessageKey),
 }
 
 impl CardAction {
@@ -41,6 +45,7 @@ impl CardAction {
             CardAction::ReportAs(key, ReportReason::WrongCategory) => format!("rw:{}", key.id()),
             CardAction::CancelReport(key) => format!("rx:{}", key.id()),
             CardAction::HideAuthor(key) => format!("h:{}", key.id()),
+            CardAction::UndoHide(key) => format!("hu:{}", key.id()),
         }
     }
 
@@ -49,7 +54,8 @@ impl CardAction {
             CardAction::Report(key)
             | CardAction::ReportAs(key, _)
             | CardAction::CancelReport(key)
-            | CardAction::HideAuthor(key) => *key,
+            | CardAction::HideAuthor(key)
+            | CardAction::UndoHide(key) => *key,
         }
     }
 
@@ -67,9 +73,25 @@ impl CardAction {
             "rw" => Some(CardAction::ReportAs(key, ReportReason::WrongCategory)),
             "rx" => Some(CardAction::CancelReport(key)),
             "h" => Some(CardAction::HideAuthor(key)),
+            "hu" => Some(CardAction::UndoHide(key)),
             _ => None,
         }
     }
+}
+
+/// The buttons under a card: «Открыть пост» (a link to the original) above its actions.
+pub fn keyboard(buttons: &[Button], link: Option<&str>) -> teloxide::types::InlineKeyboardMarkup {
+    use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+    let open = link
+        .and_then(|link| url::Url::parse(link).ok())
+        .map(|url| vec![InlineKeyboardButton::url("🔗 Открыть пост", url)]);
+    let actions = buttons.iter().map(|b| {
+        vec![InlineKeyboardButton::callback(
+            b.label.clone(),
+            b.callback_data.clone(),
+        )]
+    });
+    InlineKeyboardMarkup::new(open.into_iter().chain(actions))
 }
 
 /// Escapes text for Telegram's HTML parse mode (also safe inside a quoted attribute).
@@ -115,9 +137,98 @@ fn budget_tag(budget: &Budget) -> String {
     format!("💰 {grouped} {}{period}", escape(currency))
 }
 
+/// Letters and digits only, lower-cased: how a title and a line are compared.
+fn comparable(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The card's title and the body under it, so the title is never read twice. A title that is
+/// the post's first line takes that line out of the body. A title that is only the start of
+/// the first line (cut by the extraction) gives way to the whole line when it is short enough
+/// to be a title, else to the line's first sentence, else to the first line's words up to the
+/// title's end; the body goes on after it. A title the text does not start with stays above
+/// the whole text.
+pub fn title_and_body<'a>(title: Option<&'a str>, text: &'a str) -> (Option<&'a str>, &'a str) {
+    /// Longest first line or sentence that may stand as the title (in characters).
+    const TITLE_LINE: usize = 120;
+    let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) else {
+        return (None, text);
+    };
+    let text = text.trim_start();
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let title_seen = comparable(title);
+    let Some(title_end) = matched_prefix(first, &title_seen) else {
+        return (Some(title), text);
+    };
+    let rest = rest.trim_start_matches(['\n', '\r']);
+    if first.chars().count() <= TITLE_LINE {
+        return (Some(first.trim()), rest);
+    }
+    let sentence_end = first
+        .char_indices()
+        .find(|(i, c)| *i >= title_end && matches!(c, '.' | '!' | '?'))
+        .map(|(i, c)| i + c.len_utf8());
+    let end = match sentence_end {
+        Some(end) if first[..end].chars().count() <= TITLE_LINE => end,
+        _ => title_end,
+    };
+    (Some(first[..end].trim()), text[end..].trim_start())
+}
+
+/// Where in `line` the letters and digits of `wanted` (already [`comparable`]) end, when the
+/// line starts with them.
+fn matched_prefix(line: &str, wanted: &str) -> Option<usize> {
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut wanted = wanted.chars().peekable();
+    for (i, c) in line.char_indices() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        for lower in c.to_lowercase() {
+            if wanted.next() != Some(lower) {
+                return None;
+            }
+        }
+        if wanted.peek().is_none() {
+            // A title cut inside a word ends with that word.
+            let after = i + c.len_utf8();
+            let word_end = line[after..]
+                .find(|c: char| !c.is_alphanumeric())
+                .map_or(line.len(), |n| after + n);
+            return Some(word_end);
+        }
+    }
+    None
+}
+
+/// `text` cut to at most `room` UTF-16 units at a word's end (so never inside a word or a
+/// link), unless the last space is far back: then at the last character that fits.
+fn cut_at_word(text: &str, room: usize) -> &str {
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        used += c.len_utf16();
+        if used > room {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    let cut = &text[..end];
+    match cut.rfind(char::is_whitespace) {
+        Some(space) if space * 4 >= cut.len() * 3 => cut[..space].trim_end(),
+        _ => cut,
+    }
+}
+
 pub fn render(message: &MessageReceived, classified: &MessageClassified) -> Card {
+    let (title, text) = title_and_body(classified.title.as_deref(), &message.text);
     let mut head = String::new();
-    if let Some(title) = classified.title.as_deref().filter(|t| !t.trim().is_empty()) {
+    if let Some(title) = title {
         head.push_str(&format!("<b>{}</b>\n", escape(title)));
     }
     let mut tags = Vec::new();
@@ -172,24 +283,16 @@ pub fn render(message: &MessageReceived, classified: &MessageClassified) -> Card
         None => "…".to_owned(),
     };
     let budget = MAX_TEXT.saturating_sub(visible(&head) + visible(&tail));
-    let body = if utf16_len(&message.text) <= budget {
-        escape(&message.text)
+    let body = if utf16_len(text) <= budget {
+        escape(text)
     } else {
         let room = budget.saturating_sub(visible(&more));
-        let mut cut = String::new();
-        let mut used = 0;
-        for c in message.text.chars() {
-            used += c.len_utf16();
-            if used > room {
-                break;
-            }
-            cut.push(c);
-        }
-        format!("{}{more}", escape(cut.trim_end()))
+        format!("{}{more}", escape(cut_at_word(text, room).trim_end()))
     };
     Card {
         html: format!("{head}{body}{tail}"),
         buttons: card_buttons(message.key),
+        link: message.link.clone(),
     }
 }
 

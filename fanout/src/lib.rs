@@ -9,13 +9,16 @@
 //! * [`audience`], [`subscribers`]: who should get a vacancy, from the read models.
 //! * [`card`], [`cards`]: the delivered card (escaped, shortened, with its buttons).
 //! * [`pacer`]: Telegram's per-bot and per-chat limits.
+//! * [`flood`]: which cards ring the user's phone and which arrive silently.
 //! * [`telegram`]: the Bot API client every bot uses and the one reading of its failures.
 //! * [`tokens`]: bot tokens and admin ids from the environment, never shown.
+//! * [`wording`]: times in the user's zone and Russian plurals, for every bot's messages.
 
 pub mod audience;
 pub mod card;
 pub mod cards;
 pub mod dispatch;
+pub mod flood;
 pub mod pacer;
 pub mod plan;
 pub mod send;
@@ -23,3 +26,4 @@ pub mod service;
 pub mod subscribers;
 pub mod telegram;
 pub mod tokens;
+pub mod wording;

@@ -15,7 +15,7 @@ use schemas::{
 };
 use sqlx::PgPool;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::ParseMode;
 
 use crate::cards::{Cards, Sendable};
 use crate::dispatch::{Dispatcher, Outcome};
@@ -31,6 +31,9 @@ pub struct SendConfig {
     /// Longest wait between two tries of a send Telegram failed transiently (5xx, error
     /// pages, connections that never opened): those are retried until they go through.
     pub max_retry_wait: Duration,
+    /// Cards a user's phone rings for in one bot's chat per minute; the rest of that minute's
+    /// cards arrive silently (`disable_notification`), none is held back or dropped.
+    pub loud_per_minute: usize,
 }
 
 impl Default for SendConfig {
@@ -40,6 +43,7 @@ impl Default for SendConfig {
             chat_gap: Duration::from_millis(1_050),
             max_plan_age: chrono::Duration::days(1),
             max_retry_wait: Duration::from_secs(30),
+            loud_per_minute: 5,
         }
     }
 }
@@ -56,6 +60,9 @@ pub struct Sender {
     sender_id: String,
     /// Users who blocked this bot, and when we learnt it: plans made before are dropped.
     blocked: Mutex<HashMap<i64, DateTime<Utc>>>,
+    /// When each chat's recent cards went out, for flood control (this sender is the only one
+    /// of its bot: its consumer is pinned).
+    loud: Mutex<crate::flood::Flood>,
 }
 
 impl Sender {
@@ -67,6 +74,7 @@ impl Sender {
         cards: Arc<Cards>,
         config: SendConfig,
     ) -> Self {
+        let loud_per_minute = config.loud_per_minute;
         Self {
             dispatcher: Dispatcher::new(bus.clone(), category.clone(), config.clone()),
             category,
@@ -77,6 +85,7 @@ impl Sender {
             config,
             sender_id: uuid::Uuid::now_v7().to_string(),
             blocked: Mutex::new(HashMap::new()),
+            loud: Mutex::new(crate::flood::Flood::new(loud_per_minute)),
         }
     }
 
@@ -134,9 +143,16 @@ impl Sender {
         {
             return Ok(());
         }
+        let silent = !self
+            .loud
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ring(plan.user_id, std::time::Instant::now());
         let outcome = self
             .dispatcher
-            .claim_and_send(plan.user_id, &claim, || self.send(plan.user_id, &sendable))
+            .claim_and_send(plan.user_id, &claim, || {
+                self.send(plan.user_id, &sendable, silent)
+            })
             .await?;
         let Some(outcome) = outcome else {
             // Sent, or being sent, already: never twice.
@@ -181,19 +197,16 @@ impl Sender {
         &self,
         user_id: i64,
         sendable: &Sendable,
+        silent: bool,
     ) -> impl std::future::Future<Output = Result<teloxide::types::Message, teloxide::RequestError>>
     {
         let card = &sendable.card;
-        let keyboard = InlineKeyboardMarkup::new(card.buttons.iter().map(|button| {
-            vec![InlineKeyboardButton::callback(
-                button.label.clone(),
-                button.callback_data.clone(),
-            )]
-        }));
+        let keyboard = crate::card::keyboard(&card.buttons, card.link.as_deref());
         self.bot
             .send_message(ChatId(user_id), card.html.clone())
             .parse_mode(ParseMode::Html)
             .reply_markup(keyboard)
+            .disable_notification(silent)
             .into_future()
     }
 

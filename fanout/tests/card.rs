@@ -110,6 +110,20 @@ fn callback_data_round_trips_within_64_bytes_and_forgeries_are_refused() {
         CardAction::parse(&card.buttons[1].callback_data),
         Some(CardAction::HideAuthor(message.key))
     );
+    // every action, at the longest key Telegram can give, round-trips within the limit
+    let key = schemas::MessageKey::new(-1_009_999_999_999, i64::from(i32::MAX));
+    for action in [
+        CardAction::Report(key),
+        CardAction::ReportAs(key, schemas::ReportReason::NotVacancy),
+        CardAction::ReportAs(key, schemas::ReportReason::WrongCategory),
+        CardAction::CancelReport(key),
+        CardAction::HideAuthor(key),
+        CardAction::UndoHide(key),
+    ] {
+        let data = action.callback_data();
+        assert!(data.len() <= 64, "{data}");
+        assert_eq!(CardAction::parse(&data), Some(action));
+    }
     for forged in [
         "",
         "x:1:2",
@@ -120,4 +134,82 @@ fn callback_data_round_trips_within_64_bytes_and_forgeries_are_refused() {
     ] {
         assert_eq!(CardAction::parse(forged), None, "{forged:?}");
     }
+}
+
+#[test]
+fn the_title_is_never_read_twice() {
+    // given a post whose first line is its title, and one whose title is that line cut short
+    let (message, classified) = post(
+        "Ищем дизайнера логотипа!\nБюджет 5000, сроки — неделя.",
+        Some("Ищем дизайнера логотипа"),
+    );
+    let shown = plain_text(&render(&message, &classified).html).unwrap();
+    // then the title is shown once, in bold, and the body goes on with the rest
+    assert_eq!(
+        shown.matches("Ищем дизайнера логотипа").count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.contains("Бюджет 5000"), "{shown}");
+    let (message, classified) = post(
+        "Ищем дизайнера логотипа для кофейни в Казани\nБюджет 5000",
+        Some("Ищем дизайнера логотипа для"),
+    );
+    let card = render(&message, &classified);
+    assert!(
+        card.html
+            .starts_with("<b>Ищем дизайнера логотипа для кофейни в Казани</b>"),
+        "{}",
+        card.html
+    );
+    let shown = plain_text(&card.html).unwrap();
+    assert_eq!(shown.matches("Ищем дизайнера").count(), 1, "{shown}");
+    // and a title the text does not start with stays above the whole text
+    let (message, classified) = post("Нужен логотип.", Some("Логотип для кофейни"));
+    let shown = plain_text(&render(&message, &classified).html).unwrap();
+    assert!(shown.contains("Логотип для кофейни") && shown.contains("Нужен логотип."));
+}
+
+#[test]
+fn a_long_post_is_cut_at_a_word_never_inside_a_word_or_a_link() {
+    for unit in ["слово ", "https://example.com/jobs/designer?id=42 "] {
+        // given a long post of whole words (or links)
+        let (message, classified) = post(&unit.repeat(1_500), None);
+        let card = render(&message, &classified);
+        let shown = plain_text(&card.html).unwrap();
+        // then what is kept ends with a whole one, right before the «…»
+        let kept = shown.split("… читать полностью").next().unwrap();
+        assert!(kept.ends_with(unit.trim_end()), "{unit}: {kept}");
+        assert!(shown.encode_utf16().count() <= MAX_TEXT);
+    }
+}
+
+#[test]
+fn a_card_links_the_original_post() {
+    let (message, classified) = post("Нужен дизайнер", None);
+    let card = render(&message, &classified);
+    assert_eq!(card.link, message.link);
+    let keyboard = fanout::card::keyboard(&card.buttons, card.link.as_deref());
+    assert_eq!(keyboard.inline_keyboard[0][0].text, "🔗 Открыть пост");
+    assert_eq!(keyboard.inline_keyboard.len(), 1 + card.buttons.len());
+}
+
+#[test]
+fn a_title_cut_from_a_long_first_line_becomes_its_first_sentence() {
+    // given a one-line post longer than a title, whose extracted title is its start
+    let text = "Вакансия: нужен Python-разработчик для Telegram-бота магазина, оплата 40 000 ₽ за \
+                проект. ТЗ по ссылке, срок — две недели, пишите в личные сообщения, отвечу всем.";
+    let (message, classified) = post(text, Some("Вакансия: нужен Python-разраб"));
+    let card = render(&message, &classified);
+    // then the title is the first sentence, whole words, and the body goes on after it
+    assert!(
+        card.html.starts_with(
+            "<b>Вакансия: нужен Python-разработчик для Telegram-бота магазина, оплата 40 000 ₽ за проект.</b>"
+        ),
+        "{}",
+        card.html
+    );
+    let shown = plain_text(&card.html).unwrap();
+    assert_eq!(shown.matches("Python-разработчик").count(), 1, "{shown}");
+    assert!(shown.contains("ТЗ по ссылке"), "{shown}");
 }

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const DESIGN: &str = "4001:design-secret";
+const TEXTS: &str = "4002:texts-secret";
 const CHANNEL: i64 = -1_001_000_000_555;
 
 struct Pipeline {
@@ -50,12 +51,19 @@ impl Pipeline {
 
     /// One fan-out process sending through `bot` (the design bot with a client of its own).
     fn fanout_with(&self, bot: Bot) -> (CancellationToken, JoinHandle<anyhow::Result<()>>) {
+        self.fanout_bots(BTreeMap::from([("design".to_string(), bot)]))
+    }
+
+    /// One fan-out process with these bots (category slug → bot).
+    fn fanout_bots(
+        &self,
+        bots: BTreeMap<String, Bot>,
+    ) -> (CancellationToken, JoinHandle<anyhow::Result<()>>) {
         let stop = self.shutdown.child_token();
         let config = FanoutConfig {
             plan: PlanConfig { max_age: None },
             ..FanoutConfig::default()
         };
-        let bots = BTreeMap::from([("design".to_string(), bot)]);
         let task = tokio::spawn(run(
             self.bus.clone(),
             self.pool.clone(),
@@ -185,6 +193,67 @@ async fn a_blocked_bot_becomes_an_event_deleted_posts_are_not_sent_and_restarts_
         claims, 3,
         "users 1 and 2 for the first, user 1 for the third"
     );
+}
+
+#[tokio::test]
+async fn a_flood_of_cards_rings_five_times_a_minute_per_bot_and_loses_nothing() {
+    // given a subscriber of two categories, each with its bot started
+    let pipeline = Pipeline::start().await;
+    let fake = &pipeline.fake;
+    fake.register_bot(TEXTS, "rh_texts_bot");
+    pipeline
+        .given(&subscriber(7, &["design", "texts"], 2))
+        .await;
+    fake.user_says("rh_design_bot", 7, "/start").unwrap();
+    fake.user_says("rh_texts_bot", 7, "/start").unwrap();
+    let api = url::Url::parse(fake.url()).unwrap();
+    let _fanout = pipeline.fanout_bots(BTreeMap::from([
+        (
+            "design".to_string(),
+            Bot::new(DESIGN).set_api_url(api.clone()),
+        ),
+        ("texts".to_string(), Bot::new(TEXTS).set_api_url(api)),
+    ]));
+
+    // when seven vacancies of each category come at once
+    let mut events = Vec::new();
+    for n in 0..7 {
+        let design = MessageKey::new(CHANNEL, 100 + n);
+        events.extend(vacancy(
+            design,
+            &format!("Логотип №{n}"),
+            "anna",
+            &["design"],
+        ));
+        let texts = MessageKey::new(CHANNEL, 200 + n);
+        events.extend(vacancy(texts, &format!("Статья №{n}"), "boris", &["texts"]));
+    }
+    pipeline.given(&events).await;
+    // then every card arrives, each under its «Открыть пост», and in each bot's chat the first
+    // five ring while the rest come silently
+    eventually("every card", async || {
+        fake.sent_to("rh_design_bot", 7).len() == 7 && fake.sent_to("rh_texts_bot", 7).len() == 7
+    })
+    .await;
+    for bot in ["rh_design_bot", "rh_texts_bot"] {
+        let cards = fake.sent_to(bot, 7);
+        let silent: Vec<bool> = cards.iter().map(|m| m.silent).collect();
+        assert_eq!(
+            silent,
+            [false, false, false, false, false, true, true],
+            "{bot}"
+        );
+        let first_button = &cards[0].reply_markup.as_ref().unwrap()["inline_keyboard"][0][0];
+        assert_eq!(first_button["text"], "🔗 Открыть пост");
+        assert!(
+            first_button["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://t.me/jobs_channel/")
+        );
+    }
+    assert_eq!(fake.too_many_requests("rh_design_bot"), 0);
+    assert_eq!(fake.too_many_requests("rh_texts_bot"), 0);
 }
 
 #[tokio::test]

@@ -18,9 +18,6 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::{chart, expiry, pick, report};
 
-/// Callback data of «Повторить» under a job: `j:<job>`.
-pub const RETRY_PREFIX: &str = "j:";
-
 /// What a run did, by name (`planned`, `already_planned`, …).
 pub type Counts = BTreeMap<String, u64>;
 
@@ -235,7 +232,9 @@ fn failure_alerts(job: Job, run_id: &str, error: &str, admins: &[i64]) -> Vec<En
                 },
                 buttons: vec![vec![Button {
                     label: "🔁 Повторить".into(),
-                    action: ButtonAction::Callback(format!("{RETRY_PREFIX}{}", job.as_str())),
+                    action: ButtonAction::Callback(
+                        schemas::callback::MenuAction::RunJob(job).encode(),
+                    ),
                 }]],
                 run_id: run_id.to_owned(),
             })

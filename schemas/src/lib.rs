@@ -2,6 +2,7 @@
 //! travels on. Pure data and pure functions: no I/O, no async, no clients, so every other crate,
 //! the JSON Schemas in `schemas/json/` and analysts' replays agree on one definition.
 
+pub mod callback;
 mod envelope;
 pub mod events;
 mod json_schema;

@@ -181,6 +181,16 @@ fn samples() -> Vec<Event> {
             author: "@boss".into(),
         }
         .into(),
+        MainMenuShown {
+            user_id: 7,
+            message_id: 12,
+        }
+        .into(),
+        TimeZoneChosen {
+            user_id: 7,
+            zone: "Asia/Yekaterinburg".into(),
+        }
+        .into(),
         AuthorUnhidden {
             user_id: 7,
             author: "@boss".into(),

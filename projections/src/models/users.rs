@@ -48,6 +48,8 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
             Event::TrialStarted(e) => Some(e.user_id),
             Event::SubscriptionExtended(e) => Some(e.user_id),
             Event::SubscriptionRevoked(e) => Some(e.user_id),
+            Event::MainMenuShown(e) => Some(e.user_id),
+            Event::TimeZoneChosen(e) => Some(e.user_id),
             _ => None,
         };
         if let Some(user_id) = user_row
@@ -100,6 +102,20 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 sqlx::query("UPDATE users SET paid_until = $2 WHERE user_id = $1")
                     .bind(e.user_id)
                     .bind(e.until)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Event::MainMenuShown(e) => {
+                sqlx::query("UPDATE users SET menu_message_id = $2 WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .bind(e.message_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Event::TimeZoneChosen(e) => {
+                sqlx::query("UPDATE users SET time_zone = $2 WHERE user_id = $1")
+                    .bind(e.user_id)
+                    .bind(&e.zone)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -65,6 +65,27 @@ pub async fn access(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<Access>>
         .await
 }
 
+/// The main bot's live menu message for the user, if it ever sent one.
+pub async fn menu_message(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<i32>> {
+    let menu = sqlx::query_scalar::<_, Option<i32>>(
+        "SELECT menu_message_id FROM users WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(menu.flatten())
+}
+
+/// The IANA time zone the user chose, if they did (the bots default to Moscow).
+pub async fn time_zone(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<String>> {
+    let zone =
+        sqlx::query_scalar::<_, Option<String>>("SELECT time_zone FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(zone.flatten())
+}
+
 /// The category slugs the user chose (in no particular order).
 pub async fn chosen_categories(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar::<_, String>("SELECT slug FROM user_categories WHERE user_id = $1")
@@ -97,6 +118,28 @@ pub async fn bot_active(pool: &PgPool, user_id: i64, category: &str) -> sqlx::Re
 pub async fn hidden_authors(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar::<_, String>(
         "SELECT author FROM hidden_authors WHERE user_id = $1 AND hidden ORDER BY author",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A hidden author with where they were last seen, for naming them to the user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HiddenAuthor {
+    /// `schemas::Author::key`.
+    pub author: String,
+    /// The title of the chat of the author's latest post the read model holds.
+    pub chat_title: Option<String>,
+}
+
+/// The authors the user hid, alphabetically by key, each with the chat of their latest post.
+pub async fn hidden_authors_seen(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<HiddenAuthor>> {
+    sqlx::query_as::<_, HiddenAuthor>(
+        "SELECT h.author,
+                (SELECT m.chat_title FROM messages m WHERE m.author_key = h.author
+                  ORDER BY m.posted_at DESC LIMIT 1) AS chat_title
+           FROM hidden_authors h WHERE h.user_id = $1 AND h.hidden ORDER BY h.author",
     )
     .bind(user_id)
     .fetch_all(pool)

@@ -203,6 +203,8 @@ events! {
     Users "author_unhidden" AuthorUnhidden v 1 many,
     Users "vacancy_reported" VacancyReported v 1 once,
     Users "report_resolved" ReportResolved v 1 once,
+    Users "menu_shown" MainMenuShown v 1 many,
+    Users "time_zone_chosen" TimeZoneChosen v 1 many,
     Payments "created" PaymentCreated v 1 once,
     Payments "succeeded" PaymentSucceeded v 1 once,
     Payments "canceled" PaymentCanceled v 1 once,

@@ -199,6 +199,46 @@ impl Payload for AuthorUnhidden {
     }
 }
 
+/// The main bot sent the user a new menu message: the one it keeps up to date (a category
+/// bot started elsewhere redraws it). Older menus still work when tapped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MainMenuShown {
+    pub user_id: i64,
+    pub message_id: i32,
+}
+
+impl Payload for MainMenuShown {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+}
+
+/// The user chose the time zone the bots show times in (an IANA name, e.g. `Europe/Moscow`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TimeZoneChosen {
+    pub user_id: i64,
+    pub zone: String,
+}
+
+impl Payload for TimeZoneChosen {
+    fn aggregate(&self) -> Aggregate {
+        user(self.user_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        let ok = !self.zone.is_empty()
+            && self.zone.len() <= 64
+            && self
+                .zone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'+'));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("bad time zone {:?}", self.zone))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportReason {

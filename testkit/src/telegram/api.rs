@@ -187,7 +187,14 @@ async fn carry_out(world: Shared, token: &str, method: &str, request: Form) -> R
         }
         "setmycommands" => {
             with_bot(&mut lock(&world), token, |bot| {
-                bot.commands = params["commands"].clone()
+                let commands = params["commands"].clone();
+                match &params["scope"] {
+                    Value::Null => bot.commands = commands,
+                    scope if scope["type"] == "default" => bot.commands = commands,
+                    scope => {
+                        bot.scoped_commands.insert(scope.to_string(), commands);
+                    }
+                }
             });
             Ok(json!(true))
         }

@@ -45,6 +45,7 @@ pub fn send_photo(
         parse_mode,
         reply_markup,
         photo: Some(photo),
+        silent: send::silent(params),
     };
     send::deliver(world, token, destination, content)
 }

@@ -260,4 +260,20 @@ impl FakeTelegram {
         let mut world = self.lock();
         api::find_bot(&mut world, bot).map_or(json!([]), |b| b.commands.clone())
     }
+
+    /// The commands a bot set for one chat (`BotCommandScopeChat`), falling back to its
+    /// default ones as Telegram shows them.
+    pub fn commands_in_chat(&self, bot: &str, chat_id: i64) -> Value {
+        let mut world = self.lock();
+        let Some(bot) = api::find_bot(&mut world, bot) else {
+            return json!([]);
+        };
+        bot.scoped_commands
+            .iter()
+            .find(|(scope, _)| {
+                serde_json::from_str::<Value>(scope)
+                    .is_ok_and(|s| s["type"] == "chat" && s["chat_id"] == chat_id)
+            })
+            .map_or_else(|| bot.commands.clone(), |(_, commands)| commands.clone())
+    }
 }

@@ -205,6 +205,13 @@ pub(super) struct Content {
     pub parse_mode: Option<String>,
     pub reply_markup: Option<Value>,
     pub photo: Option<Vec<u8>>,
+    /// `disable_notification`: the user's phone does not ring.
+    pub silent: bool,
+}
+
+/// `disable_notification` as a JSON body (a bool) or a form field (a string) gives it.
+pub(super) fn silent(params: &Value) -> bool {
+    params["disable_notification"] == true || params["disable_notification"] == "true"
 }
 
 /// Records an admitted send and answers the message, as Telegram does.
@@ -226,6 +233,7 @@ pub(super) fn deliver(
         reply_markup: content.reply_markup,
         deleted: false,
         edits: 0,
+        silent: content.silent,
         at: std::time::Instant::now(),
     };
     bot.next_message_id += 1;
@@ -249,6 +257,7 @@ pub(super) fn send_message(
         parse_mode,
         reply_markup,
         photo: None,
+        silent: silent(params),
     };
     deliver(world, token, destination, content)
 }

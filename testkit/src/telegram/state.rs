@@ -71,8 +71,35 @@ pub struct Sent {
     pub reply_markup: Option<Value>,
     pub deleted: bool,
     pub edits: usize,
+    /// Sent with `disable_notification`: no sound, no vibration.
+    pub silent: bool,
     /// When the fake accepted it.
     pub at: Instant,
+}
+
+impl Sent {
+    /// Every inline button, row by row, as (label, callback data or URL).
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let Some(markup) = &self.reply_markup else {
+            return Vec::new();
+        };
+        markup["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row.as_array().into_iter().flatten())
+            .map(|b| {
+                let target = b.get("callback_data").or(b.get("url"));
+                (
+                    b["text"].as_str().unwrap_or_default().to_owned(),
+                    target
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
 }
 
 pub struct Bot {
@@ -85,6 +112,8 @@ pub struct Bot {
     pub sent: Vec<Sent>,
     pub next_message_id: i64,
     pub commands: Value,
+    /// Commands set for a narrower scope (`setMyCommands` with `scope`): the scope's JSON → them.
+    pub scoped_commands: std::collections::BTreeMap<String, Value>,
     pub answered_callbacks: Vec<Value>,
     /// Invoices sent or linked: chat, payload, amount in Stars.
     pub invoices: Vec<Value>,
@@ -115,6 +144,7 @@ impl Bot {
             sent: Vec::new(),
             next_message_id: 1,
             commands: json!([]),
+            scoped_commands: std::collections::BTreeMap::new(),
             answered_callbacks: Vec::new(),
             invoices: Vec::new(),
             pre_checkout_answers: Vec::new(),

@@ -1,0 +1,143 @@
+//! The user's live menu: one message in the main bot's chat that every button edits in place.
+//! [`Views`] reads what a screen shows from the read models; [`draw`] puts a screen into the
+//! message a button was pressed on (or a new message, recorded as the live one with
+//! `MainMenuShown`), so the main bot can redraw it later without the user tapping anything.
+
+use bus::Bus;
+use chrono::Utc;
+use projections::read;
+use schemas::{Envelope, MainMenuShown};
+use sqlx::PgPool;
+use teloxide::prelude::*;
+use teloxide::types::{MessageId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use crate::menu::{self, Screen, Setup, UserView};
+use crate::polling::patiently;
+
+/// What the screens need from the read models, and the bot's own setup.
+#[derive(Clone)]
+pub struct Views {
+    pub pool: PgPool,
+    /// Everything but the catalog, which is read fresh for each screen.
+    pub setup: Setup,
+}
+
+impl Views {
+    /// The setup with the catalog's active categories as they are now.
+    pub async fn setup(&self) -> anyhow::Result<Setup> {
+        Ok(Setup {
+            categories: read::catalog::active_categories(&self.pool).await?,
+            ..self.setup.clone()
+        })
+    }
+
+    pub async fn user(&self, user_id: i64) -> anyhow::Result<UserView> {
+        let pool = &self.pool;
+        let hidden = read::users::hidden_authors_seen(pool, user_id)
+            .await?
+            .into_iter()
+            .map(|h| {
+                let name = menu::author_name(&h.author, h.chat_title.as_deref());
+                (h.author, name)
+            })
+            .collect();
+        Ok(UserView {
+            access: read::users::access(pool, user_id)
+                .await?
+                .unwrap_or_default(),
+            chosen: read::users::chosen_categories(pool, user_id)
+                .await?
+                .into_iter()
+                .collect(),
+            started: read::users::started_bots(pool, user_id)
+                .await?
+                .into_iter()
+                .collect(),
+            zone: read::users::time_zone(pool, user_id)
+                .await?
+                .and_then(|zone| zone.parse().ok()),
+            hidden,
+        })
+    }
+
+    /// The main menu as it reads for `user_id` now.
+    pub async fn main(&self, user_id: i64, greeting: Option<&str>) -> anyhow::Result<Screen> {
+        let view = self.user(user_id).await?;
+        Ok(menu::main(
+            &view,
+            &self.setup().await?,
+            greeting,
+            Utc::now(),
+        ))
+    }
+}
+
+/// Where a screen goes: over the menu message a button was pressed on, or into a new message.
+#[derive(Debug, Clone, Copy)]
+pub enum Place {
+    Edit(MessageId),
+    New,
+}
+
+/// Draws `screen` for `user_id`. An edit that changes nothing is fine; a menu message the user
+/// deleted (or one too old to edit) is replaced by a new one. A new message becomes the live
+/// menu, and so does an older menu the user tapped (the one they are looking at).
+pub async fn draw(
+    bot: &Bot,
+    bus: &Bus,
+    pool: &PgPool,
+    user_id: i64,
+    screen: &Screen,
+    place: Place,
+) -> anyhow::Result<()> {
+    let chat = ChatId(user_id);
+    if let Place::Edit(message_id) = place {
+        match edit(bot, chat, message_id, screen).await {
+            Ok(()) => {
+                let live = read::users::menu_message(pool, user_id).await?;
+                if live != Some(message_id.0) {
+                    shown(bus, user_id, message_id).await?;
+                }
+                return Ok(());
+            }
+            Err(RequestError::Api(
+                ApiError::MessageToEditNotFound | ApiError::MessageCantBeEdited,
+            )) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let sent = patiently(
+        bot.send_message(chat, screen.text.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(screen.keyboard.clone()),
+    )
+    .await?;
+    shown(bus, user_id, sent.id).await
+}
+
+/// Edits a menu message into `screen`; "not modified" (a doubled tap) is a success.
+pub async fn edit(
+    bot: &Bot,
+    chat: ChatId,
+    message_id: MessageId,
+    screen: &Screen,
+) -> Result<(), RequestError> {
+    let request = bot
+        .edit_message_text(chat, message_id, screen.text.clone())
+        .parse_mode(ParseMode::Html)
+        .reply_markup(screen.keyboard.clone());
+    match patiently(request).await {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+async fn shown(bus: &Bus, user_id: i64, message_id: MessageId) -> anyhow::Result<()> {
+    let event = Envelope::new(MainMenuShown {
+        user_id,
+        message_id: message_id.0,
+    });
+    bus.publish(&event).await?;
+    Ok(())
+}

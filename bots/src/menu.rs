@@ -1,0 +1,475 @@
+//! The main bot's screens, as pure functions of what the read models say about a user: the
+//! main menu, the category picker, «Моя подписка», the time zones and the help. Each screen is
+//! an HTML text and its buttons; the bot draws it into the user's live menu message by editing
+//! it, so a session leaves one menu in the chat, not a pile of them. Every sub-screen has
+//! «← Назад».
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use fanout::card::escape;
+use fanout::wording::{days, moment, zone_label};
+use projections::read::users::{Access, Running};
+use schemas::callback::{MenuAction, author_ref};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+pub use projections::read::catalog::Category;
+
+/// The start payload of the links to category bots: says where the user came from, nothing
+/// secret.
+pub const FROM_MAIN_BOT: &str = "from_main";
+
+/// A screen: its HTML text and its buttons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    pub text: String,
+    pub keyboard: InlineKeyboardMarkup,
+}
+
+/// What the bot knows of itself: the catalog, its category bots, what it sells, its support.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    pub categories: Vec<Category>,
+    /// Category slug → its bot's @username (without @).
+    pub category_bots: BTreeMap<String, String>,
+    /// "Оплатить" is offered.
+    pub payments: bool,
+    /// Whom users write to when something is wrong (`SUPPORT_CONTACT`).
+    pub support: Option<String>,
+    /// How long the trial lasts, for the help.
+    pub trial_days: u64,
+    /// The ways to pay, for the help (e.g. "картой или СБП (ЮKassa) или Telegram Stars").
+    pub payment_methods: Option<String>,
+}
+
+/// What the read models say about one user.
+#[derive(Debug, Clone, Default)]
+pub struct UserView {
+    pub access: Access,
+    pub chosen: BTreeSet<String>,
+    pub started: BTreeSet<String>,
+    /// The user's zone (Moscow unless they chose another).
+    pub zone: Option<Tz>,
+    /// Hidden authors: key → how the user knows them.
+    pub hidden: Vec<(String, String)>,
+}
+
+impl UserView {
+    pub fn zone(&self) -> Tz {
+        self.zone.unwrap_or(fanout::wording::DEFAULT_ZONE)
+    }
+
+    fn at(&self, when: DateTime<Utc>) -> String {
+        moment(when, self.zone())
+    }
+
+    /// «Пробный период до …», «Подписка активна до …» or «не активна».
+    pub fn status(&self, now: DateTime<Utc>) -> String {
+        match self.access.running(now) {
+            Some(Running::Paid(until)) => format!("✅ Подписка активна до {}", self.at(until)),
+            Some(Running::Trial(until)) => format!("🎁 Пробный период до {}", self.at(until)),
+            None => "⛔ Подписка не активна — заказы на паузе".to_owned(),
+        }
+    }
+}
+
+pub fn button(label: impl Into<String>, action: &MenuAction) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(label, action.encode())
+}
+
+fn back(to: MenuAction) -> Vec<InlineKeyboardButton> {
+    vec![button("← Назад", &to)]
+}
+
+/// The link that opens a category bot with the start payload.
+pub fn bot_link(username: &str) -> Option<url::Url> {
+    url::Url::parse(&format!("https://t.me/{username}?start={FROM_MAIN_BOT}")).ok()
+}
+
+/// The main menu: status, categories, and a button per chosen category's bot (✅ once the
+/// user started it), then the sub-screens.
+pub fn main(view: &UserView, setup: &Setup, greeting: Option<&str>, now: DateTime<Utc>) -> Screen {
+    let mut lines = Vec::new();
+    if let Some(greeting) = greeting {
+        lines.push(escape(greeting));
+        lines.push(String::new());
+    }
+    lines.push(escape(&view.status(now)));
+    let chosen: Vec<&Category> = setup
+        .categories
+        .iter()
+        .filter(|c| view.chosen.contains(&c.slug))
+        .collect();
+    let mut rows = Vec::new();
+    if chosen.is_empty() {
+        lines.push("Категории не выбраны — нажмите «🗂 Категории».".to_owned());
+    } else {
+        let names: Vec<String> = chosen.iter().map(|c| escape(&c.name)).collect();
+        lines.push(format!("Категории: {}", names.join(", ")));
+        let waiting = chosen
+            .iter()
+            .any(|c| setup.category_bots.contains_key(&c.slug) && !view.started.contains(&c.slug));
+        if waiting {
+            lines.push(String::new());
+            lines.push(
+                "Заказы приходят от бота каждой категории: откройте его кнопкой ниже и нажмите «Старт»."
+                    .to_owned(),
+            );
+        }
+        for category in &chosen {
+            match setup
+                .category_bots
+                .get(&category.slug)
+                .and_then(|b| bot_link(b).map(|l| (b, l)))
+            {
+                Some((bot, link)) if view.started.contains(&category.slug) => {
+                    rows.push(vec![InlineKeyboardButton::url(
+                        format!("✅ {} — @{bot}", category.name),
+                        link,
+                    )])
+                }
+                Some((_, link)) => rows.push(vec![InlineKeyboardButton::url(
+                    format!("👉 {}: открыть бота", category.name),
+                    link,
+                )]),
+                None => lines.push(format!("⏳ {}: бот скоро появится", escape(&category.name))),
+            }
+        }
+    }
+    rows.push(vec![
+        button("🗂 Категории", &MenuAction::Categories),
+        button("📋 Моя подписка", &MenuAction::Subscription),
+    ]);
+    let mut last = Vec::new();
+    if setup.payments {
+        last.push(button("💳 Оплатить", &MenuAction::Plans));
+    }
+    last.push(button("❓ Помощь", &MenuAction::Help));
+    rows.push(last);
+    Screen {
+        text: lines.join("\n"),
+        keyboard: InlineKeyboardMarkup::new(rows),
+    }
+}
+
+/// The picker: a check mark per chosen category; each button sets its category's state.
+pub fn categories(view: &UserView, setup: &Setup) -> Screen {
+    let buttons: Vec<InlineKeyboardButton> = setup
+        .categories
+        .iter()
+        .map(|c| {
+            let on = view.chosen.contains(&c.slug);
+            let label = if on {
+                format!("✅ {}", c.name)
+            } else {
+                c.name.clone()
+            };
+            let action = MenuAction::Choose {
+                slug: c.slug.clone(),
+                on: !on,
+            };
+            button(label, &action)
+        })
+        .collect();
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(2).map(<[_]>::to_vec).collect();
+    rows.push(vec![button("✅ Готово", &MenuAction::Menu)]);
+    Screen {
+        text: "<b>Категории</b>\nОтметьте, какие заказы присылать; заказы каждой категории придут от её бота.".to_owned(),
+        keyboard: InlineKeyboardMarkup::new(rows),
+    }
+}
+
+/// «Моя подписка»: status, categories, time zone, hidden authors with «Вернуть» for each.
+pub fn subscription(view: &UserView, setup: &Setup, now: DateTime<Utc>) -> Screen {
+    let names: Vec<String> = setup
+        .categories
+        .iter()
+        .filter(|c| view.chosen.contains(&c.slug))
+        .map(|c| escape(&c.name))
+        .collect();
+    let mut lines = vec![
+        "<b>Моя подписка</b>".to_owned(),
+        escape(&view.status(now)),
+        format!(
+            "Категории: {}",
+            if names.is_empty() {
+                "не выбраны".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ),
+        format!("Время — {}", zone_label(view.zone())),
+    ];
+    let mut rows = Vec::new();
+    if view.hidden.is_empty() {
+        lines.push("Скрытых авторов нет.".to_owned());
+    } else {
+        lines.push(String::new());
+        lines.push("Скрытые авторы:".to_owned());
+        for (key, name) in &view.hidden {
+            lines.push(format!("• {}", escape(name)));
+            rows.push(vec![button(
+                format!("Вернуть: {}", short(name, 40)),
+                &MenuAction::Unhide(author_ref(key)),
+            )]);
+        }
+    }
+    let mut actions = Vec::new();
+    if setup.payments {
+        actions.push(button("💳 Оплатить", &MenuAction::Plans));
+    }
+    actions.push(button("🕒 Часовой пояс", &MenuAction::Zones));
+    rows.push(actions);
+    rows.push(back(MenuAction::Menu));
+    Screen {
+        text: lines.join("\n"),
+        keyboard: InlineKeyboardMarkup::new(rows),
+    }
+}
+
+/// The zones a Russian-speaking freelancer is likely in, west to east, then UTC.
+pub const ZONES: &[(&str, &str)] = &[
+    ("Europe/Kaliningrad", "Калининград"),
+    ("Europe/Moscow", "Москва"),
+    ("Europe/Minsk", "Минск"),
+    ("Europe/Samara", "Самара"),
+    ("Asia/Tbilisi", "Тбилиси"),
+    ("Asia/Yekaterinburg", "Екатеринбург"),
+    ("Asia/Tashkent", "Ташкент"),
+    ("Asia/Omsk", "Омск"),
+    ("Asia/Almaty", "Алматы"),
+    ("Asia/Novosibirsk", "Новосибирск"),
+    ("Asia/Krasnoyarsk", "Красноярск"),
+    ("Asia/Irkutsk", "Иркутск"),
+    ("Asia/Yakutsk", "Якутск"),
+    ("Asia/Vladivostok", "Владивосток"),
+    ("Asia/Magadan", "Магадан"),
+    ("Asia/Kamchatka", "Камчатка"),
+    ("UTC", "UTC"),
+];
+
+/// The zone a button names, if it is one of [`ZONES`].
+pub fn known_zone(name: &str) -> Option<Tz> {
+    ZONES
+        .iter()
+        .find(|(zone, _)| *zone == name)
+        .and_then(|(zone, _)| zone.parse().ok())
+}
+
+pub fn zones(view: &UserView) -> Screen {
+    let current = view.zone();
+    let buttons: Vec<InlineKeyboardButton> = ZONES
+        .iter()
+        .filter_map(|(name, city)| {
+            let zone: Tz = name.parse().ok()?;
+            let mark = if zone == current { "✅ " } else { "" };
+            let label = format!("{mark}{city} ({})", zone_label(zone));
+            Some(button(label, &MenuAction::Zone((*name).to_owned())))
+        })
+        .collect();
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(2).map(<[_]>::to_vec).collect();
+    rows.push(back(MenuAction::Subscription));
+    Screen {
+        text: format!(
+            "<b>Часовой пояс</b>\nСейчас время показывается как {}. Выберите свой:",
+            zone_label(current)
+        ),
+        keyboard: InlineKeyboardMarkup::new(rows),
+    }
+}
+
+/// One help for everything: categories, the trial, paying, reports, hiding, support.
+pub fn help(setup: &Setup) -> Screen {
+    let mut lines = vec![
+        "<b>Как это работает</b>".to_owned(),
+        "Я собираю заказы из фриланс-каналов и присылаю их по категориям: у каждой категории свой бот. Выберите категории в меню и нажмите «Старт» в боте каждой.".to_owned(),
+        String::new(),
+        format!(
+            "🎁 <b>Пробный период</b> — {} бесплатно, с первого /start, один раз.",
+            days(setup.trial_days)
+        ),
+    ];
+    if let Some(methods) = &setup.payment_methods {
+        lines.push(format!(
+            "💳 <b>Оплата</b> — «Оплатить» в меню: {}. Подписка включается сама, как только оплата пройдёт.",
+            escape(methods)
+        ));
+    }
+    lines.push("⚠️ <b>Не тот заказ?</b> Под каждым заказом — «Не вакансия / не та категория»: модераторы проверят, и такие посты уйдут из подборки.".to_owned());
+    lines.push(
+        "🙈 <b>Скрыть автора</b> — кнопка под заказом; вернуть — в «Моя подписка».".to_owned(),
+    );
+    lines.push(String::new());
+    lines.push(
+        "/menu — меню, /subscription — подписка, /pay — оплата, /help — эта справка.".to_owned(),
+    );
+    if let Some(support) = &setup.support {
+        lines.push(format!("Вопросы и поддержка: {}", escape(support)));
+    }
+    Screen {
+        text: lines.join("\n"),
+        keyboard: InlineKeyboardMarkup::new([back(MenuAction::Menu)]),
+    }
+}
+
+/// How a user knows a hidden author: their @username or signature, else "the author" of the
+/// chat they last posted in; the key's id only when nothing else is known.
+pub fn author_name(key: &str, chat_title: Option<&str>) -> String {
+    let chat = chat_title.map(|t| format!("«{t}»"));
+    if let Some(username) = key.strip_prefix('@') {
+        return match chat {
+            Some(chat) => format!("@{username} из {chat}"),
+            None => format!("@{username}"),
+        };
+    }
+    if let Some(signature) = key.strip_prefix("sig:") {
+        return match chat {
+            Some(chat) => format!("{signature} (подпись в {chat})"),
+            None => format!("{signature} (подпись в канале)"),
+        };
+    }
+    match (chat, key.strip_prefix("id:")) {
+        (Some(chat), _) => format!("автор из {chat}"),
+        (None, Some(id)) => format!("автор №{id}"),
+        (None, None) => key.to_owned(),
+    }
+}
+
+/// `text` cut to `limit` characters at a word's end, with «…» when cut.
+pub fn short(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(limit).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(space) if space > 0 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> Setup {
+        Setup {
+            categories: vec![
+                Category {
+                    slug: "design".into(),
+                    name: "Дизайн".into(),
+                },
+                Category {
+                    slug: "texts".into(),
+                    name: "Тексты".into(),
+                },
+            ],
+            category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
+            payments: true,
+            support: Some("@rh_support".into()),
+            trial_days: 2,
+            payment_methods: Some("Telegram Stars".into()),
+        }
+    }
+
+    fn labels(screen: &Screen) -> Vec<Vec<String>> {
+        screen
+            .keyboard
+            .inline_keyboard
+            .iter()
+            .map(|row| row.iter().map(|b| b.text.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_picker_sets_states_and_comes_back() {
+        // given a user who chose texts
+        let view = UserView {
+            chosen: ["texts".to_string()].into(),
+            ..UserView::default()
+        };
+        // when the picker is drawn
+        let screen = categories(&view, &setup());
+        // then texts is checked and its button turns it off; design's turns it on
+        assert_eq!(
+            labels(&screen),
+            [vec!["Дизайн", "✅ Тексты"], vec!["✅ Готово"]]
+        );
+        let data: Vec<MenuAction> = screen.keyboard.inline_keyboard[0]
+            .iter()
+            .map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => {
+                    MenuAction::parse(d).unwrap()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            data,
+            [
+                MenuAction::Choose {
+                    slug: "design".into(),
+                    on: true
+                },
+                MenuAction::Choose {
+                    slug: "texts".into(),
+                    on: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_main_menu_links_each_chosen_bot_and_marks_started_ones() {
+        let now = Utc::now();
+        let mut view = UserView {
+            chosen: ["design".to_string(), "texts".to_string()].into(),
+            access: Access {
+                trial_ends_at: Some(now + chrono::Duration::days(2)),
+                paid_until: None,
+            },
+            ..UserView::default()
+        };
+        let screen = main(&view, &setup(), None, now);
+        assert_eq!(labels(&screen)[0], ["👉 Дизайн: открыть бота"]);
+        assert!(
+            screen.text.contains("⏳ Тексты: бот скоро появится"),
+            "{}",
+            screen.text
+        );
+        assert!(screen.text.contains("(МСК)"), "{}", screen.text);
+        view.started.insert("design".into());
+        let screen = main(&view, &setup(), None, now);
+        assert_eq!(labels(&screen)[0], ["✅ Дизайн — @rh_design_bot"]);
+        assert!(!screen.text.contains("нажмите «Старт»"), "{}", screen.text);
+    }
+
+    #[test]
+    fn help_names_trial_payment_reports_hiding_and_support() {
+        let text = help(&setup()).text;
+        for part in [
+            "2 дня",
+            "Оплата",
+            "Не вакансия",
+            "Скрыть автора",
+            "@rh_support",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+
+    #[test]
+    fn hidden_authors_read_as_names() {
+        assert_eq!(author_name("@boss", Some("Фриланс")), "@boss из «Фриланс»");
+        assert_eq!(author_name("sig:Иван", None), "Иван (подпись в канале)");
+        assert_eq!(author_name("id:201", Some("Заказы")), "автор из «Заказы»");
+        assert_eq!(author_name("id:201", None), "автор №201");
+    }
+
+    #[test]
+    fn names_are_cut_at_a_word() {
+        assert_eq!(short("Очень длинное имя автора", 12), "Очень…");
+        assert_eq!(short("коротко", 12), "коротко");
+    }
+}
