@@ -200,7 +200,8 @@ impl CategoryBot {
                 self.answer(query, "Хорошо, оставили как есть").await
             }
             CardAction::ReportAs(key, reason) => self.report(query, user_id, key, reason).await,
-            CardAction::HideAuthor(key) => self.hide_author(query, user_id, key).await,
+            CardAction::HideAuthor(key) => self.hide_author(query, user_id, key, false).await,
+            CardAction::HideChannel(key) => self.hide_author(query, user_id, key, true).await,
             CardAction::UndoHide(key) => self.undo_hide(query, user_id, key).await,
         }
     }
@@ -238,26 +239,58 @@ impl CategoryBot {
         query: &CallbackQuery,
         user_id: i64,
         key: MessageKey,
+        confirmed: bool,
     ) -> anyhow::Result<()> {
         let Some(author) = projections::read::vacancies::author(&self.pool, key).await? else {
             return self
                 .answer(query, "Автор поста неизвестен — скрыть не получится")
                 .await;
         };
+        // A channel's own post is signed with the channel's name: hiding its "author" hides
+        // the channel, so the user is asked first.
+        if !confirmed && let Some(channel) = self.own_post_of(key, &author).await? {
+            let ask = [
+                Button {
+                    label: format!("🙈 Скрыть весь канал «{channel}»"),
+                    callback_data: CardAction::HideChannel(key).callback_data(),
+                },
+                Button {
+                    label: "Отмена".to_owned(),
+                    callback_data: CardAction::CancelReport(key).callback_data(),
+                },
+            ];
+            self.set_buttons(query, &ask).await?;
+            return self
+                .answer(query, "Это пост самого канала — скрыть весь канал?")
+                .await;
+        }
         self.bus
             .publish(&Envelope::new(AuthorHidden { user_id, author }))
             .await?;
         // «Отменить» takes the hide's place under the card, for a mistaken tap.
         let undo = Button {
-            label: "↩️ Отменить: снова показывать автора".to_owned(),
+            label: "↩️ Отменить: снова показывать".to_owned(),
             callback_data: CardAction::UndoHide(key).callback_data(),
         };
         self.set_buttons(query, &[undo]).await?;
-        self.answer(
-            query,
-            "Автор скрыт. Вернуть можно здесь или в главном боте: «Моя подписка»",
-        )
-        .await
+        let note = if confirmed {
+            "Канал скрыт. Вернуть можно здесь или в главном боте: «Моя подписка»"
+        } else {
+            "Автор скрыт. Вернуть можно здесь или в главном боте: «Моя подписка»"
+        };
+        self.answer(query, note).await
+    }
+
+    /// The channel's title when the post is the channel's own (its author key is the channel's
+    /// name as a signature), `None` for a post by a person.
+    async fn own_post_of(&self, key: MessageKey, author: &str) -> anyhow::Result<Option<String>> {
+        let Some(signature) = author.strip_prefix("sig:") else {
+            return Ok(None);
+        };
+        let post = self.bus.current_message(key).await?;
+        Ok(post
+            .and_then(|p| p.chat_title)
+            .filter(|title| title == signature))
     }
 
     async fn undo_hide(

@@ -293,7 +293,7 @@ impl MainBot {
             .map_or(Place::New, |message| Place::Edit(message.id));
         let action = query.data.as_deref().and_then(MenuAction::parse);
         let note = match action {
-            Some(action) => self.act(query, user_id, &action, place).await?,
+            Some(action) => self.act(user_id, &action, place).await?,
             // Forged, cut, or from an older version of the bot: no effect.
             None => Some("Эта кнопка устарела — откройте /menu".to_owned()),
         };
@@ -308,7 +308,6 @@ impl MainBot {
     /// Carries out one button; the note for the tap (`None` when the button is not valid here).
     async fn act(
         &self,
-        query: &CallbackQuery,
         user_id: i64,
         action: &MenuAction,
         place: Place,
@@ -342,9 +341,7 @@ impl MainBot {
             MenuAction::Verdict {
                 report_id,
                 resolution,
-            } if self.is_admin(user_id) => {
-                self.verdict(query, user_id, report_id, *resolution).await
-            }
+            } if self.is_admin(user_id) => self.verdict(user_id, report_id, *resolution).await,
             MenuAction::RunJob(job) if self.is_admin(user_id) => self.run_job(user_id, *job).await,
             MenuAction::Verdict { .. } | MenuAction::RunJob(_) => Ok(stale),
         }
@@ -501,16 +498,17 @@ impl MainBot {
         Ok(Some(format!("Запущено: {}", job.title())))
     }
 
-    /// An admin's verdict on a report: recorded once, and the report message says who decided.
+    /// An admin's verdict on a report: recorded once; then every admin's copy says who decided
+    /// what, and the reporter is told.
     async fn verdict(
         &self,
-        query: &CallbackQuery,
         admin_id: i64,
         report_id: &str,
         resolution: schemas::Resolution,
     ) -> anyhow::Result<Option<Note>> {
-        use crate::reports::{Verdict, resolve};
-        let verdict = resolve(&self.bus, &self.pool, admin_id, report_id, resolution).await?;
+        use crate::reports::{Verdict, resolve, update_copies};
+        let (verdict, decided) =
+            resolve(&self.bus, &self.pool, admin_id, report_id, resolution).await?;
         let note = match verdict {
             Verdict::Recorded(schemas::Resolution::Confirmed) => {
                 "✅ Подтверждено: пост исправлен и убран из подборки"
@@ -519,13 +517,9 @@ impl MainBot {
             Verdict::AlreadyResolved => "По этой жалобе уже решили",
             Verdict::UnknownReport => "Жалоба не найдена",
         };
-        if let (Verdict::Recorded(_), Some(message)) = (&verdict, query.regular_message()) {
-            let text = format!("{}\n\n{note}", message.text().unwrap_or_default());
-            patiently(
-                self.bot
-                    .edit_message_text(message.chat.id, message.id, text),
-            )
-            .await?;
+        // Also after a repeat: a copy an earlier attempt left unchanged is brought up to date.
+        if let Some(decided) = &decided {
+            update_copies(&self.bot, &self.bus, &self.pool, report_id, decided).await?;
         }
         Ok(Some(note.to_owned()))
     }

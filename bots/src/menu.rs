@@ -324,6 +324,9 @@ pub fn author_name(key: &str, chat_title: Option<&str>) -> String {
         };
     }
     if let Some(signature) = key.strip_prefix("sig:") {
+        if chat_title == Some(signature) {
+            return format!("канал «{signature}»");
+        }
         return match chat {
             Some(chat) => format!("{signature} (подпись в {chat})"),
             None => format!("{signature} (подпись в канале)"),
@@ -465,6 +468,7 @@ mod tests {
         assert_eq!(author_name("sig:Иван", None), "Иван (подпись в канале)");
         assert_eq!(author_name("id:201", Some("Заказы")), "автор из «Заказы»");
         assert_eq!(author_name("id:201", None), "автор №201");
+        assert_eq!(author_name("sig:Заказы", Some("Заказы")), "канал «Заказы»");
     }
 
     #[test]

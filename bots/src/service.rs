@@ -105,6 +105,7 @@ pub async fn run(
             let reports = ReportsToAdmins {
                 bot: main,
                 bus: bus.clone(),
+                pool: pool.clone(),
                 admins,
             };
             let spec = bus::consume::ConsumerSpec::of(bus::consume::consumers::ADMIN_REPORTS);

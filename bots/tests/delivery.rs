@@ -117,6 +117,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     let reports = ReportsToAdmins {
         bot: main_bot,
         bus: bus.clone(),
+        pool: db.pool.clone(),
         admins: vec![ADMIN],
     };
     services.spawn(bus::consume::consume(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::AckKind;
-use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::{self, IntoConsumerConfig, PullConsumer};
 use futures::StreamExt;
 use schemas::Envelope;
 use tokio::sync::Semaphore;
@@ -310,8 +310,26 @@ async fn supervise<H: Handler>(
 /// or deleted while we were disconnected).
 async fn open(bus: &Bus, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
     let stream = bus.js.get_stream(&spec.stream).await?;
-    match stream.get_consumer(&spec.consumer).await {
-        Ok(consumer) => Ok(consumer),
+    match stream
+        .get_consumer::<consumer::pull::Config>(&spec.consumer)
+        .await
+    {
+        Ok(mut consumer) => {
+            // A template that gained a subject (a sender's outbox that now also holds
+            // withdrawals) updates a consumer made from its older version.
+            if let Some(config) = &spec.definition
+                && filters(&consumer.cached_info().config)
+                    != filters(&config.clone().into_consumer_config())
+            {
+                tracing::info!(consumer = %spec.consumer, "updating consumer's subjects from its template");
+                stream.update_consumer(config.clone()).await?;
+                consumer = stream
+                    .get_consumer(&spec.consumer)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            Ok(consumer)
+        }
         Err(error) => {
             if let Some(config) = &spec.definition {
                 tracing::info!(consumer = %spec.consumer, "creating consumer from its template");
@@ -328,6 +346,18 @@ async fn open(bus: &Bus, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
             tracing::info!(consumer = %spec.consumer, "creating consumer from its definition");
             Ok(stream.create_consumer(definition.config.clone()).await?)
         }
+    }
+}
+
+/// A consumer's subject filters, one or many, in order.
+fn filters(config: &consumer::Config) -> Vec<String> {
+    if config.filter_subjects.is_empty() {
+        Some(config.filter_subject.clone())
+            .filter(|f| !f.is_empty())
+            .into_iter()
+            .collect()
+    } else {
+        config.filter_subjects.clone()
     }
 }
 

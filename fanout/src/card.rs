@@ -35,6 +35,8 @@ pub enum CardAction {
     HideAuthor(MessageKey),
     /// «Отменить» right after a hide: the post's author is shown again.
     UndoHide(MessageKey),
+    /// The answer to "this is the channel's own post: hide the channel?".
+    HideChannel(MessageKey),
 }
 
 impl CardAction {
@@ -46,6 +48,7 @@ impl CardAction {
             CardAction::CancelReport(key) => format!("rx:{}", key.id()),
             CardAction::HideAuthor(key) => format!("h:{}", key.id()),
             CardAction::UndoHide(key) => format!("hu:{}", key.id()),
+            CardAction::HideChannel(key) => format!("hc:{}", key.id()),
         }
     }
 
@@ -55,7 +58,8 @@ impl CardAction {
             | CardAction::ReportAs(key, _)
             | CardAction::CancelReport(key)
             | CardAction::HideAuthor(key)
-            | CardAction::UndoHide(key) => *key,
+            | CardAction::UndoHide(key)
+            | CardAction::HideChannel(key) => *key,
         }
     }
 
@@ -74,6 +78,7 @@ impl CardAction {
             "rx" => Some(CardAction::CancelReport(key)),
             "h" => Some(CardAction::HideAuthor(key)),
             "hu" => Some(CardAction::UndoHide(key)),
+            "hc" => Some(CardAction::HideChannel(key)),
             _ => None,
         }
     }

@@ -104,6 +104,37 @@ impl Dispatcher {
         }
     }
 
+    /// Changes a message already sent (an edit, a delete) at the pacer's pace, waiting out
+    /// 429s and retrying what changed nothing at Telegram. Only for requests that may be
+    /// repeated harmlessly, so an answer that never came is tried again too; Telegram's
+    /// refusal comes back as the error.
+    pub async fn change<F, Fut, T>(&self, chat: i64, request: F) -> Result<T, RequestError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, RequestError>>,
+    {
+        let mut failures = 0u32;
+        loop {
+            self.pacer.ready(chat).await;
+            let error = match request().await {
+                Ok(done) => return Ok(done),
+                Err(error) => error,
+            };
+            match telegram::classify(&error) {
+                Failure::RetryAfter(wait) => self.pacer.pause(wait),
+                Failure::Transient(_) | Failure::Ambiguous(_) => {
+                    failures += 1;
+                    let wait = Duration::from_millis(250)
+                        .saturating_mul(2u32.saturating_pow(failures.min(8)))
+                        .min(self.config.max_retry_wait);
+                    tracing::warn!(bot = %self.label, %error, ?wait, failures, "changing a message failed; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Failure::Refused { .. } => return Err(error),
+            }
+        }
+    }
+
     /// Records what happened after a send. The send is done and cannot be undone, and a
     /// redelivered plan finds its claim and sends nothing, so this keeps trying until NATS
     /// takes the record (its id is deterministic: a retry stores it once).

@@ -6,8 +6,8 @@
 use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use chrono::Utc;
 use schemas::{
-    ClassificationCorrected, DeliveryPlanned, Envelope, Event, EventType, MessageClassified,
-    PostKind,
+    ClassificationCorrected, DeliveryPlanned, DeliveryWithdrawalPlanned, Envelope, Event,
+    EventType, MessageClassified, PostKind,
 };
 use sqlx::PgPool;
 
@@ -100,8 +100,45 @@ impl Planner {
     }
 }
 
+impl Planner {
+    /// An admin confirmed the post is not a vacancy: every card of it still in a chat is to be
+    /// taken back, each through its bot's outbox (so its paced sender does it).
+    async fn withdrawals(
+        &self,
+        envelope: &Envelope,
+        corrected: &ClassificationCorrected,
+    ) -> Result<Vec<Envelope>, HandlerError> {
+        let recipients = projections::read::deliveries::recipients(&self.pool, corrected.key)
+            .await
+            .map_err(projections::handler_error)?;
+        Ok(recipients
+            .into_iter()
+            .map(|r| {
+                Envelope::new(DeliveryWithdrawalPlanned {
+                    user_id: r.user_id,
+                    key: corrected.key,
+                    category: r.category,
+                    sent_message_id: r.sent_message_id,
+                    delivered_at: r.delivered_at,
+                })
+                .caused_by(envelope)
+            })
+            .collect())
+    }
+}
+
 impl Handler for Planner {
     async fn handle(&self, envelope: Envelope, delivery: &Delivery) -> Result<(), HandlerError> {
+        if let Event::ClassificationCorrected(corrected) = &envelope.event
+            && corrected.kind != PostKind::Vacancy
+        {
+            let plan = self.withdrawals(&envelope, corrected).await?;
+            if !plan.is_empty() {
+                self.bus.publish_batch(&plan).await?;
+                tracing::info!(key = %corrected.key.id(), cards = plan.len(), "not a vacancy: cards to take back");
+            }
+            return Ok(());
+        }
         let Event::MessageClassified(classified) = &envelope.event else {
             return Ok(());
         };

@@ -11,7 +11,8 @@ use bus::{Bus, Delivery, HandlerError, consume::Handler};
 use chrono::{DateTime, Utc};
 use schemas::{
     BotStopReason, CategoryBotStopped, DeliveryClaimed, DeliveryFailed, DeliveryPlanned,
-    DeliveryUnconfirmed, Envelope, Event, VacancyDelivered,
+    DeliveryUnconfirmed, DeliveryWithdrawalPlanned, DeliveryWithdrawn, Envelope, Event,
+    VacancyDelivered, Withdrawal,
 };
 use sqlx::PgPool;
 use teloxide::prelude::*;
@@ -226,11 +227,86 @@ impl Sender {
     }
 }
 
+impl Sender {
+    /// Takes a card back: deleted while Telegram allows (48 hours), else edited to say it was
+    /// withdrawn, its buttons gone. Once per card, however often the plan comes.
+    async fn withdraw(
+        &self,
+        envelope: &Envelope,
+        plan: &DeliveryWithdrawalPlanned,
+    ) -> Result<(), HandlerError> {
+        use teloxide::ApiError;
+        use teloxide::RequestError::Api;
+        let done = |how| {
+            Envelope::new(DeliveryWithdrawn {
+                user_id: plan.user_id,
+                key: plan.key,
+                category: self.category.clone(),
+                how,
+            })
+            .caused_by(envelope)
+        };
+        if self
+            .bus
+            .has::<DeliveryWithdrawn>(&done(Withdrawal::Gone).aggregate().id)
+            .await?
+        {
+            return Ok(());
+        }
+        let chat = ChatId(plan.user_id);
+        let message = teloxide::types::MessageId(i32::try_from(plan.sent_message_id).unwrap_or(0));
+        let deletable = Utc::now() - plan.delivered_at < DELETABLE_FOR;
+        let deleted = if deletable {
+            let delete = || self.bot.delete_message(chat, message).into_future();
+            match self.dispatcher.change(plan.user_id, delete).await {
+                Ok(_) | Err(Api(ApiError::MessageToDeleteNotFound)) => Some(Withdrawal::Deleted),
+                Err(Api(ApiError::MessageCantBeDeleted)) => None,
+                Err(error) => {
+                    tracing::info!(user = plan.user_id, bot = %self.category, %error, "a card could not be deleted");
+                    Some(Withdrawal::Gone)
+                }
+            }
+        } else {
+            None
+        };
+        let how = match deleted {
+            Some(how) => how,
+            None => {
+                let mark = || {
+                    self.bot
+                        .edit_message_text(chat, message, WITHDRAWN)
+                        .reply_markup(teloxide::types::InlineKeyboardMarkup::default())
+                        .into_future()
+                };
+                match self.dispatcher.change(plan.user_id, mark).await {
+                    Ok(_) => Withdrawal::Marked,
+                    Err(error) => {
+                        tracing::info!(user = plan.user_id, bot = %self.category, %error, "a card could not be marked withdrawn");
+                        Withdrawal::Gone
+                    }
+                }
+            }
+        };
+        self.dispatcher.record(&done(how)).await;
+        Ok(())
+    }
+}
+
+/// How long Telegram lets a bot delete its own message in a private chat (48 hours), with an
+/// hour's margin.
+const DELETABLE_FOR: chrono::Duration = chrono::Duration::hours(47);
+
+/// What a withdrawn card too old to delete says instead.
+const WITHDRAWN: &str = "🚫 Пост снят: модераторы решили, что это не вакансия.";
+
 impl Handler for Sender {
     async fn handle(&self, envelope: Envelope, _delivery: &Delivery) -> Result<(), HandlerError> {
         match &envelope.event {
             Event::DeliveryPlanned(plan) if plan.category == self.category => {
                 self.deliver(&envelope, plan).await
+            }
+            Event::DeliveryWithdrawalPlanned(plan) if plan.category == self.category => {
+                self.withdraw(&envelope, plan).await
             }
             _ => Ok(()),
         }

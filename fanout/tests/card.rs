@@ -119,6 +119,7 @@ fn callback_data_round_trips_within_64_bytes_and_forgeries_are_refused() {
         CardAction::CancelReport(key),
         CardAction::HideAuthor(key),
         CardAction::UndoHide(key),
+        CardAction::HideChannel(key),
     ] {
         let data = action.callback_data();
         assert!(data.len() <= 64, "{data}");

@@ -181,6 +181,12 @@ fn samples() -> Vec<Event> {
             author: "@boss".into(),
         }
         .into(),
+        ReportSentToAdmin {
+            report_id: format!("7:{}", key().id()),
+            admin_id: 77,
+            message_id: 90,
+        }
+        .into(),
         MainMenuShown {
             user_id: 7,
             message_id: 12,
@@ -277,6 +283,21 @@ fn samples() -> Vec<Event> {
             key: key(),
             category: "design".into(),
             error: "operation timed out".into(),
+        }
+        .into(),
+        DeliveryWithdrawalPlanned {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            sent_message_id: 31,
+            delivered_at: t(10),
+        }
+        .into(),
+        DeliveryWithdrawn {
+            user_id: 7,
+            key: key(),
+            category: "design".into(),
+            how: Withdrawal::Deleted,
         }
         .into(),
         ChannelUnreadable {

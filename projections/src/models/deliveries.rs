@@ -34,6 +34,25 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 let at = stored.envelope.occurred_at;
                 not_delivered(tx, e.user_id, e.key, &e.category, &e.error, at, s).await?;
             }
+            Event::DeliveryWithdrawn(e) => {
+                let how = match e.how {
+                    schemas::Withdrawal::Deleted => "deleted",
+                    schemas::Withdrawal::Marked => "marked",
+                    schemas::Withdrawal::Gone => "gone",
+                };
+                sqlx::query(
+                    "UPDATE deliveries SET withdrawn_at = $4, withdrawal = $5, last_seq = $6
+                     WHERE user_id = $1 AND chat_id = $2 AND message_id = $3 AND last_seq < $6",
+                )
+                .bind(e.user_id)
+                .bind(e.key.chat_id)
+                .bind(e.key.message_id)
+                .bind(stored.envelope.occurred_at)
+                .bind(how)
+                .bind(s)
+                .execute(&mut *tx)
+                .await?;
+            }
             _ => {}
         }
     }

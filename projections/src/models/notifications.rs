@@ -18,6 +18,7 @@ pub fn topic_columns(topic: &Topic) -> (&'static str, Option<DateTime<Utc>>) {
         Topic::AdminReport { .. } => ("admin_report", None),
         Topic::PublicPick { .. } => ("public_pick", None),
         Topic::JobFailed { .. } => ("job_failed", None),
+        Topic::ReportOutcome { .. } => ("report_outcome", None),
     }
 }
 

@@ -13,6 +13,7 @@ pub const TABLES: &[&str] = &[
     "user_bots",
     "hidden_authors",
     "reports",
+    "report_copies",
 ];
 
 /// Makes sure the user row exists (events may name a user before a replay reaches sign-up).
@@ -132,6 +133,16 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 )
                 .bind(&e.report_id).bind(e.user_id).bind(e.key.chat_id).bind(e.key.message_id)
                 .bind(&e.category).bind(reason).bind(s)
+                .execute(&mut *tx).await?;
+            }
+            Event::ReportSentToAdmin(e) => {
+                sqlx::query(
+                    "INSERT INTO report_copies (report_id, admin_id, message_id, last_seq) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (report_id, admin_id) DO UPDATE SET message_id = excluded.message_id,
+                       last_seq = excluded.last_seq
+                     WHERE report_copies.last_seq < excluded.last_seq",
+                )
+                .bind(&e.report_id).bind(e.admin_id).bind(e.message_id).bind(s)
                 .execute(&mut *tx).await?;
             }
             Event::ReportResolved(e) => {

@@ -52,6 +52,29 @@ pub async fn delivered_per_category(pool: &PgPool, user_id: i64) -> sqlx::Result
     .await
 }
 
+/// A card in a user's chat: who got a post, through which bot, as which message, when.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Recipient {
+    pub user_id: i64,
+    pub category: String,
+    pub sent_message_id: i64,
+    pub delivered_at: DateTime<Utc>,
+}
+
+/// Everyone the post `key` was delivered to and not taken back from.
+pub async fn recipients(pool: &PgPool, key: MessageKey) -> sqlx::Result<Vec<Recipient>> {
+    sqlx::query_as::<_, Recipient>(
+        "SELECT user_id, category, sent_message_id, delivered_at FROM deliveries
+         WHERE chat_id = $1 AND message_id = $2 AND sent_message_id IS NOT NULL
+           AND delivered_at IS NOT NULL AND withdrawn_at IS NULL
+         ORDER BY user_id",
+    )
+    .bind(key.chat_id)
+    .bind(key.message_id)
+    .fetch_all(pool)
+    .await
+}
+
 /// A planned delivery and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {

@@ -5,6 +5,8 @@ use sqlx::PgPool;
 /// A report as the admins judge it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Report {
+    /// Who reported it.
+    pub user_id: i64,
     /// The reported post.
     pub chat_id: i64,
     pub message_id: i64,
@@ -19,7 +21,7 @@ pub struct Report {
 /// The report; `None` when there is no such report.
 pub async fn find(pool: &PgPool, report_id: &str) -> sqlx::Result<Option<Report>> {
     sqlx::query_as::<_, Report>(
-        "SELECT chat_id, message_id, category, reason, resolution FROM reports WHERE report_id = $1",
+        "SELECT user_id, chat_id, message_id, category, reason, resolution FROM reports WHERE report_id = $1",
     )
     .bind(report_id)
     .fetch_optional(pool)
@@ -32,4 +34,14 @@ pub async fn exists(pool: &PgPool, report_id: &str) -> sqlx::Result<bool> {
         .bind(report_id)
         .fetch_one(pool)
         .await
+}
+
+/// Each admin's copy of the report: (admin, message id).
+pub async fn copies(pool: &PgPool, report_id: &str) -> sqlx::Result<Vec<(i64, i32)>> {
+    sqlx::query_as::<_, (i64, i32)>(
+        "SELECT admin_id, message_id FROM report_copies WHERE report_id = $1 ORDER BY admin_id",
+    )
+    .bind(report_id)
+    .fetch_all(pool)
+    .await
 }

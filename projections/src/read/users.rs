@@ -65,6 +65,21 @@ pub async fn access(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<Access>>
         .await
 }
 
+/// How a user is named to admins: their first name and @username, as Telegram gave them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Profile {
+    pub first_name: String,
+    pub username: Option<String>,
+}
+
+/// The user's profile; `None` when the read model has no such user.
+pub async fn profile(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<Profile>> {
+    sqlx::query_as::<_, Profile>("SELECT first_name, username FROM users WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// The main bot's live menu message for the user, if it ever sent one.
 pub async fn menu_message(pool: &PgPool, user_id: i64) -> sqlx::Result<Option<i32>> {
     let menu = sqlx::query_scalar::<_, Option<i32>>(

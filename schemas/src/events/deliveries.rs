@@ -133,3 +133,65 @@ impl Payload for DeliveryUnconfirmed {
         Some(delivery_id(self.user_id, &self.key, Some("unconfirmed")))
     }
 }
+
+/// A delivered card is to be taken back (an admin confirmed it is not a vacancy). Like a plan,
+/// it waits in the bot's outbox (`rh.deliveries.withdrawal_planned.<category>.>`), so the
+/// bot's one paced sender carries it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryWithdrawalPlanned {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: String,
+    /// The card's message in the user's chat with that bot.
+    pub sent_message_id: i64,
+    /// When the card was delivered: Telegram lets a bot delete its messages for 48 hours.
+    pub delivered_at: DateTime<Utc>,
+}
+
+impl Payload for DeliveryWithdrawalPlanned {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(
+            AggregateKind::Outbox,
+            format!("{}:{}", self.category, delivery(self.user_id, &self.key).id),
+        )
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(
+            self.user_id,
+            &self.key,
+            Some("withdrawal_planned"),
+        ))
+    }
+}
+
+/// How a card was taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Withdrawal {
+    /// Deleted from the chat.
+    Deleted,
+    /// Too old to delete: edited to say it was withdrawn, its buttons gone.
+    Marked,
+    /// Not there any more (the user deleted it) or not ours to change: nothing to do.
+    Gone,
+}
+
+/// A delivered card was taken back from the user's chat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeliveryWithdrawn {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub key: MessageKey,
+    pub category: String,
+    pub how: Withdrawal,
+}
+
+impl Payload for DeliveryWithdrawn {
+    fn aggregate(&self) -> Aggregate {
+        delivery(self.user_id, &self.key)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(delivery_id(self.user_id, &self.key, Some("withdrawn")))
+    }
+}

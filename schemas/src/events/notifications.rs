@@ -83,6 +83,8 @@ pub enum Topic {
     PublicPick { day: NaiveDate, part: u32 },
     /// A job run failed: its alert to one admin.
     JobFailed { admin_id: i64, run_id: String },
+    /// The admins decided on a user's report: the reporter hears what came of it.
+    ReportOutcome { user_id: i64, report_id: String },
 }
 
 impl Topic {
@@ -102,6 +104,7 @@ impl Topic {
             } => format!("report:{admin_id}:{day}:{part}"),
             Topic::PublicPick { day, part } => format!("pick:{day}:{part}"),
             Topic::JobFailed { admin_id, run_id } => format!("job-failed:{admin_id}:{run_id}"),
+            Topic::ReportOutcome { report_id, .. } => format!("report-outcome:{report_id}"),
         }
     }
 
@@ -114,6 +117,7 @@ impl Topic {
             Topic::AdminReport { admin_id, .. } | Topic::JobFailed { admin_id, .. } => {
                 Some(*admin_id)
             }
+            Topic::ReportOutcome { user_id, .. } => Some(*user_id),
             Topic::PublicPick { .. } => None,
         }
     }

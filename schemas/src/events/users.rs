@@ -199,6 +199,23 @@ impl Payload for AuthorUnhidden {
     }
 }
 
+/// A report was sent to one admin: the message to edit when the report is decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportSentToAdmin {
+    pub report_id: String,
+    pub admin_id: i64,
+    pub message_id: i32,
+}
+
+impl Payload for ReportSentToAdmin {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Report, &self.report_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("report:{}:sent:{}", self.report_id, self.admin_id))
+    }
+}
+
 /// The main bot sent the user a new menu message: the one it keeps up to date (a category
 /// bot started elsewhere redraws it). Older menus still work when tapped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
