@@ -33,6 +33,10 @@ pub struct CategoryBot {
     pub main_bot_username: Option<String>,
 }
 
+/// The main bot's start payloads for users sent there to choose categories or to pay.
+pub const TO_CATEGORIES: &str = "categories";
+pub const TO_PLANS: &str = "renew";
+
 /// The original post's link that a card's «Открыть пост» button holds, kept when the card's
 /// other buttons change.
 fn post_link(query: &CallbackQuery) -> Option<String> {
@@ -164,13 +168,13 @@ impl CategoryBot {
             let text = format!(
                 "⏸ Подписка не активна — заказы «{name}» на паузе. Оформите подписку в главном боте, и они снова начнут приходить сюда."
             );
-            return Ok((text, self.to_main_bot("Оформить подписку", "renew")));
+            return Ok((text, self.to_main_bot("Оформить подписку", TO_PLANS)));
         }
         if !chosen.contains(&self.category) {
             let text = format!(
                 "Категория «{name}» не выбрана в главном боте — её заказы сюда не придут. Отметьте её в «🗂 Категории»."
             );
-            return Ok((text, self.to_main_bot("Выбрать категории", "categories")));
+            return Ok((text, self.to_main_bot("Выбрать категории", TO_CATEGORIES)));
         }
         Ok((
             format!("Готово! Сюда будут приходить заказы «{name}». /stop — пауза."),

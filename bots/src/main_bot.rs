@@ -210,7 +210,7 @@ impl MainBot {
         let text = message.text().unwrap_or_default().trim();
         let command = text.split_whitespace().next().unwrap_or_default();
         let screen = match command.split('@').next().unwrap_or_default() {
-            "/start" => return self.start(user).await,
+            "/start" => return self.start(user, text.split_whitespace().nth(1)).await,
             "/jobs" if self.is_admin(user_id) => return self.jobs(message.chat.id).await,
             "/menu" => MenuAction::Menu,
             "/subscription" => MenuAction::Subscription,
@@ -235,7 +235,9 @@ impl MainBot {
         Ok(())
     }
 
-    async fn start(&self, user: &User) -> anyhow::Result<()> {
+    /// `/start`, with the deep link's payload if any: a returning user who came from a category
+    /// bot's «Выбрать категории» or «Оформить подписку» lands on that screen.
+    async fn start(&self, user: &User, payload: Option<&str>) -> anyhow::Result<()> {
         let user_id = user.id.0 as i64;
         let now = Utc::now();
         let registered = Envelope::new(UserRegistered {
@@ -258,7 +260,18 @@ impl MainBot {
         self.read_your_writes(last).await?;
         let view = self.views.user(user_id).await?;
         let setup = self.views.setup().await?;
-        let screen = if published[1].duplicate {
+        let returning = published[1].duplicate;
+        let screen = if returning && payload == Some(crate::category_bot::TO_PLANS) {
+            let plans = if self.config.payments.is_some() {
+                MenuAction::Plans
+            } else {
+                MenuAction::Subscription
+            };
+            self.show(user_id, &plans, Place::New).await?;
+            return Ok(());
+        } else if returning && payload == Some(crate::category_bot::TO_CATEGORIES) {
+            menu::categories(&view, &setup)
+        } else if returning {
             let greeting = format!("С возвращением, {}!", user.first_name);
             menu::main(&view, &setup, Some(&greeting), now)
         } else {

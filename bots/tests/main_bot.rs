@@ -287,7 +287,32 @@ async fn category_bots_say_what_is_missing_instead_of_a_false_ready() {
         "{}",
         texts_only.text
     );
-    assert_eq!(texts_only.buttons()[0].0, "Выбрать категории");
+    assert_eq!(
+        texts_only.buttons(),
+        [(
+            "Выбрать категории".to_string(),
+            "https://t.me/rh_main_bot?start=categories".to_string()
+        )]
+    );
+
+    // when the user follows that button to the main bot
+    fake.user_says("rh_main_bot", TEXTS_ONLY, "/start categories")
+        .unwrap();
+    // then they land on the picker, their categories checked
+    eventually("the picker", async || {
+        !bots.main_chat(TEXTS_ONLY).is_empty()
+    })
+    .await;
+    let picker = bots.main_chat(TEXTS_ONLY)[0].clone();
+    assert!(
+        picker.text.starts_with("<b>Категории</b>"),
+        "{}",
+        picker.text
+    );
+    assert_eq!(
+        labels(&picker),
+        ["Дизайн", "✅ Тексты и переводы", "✅ Готово"]
+    );
 
     // when the stranger asks the design bot for help
     fake.user_says("rh_design_bot", STRANGER, "/help").unwrap();

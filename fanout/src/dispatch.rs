@@ -91,9 +91,7 @@ impl Dispatcher {
                 }
                 Failure::Transient(error) => {
                     failures += 1;
-                    let wait = Duration::from_millis(250)
-                        .saturating_mul(2u32.saturating_pow(failures.min(8)))
-                        .min(self.config.max_retry_wait);
+                    let wait = self.retry_wait(failures);
                     tracing::warn!(bot = %self.label, %error, ?wait, failures, "send failed transiently; retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -124,15 +122,20 @@ impl Dispatcher {
                 Failure::RetryAfter(wait) => self.pacer.pause(wait),
                 Failure::Transient(_) | Failure::Ambiguous(_) => {
                     failures += 1;
-                    let wait = Duration::from_millis(250)
-                        .saturating_mul(2u32.saturating_pow(failures.min(8)))
-                        .min(self.config.max_retry_wait);
+                    let wait = self.retry_wait(failures);
                     tracing::warn!(bot = %self.label, %error, ?wait, failures, "changing a message failed; retrying");
                     tokio::time::sleep(wait).await;
                 }
                 Failure::Refused { .. } => return Err(error),
             }
         }
+    }
+
+    /// The wait before the next try after `failures` transient failures in a row.
+    fn retry_wait(&self, failures: u32) -> Duration {
+        Duration::from_millis(250)
+            .saturating_mul(2u32.saturating_pow(failures.min(8)))
+            .min(self.config.max_retry_wait)
     }
 
     /// Records what happened after a send. The send is done and cannot be undone, and a
