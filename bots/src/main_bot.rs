@@ -245,6 +245,8 @@ impl MainBot {
             username: user.username.clone(),
             first_name: user.first_name.clone(),
             language_code: user.language_code.clone(),
+            // Where a newcomer came from; registration is once, so a later link changes nothing.
+            source: payload.and_then(UserRegistered::source_of),
         });
         let trial = Envelope::new(TrialStarted {
             user_id,

@@ -116,8 +116,9 @@ async fn one_menu_edited_in_place_and_the_onboarding_updates_it_by_itself() {
     let bots = start_bots().await;
     let fake = &bots.fake;
 
-    // when a newcomer sends /start
-    fake.user_says("rh_main_bot", USER, "/start").unwrap();
+    // when a newcomer follows a referral link (`/start ref_42`)
+    fake.user_says("rh_main_bot", USER, "/start ref_42")
+        .unwrap();
     eventually("the greeting", async || bots.main_chat(USER).len() == 1).await;
     // then they are greeted with their trial and the picker straight away
     let menu = bots.main_chat(USER)[0].clone();
@@ -226,6 +227,16 @@ async fn one_menu_edited_in_place_and_the_onboarding_updates_it_by_itself() {
     assert_eq!(again.buttons()[0].0, "✅ Дизайн — @rh_design_bot");
     assert_eq!(bots.count("TrialStarted").await, 1);
     assert_eq!(bots.count("UserRegistered").await, 1);
+    // and the registration says where they came from
+    let registered = bots
+        .bus
+        .read_subject(&format!("rh.users.registered.{USER}"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        &registered[0].envelope.event,
+        Event::UserRegistered(r) if r.source.as_deref() == Some("ref_42")
+    ));
 
     // and the command menu is set, with /jobs for admins only
     let names = |commands: serde_json::Value| -> Vec<String> {

@@ -41,6 +41,7 @@ fn events() -> Vec<Envelope> {
             username: Some("demo_freelancer".into()),
             first_name: "Аня".into(),
             language_code: Some("ru".into()),
+            source: None,
         }
         .into(),
         TrialStarted {

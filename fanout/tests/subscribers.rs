@@ -33,6 +33,7 @@ async fn the_audience_comes_from_the_read_models() {
             username: None,
             first_name: format!("U{user}"),
             language_code: None,
+            source: None,
         }));
         events.push(Envelope::new(TrialStarted {
             user_id: user,

@@ -21,3 +21,7 @@ ALTER TABLE deliveries ADD COLUMN withdrawn_at timestamptz;
 ALTER TABLE deliveries ADD COLUMN withdrawal text;
 -- Who got a post, for taking it back.
 CREATE INDEX deliveries_by_post ON deliveries (chat_id, message_id);
+
+-- Where a user came from: their first /start's deep-link payload (a referral, the public
+-- channel, a campaign), for the admins' report.
+ALTER TABLE users ADD COLUMN source text;

@@ -151,6 +151,7 @@ fn a_day_of_events() -> Vec<Envelope> {
             username: Some("anya".into()),
             first_name: "Аня".into(),
             language_code: None,
+            source: None,
         }),
         Envelope::new(CategoriesChosen {
             user_id: 7,

@@ -129,7 +129,7 @@ pub fn text(report: &Report) -> String {
     let mut text = format!(
         "📊 <b>Отчёт за {day}</b> (МСК)\n\n\
          <b>Пользователи</b>\n\
-         Новых: {new_users}\n\
+         Новых: {new_users}{sources}\n\
          Начали пробный период: {trials}\n\
          Оплатили после пробного: {converted}\n\
          Активных пробных: {active_trials}\n\
@@ -149,6 +149,15 @@ pub fn text(report: &Report) -> String {
          Жалоб: {reports}, необработанных ошибок (DLQ): {dead}",
         day = report.day.format("%d.%m.%Y"),
         new_users = f.new_users,
+        sources = if f.sources.is_empty() {
+            String::new()
+        } else {
+            let sources = f
+                .sources
+                .iter()
+                .map(|(source, n)| format!("{} — {n}", escape(source)));
+            format!(" (по ссылкам: {})", listed(sources))
+        },
         trials = f.trials_started,
         converted = f.trials_converted,
         active_trials = f.active_trials,
@@ -207,6 +216,7 @@ mod tests {
             day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
             figures: Day {
                 new_users: 3,
+                sources: vec![("ref_42".into(), 2), ("channel".into(), 1)],
                 payments: vec![Money {
                     provider: "yookassa".into(),
                     currency: "RUB".into(),
@@ -222,6 +232,10 @@ mod tests {
         };
         let text = text(&report);
         assert!(text.contains("Отчёт за 30.11.2026"), "{text}");
+        assert!(
+            text.contains("Новых: 3 (по ссылкам: ref_42 — 2, channel — 1)"),
+            "{text}"
+        );
         assert!(text.contains("Новых: 3"));
         assert!(text.contains("yookassa — 2 на 398.00 ₽"));
         assert!(text.contains("Дизайн &lt;UI&gt; — 4"));

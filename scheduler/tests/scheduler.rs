@@ -110,6 +110,7 @@ async fn a_trial_ending_soon_is_warned_once_then_told_once_that_it_ended() {
                 username: None,
                 first_name: "Аня".into(),
                 language_code: Some("ru".into()),
+                source: None,
             }),
             Envelope::new(TrialStarted {
                 user_id: USER,
@@ -179,6 +180,7 @@ async fn the_admin_report_arrives_once_a_day_with_a_chart_and_the_day_s_figures(
                 username: None,
                 first_name: format!("U{user}"),
                 language_code: None,
+                source: None,
             })
             .at(noon),
         );
@@ -196,6 +198,7 @@ async fn the_admin_report_arrives_once_a_day_with_a_chart_and_the_day_s_figures(
         username: None,
         first_name: "Today".into(),
         language_code: None,
+        source: None,
     }));
     let created = PaymentCreated {
         payment_id: "pay-1".into(),

@@ -135,6 +135,7 @@ fn samples() -> Vec<Event> {
             username: None,
             first_name: "Аня".into(),
             language_code: Some("ru".into()),
+            source: Some("ref_42".into()),
         }
         .into(),
         CategoriesChosen {
@@ -550,4 +551,35 @@ fn no_event_carries_a_secret() {
             );
         }
     }
+}
+
+#[test]
+fn a_version_1_registration_reads_as_one_without_a_source() {
+    // given a UserRegistered stored before version 2 (no `source`)
+    let v2 = Envelope::new(UserRegistered {
+        user_id: 7,
+        username: None,
+        first_name: "Аня".into(),
+        language_code: None,
+        source: Some("channel".into()),
+    });
+    let mut stored: serde_json::Value = serde_json::from_slice(&v2.to_json()).unwrap();
+    assert_eq!(stored["version"], 2);
+    stored["version"] = 1.into();
+    stored["data"].as_object_mut().unwrap().remove("source");
+    // when it is read
+    let read = Envelope::from_json(&serde_json::to_vec(&stored).unwrap()).unwrap();
+    // then it is a registration without a source, and a version 3 is refused
+    assert!(
+        matches!(read.event, Event::UserRegistered(ref r) if r.source.is_none() && r.first_name == "Аня")
+    );
+    stored["version"] = 3.into();
+    assert!(Envelope::from_json(&serde_json::to_vec(&stored).unwrap()).is_err());
+    // and a source that is not a deep link's payload is refused
+    assert_eq!(
+        UserRegistered::source_of("ref_42").as_deref(),
+        Some("ref_42")
+    );
+    assert_eq!(UserRegistered::source_of("bad source"), None);
+    assert_eq!(UserRegistered::source_of(&"x".repeat(65)), None);
 }

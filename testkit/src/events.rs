@@ -20,6 +20,7 @@ pub fn subscriber(user_id: i64, categories: &[&str], trial_days: i64) -> Vec<Env
                 username: Some(format!("user{user_id}")),
                 first_name: format!("User {user_id}"),
                 language_code: Some("ru".into()),
+                source: None,
             },
         ),
         Envelope::with_id(

@@ -60,8 +60,8 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
         }
         match &stored.envelope.event {
             Event::UserRegistered(e) => {
-                sqlx::query("UPDATE users SET username = $2, first_name = $3, language_code = $4, registered_at = $5 WHERE user_id = $1")
-                    .bind(e.user_id).bind(&e.username).bind(&e.first_name).bind(&e.language_code).bind(at)
+                sqlx::query("UPDATE users SET username = $2, first_name = $3, language_code = $4, registered_at = $5, source = $6 WHERE user_id = $1")
+                    .bind(e.user_id).bind(&e.username).bind(&e.first_name).bind(&e.language_code).bind(at).bind(&e.source)
                     .execute(&mut *tx).await?;
             }
             Event::CategoriesChosen(e) => {

@@ -26,6 +26,8 @@ pub struct ChannelCount {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Day {
     pub new_users: i64,
+    /// The day's new users by where they came from (their deep link's payload), most first.
+    pub sources: Vec<(String, i64)>,
     pub trials_started: i64,
     /// Users whose first payment fell on the day, after a trial.
     pub trials_converted: i64,
@@ -80,6 +82,15 @@ pub async fn day(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) -> sql
         start,
         end,
     )
+    .await?;
+    let sources = sqlx::query_as(&format!(
+        "SELECT source, count(*) FROM users WHERE source IS NOT NULL AND {}
+         GROUP BY source ORDER BY count(*) DESC, source LIMIT 10",
+        in_day("registered_at")
+    ))
+    .bind(start)
+    .bind(end)
+    .fetch_all(pool)
     .await?;
     let trials_started = count(
         pool,
@@ -246,6 +257,7 @@ pub async fn day(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) -> sql
     .await?;
     Ok(Day {
         new_users,
+        sources,
         trials_started,
         trials_converted,
         payments,

@@ -63,7 +63,7 @@ pub trait EventType: Payload + Into<Event> + Sized {
 
 /// Declares the event registry: the `Event` enum and the per-type facts derived from it.
 macro_rules! events {
-    ($( $area:ident $name:literal $ty:ident v $version:literal $cardinality:ident ),* $(,)?) => {
+    ($( $area:ident $name:literal $ty:ident v $version:literal $( (reads $($older:literal)|+) )? $cardinality:ident ),* $(,)?) => {
         /// Any event of the product. Serialises as its data alone; the envelope adds type and
         /// version.
         #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -152,7 +152,10 @@ macro_rules! events {
                 match event_type {
                     $(
                         stringify!($ty) => {
-                            if version != $version {
+                            // Older versions this one reads as it is (fields it added have
+                            // defaults): the upcaster is serde's.
+                            let older: &[u32] = &[$( $($older),+ )?];
+                            if version != $version && !older.contains(&version) {
                                 return Err(DecodeError::UnknownVersion {
                                     event_type: event_type.to_owned(),
                                     version,
@@ -192,7 +195,7 @@ events! {
     Screening "duplicate" DuplicateDetected v 1 once,
     Classifications "classified" MessageClassified v 1 many,
     Classifications "corrected" ClassificationCorrected v 1 many,
-    Users "registered" UserRegistered v 1 once,
+    Users "registered" UserRegistered v 2 (reads 1) once,
     Users "categories_chosen" CategoriesChosen v 1 many,
     Users "bot_started" CategoryBotStarted v 1 many,
     Users "bot_stopped" CategoryBotStopped v 1 many,

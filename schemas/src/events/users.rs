@@ -12,13 +12,29 @@ fn user(user_id: i64) -> Aggregate {
     Aggregate::new(AggregateKind::User, user_id.to_string())
 }
 
-/// A Telegram user started the main bot for the first time.
+/// A Telegram user started the main bot for the first time. Version 2 added `source`; a
+/// version 1 event reads as one without it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserRegistered {
     pub user_id: i64,
     pub username: Option<String>,
     pub first_name: String,
     pub language_code: Option<String>,
+    /// Where the user came from: the deep link's `/start` payload (`ref_<user id>` for a
+    /// referral, `channel` for the public channel, a campaign tag), `[A-Za-z0-9_-]`, ≤ 64.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl UserRegistered {
+    /// A `/start` payload as a source, when it is one (Telegram allows `[A-Za-z0-9_-]{1,64}`).
+    pub fn source_of(payload: &str) -> Option<String> {
+        let ok = (1..=64).contains(&payload.len())
+            && payload
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| payload.to_owned())
+    }
 }
 
 impl Payload for UserRegistered {
@@ -27,6 +43,14 @@ impl Payload for UserRegistered {
     }
     fn event_id(&self) -> Option<EventId> {
         Some(format!("tg:user:{}:registered", self.user_id))
+    }
+    fn validate(&self) -> Result<(), String> {
+        match &self.source {
+            Some(source) if UserRegistered::source_of(source).is_none() => Err(format!(
+                "bad source {source:?}: use 1-64 of A-Z a-z 0-9 - _"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
