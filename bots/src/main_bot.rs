@@ -219,7 +219,7 @@ impl MainBot {
             "/help" => MenuAction::Help,
             _ => return self.not_understood(message.chat.id).await,
         };
-        self.show(user_id, &screen, Place::New).await?;
+        self.act(user_id, &screen, Place::New).await?;
         Ok(())
     }
 
@@ -269,7 +269,7 @@ impl MainBot {
             } else {
                 MenuAction::Subscription
             };
-            self.show(user_id, &plans, Place::New).await?;
+            self.act(user_id, &plans, Place::New).await?;
             return Ok(());
         } else if returning && payload == Some(crate::category_bot::TO_CATEGORIES) {
             menu::categories(&view, &setup)
@@ -369,17 +369,6 @@ impl MainBot {
         action: &MenuAction,
         place: Place,
     ) -> anyhow::Result<Option<Note>> {
-        if matches!(action, MenuAction::Plans)
-            && let Some(payments) = &self.config.payments
-        {
-            let shop = crate::pay::Shop {
-                bot: &self.bot,
-                bus: &self.bus,
-                pool: &self.pool,
-                payments,
-            };
-            return shop.show(user_id, action, place).await;
-        }
         let view = self.views.user(user_id).await?;
         let setup = self.views.setup().await?;
         let now = Utc::now();

@@ -227,12 +227,29 @@ fn charge_payment_id(charge: &str) -> String {
 
 /// The Stars payment our invoice's payload names, if it is one.
 async fn stars_payment(bus: &Bus, payload: &str) -> anyhow::Result<Option<PaymentCreated>> {
+    Ok(stars_invoice(bus, payload)
+        .await?
+        .map(|(created, _)| created))
+}
+
+/// The Stars payment our invoice's payload names and when we created it (one read).
+async fn stars_invoice(
+    bus: &Bus,
+    payload: &str,
+) -> anyhow::Result<Option<(PaymentCreated, chrono::DateTime<chrono::Utc>)>> {
     if !payload.starts_with("st-") || payload.contains(['.', '*', '>', ' ']) {
         return Ok(None);
     }
-    Ok(billing::ledger::created(bus, payload)
-        .await?
-        .filter(|created| created.provider == Provider::Stars))
+    let subject = <PaymentCreated as schemas::EventType>::subject_of(payload);
+    Ok(bus.last_on_subject(&subject).await?.and_then(|stored| {
+        let at = stored.envelope.occurred_at;
+        match stored.envelope.event {
+            schemas::Event::PaymentCreated(created) if created.provider == Provider::Stars => {
+                Some((created, at))
+            }
+            _ => None,
+        }
+    }))
 }
 
 /// Whether a Stars payment of `total` by `user_id` for `payload` is the one we invoiced.
@@ -265,10 +282,10 @@ fn refusal(ours: bool, paid: bool, expired: bool) -> Option<&'static str> {
 /// asking.)
 pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> anyhow::Result<()> {
     let payload = &query.invoice_payload;
-    let created = stars_payment(bus, payload).await?;
-    let ours = created.is_some_and(|c| {
+    let invoice = stars_invoice(bus, payload).await?;
+    let ours = invoice.as_ref().is_some_and(|(created, _)| {
         matches(
-            &c,
+            created,
             query.from.id.0 as i64,
             &query.currency,
             query.total_amount,
@@ -276,12 +293,9 @@ pub async fn pre_checkout(bot: &Bot, bus: &Bus, query: &PreCheckoutQuery) -> any
     });
     // A second payment of one invoice would be charged for nothing: refuse it.
     let paid = ours && billing::ledger::succeeded(bus, payload).await?.is_some();
-    let expired = ours && {
-        let subject = <PaymentCreated as schemas::EventType>::subject_of(payload);
-        bus.last_on_subject(&subject)
-            .await?
-            .is_some_and(|s| chrono::Utc::now() - s.envelope.occurred_at > INVOICE_LIFETIME)
-    };
+    let expired = ours
+        && invoice
+            .is_some_and(|(_, created_at)| chrono::Utc::now() - created_at > INVOICE_LIFETIME);
     let why = refusal(ours, paid, expired);
     let answer = bot.answer_pre_checkout_query(query.id.clone(), why.is_none());
     match why {
