@@ -51,7 +51,10 @@ impl Billing {
                     Some(extension) => {
                         let text = format!(
                             "✅ Оплата прошла! Подписка активна до {}.",
-                            fanout::wording::moment(extension.until, fanout::wording::DEFAULT_ZONE)
+                            fanout::wording::moment(
+                                extension.until,
+                                fanout::wording::zone_on_bus(&self.bus, created.user_id).await
+                            )
                         );
                         self.tell(created.user_id, &text).await;
                         Ok(Outcome::Activated)
@@ -113,7 +116,8 @@ impl Billing {
         let amount = refund.amount;
         let recorded = activate::refund_succeeded(&self.bus, &created, refund).await?;
         if recorded.new {
-            let news = crate::refund::user_news(&recorded, amount, fanout::wording::DEFAULT_ZONE);
+            let zone = fanout::wording::zone_on_bus(&self.bus, created.user_id).await;
+            let news = crate::refund::user_news(&recorded, amount, zone);
             self.tell(created.user_id, &news).await;
         }
         Ok(Outcome::Refunded(recorded))

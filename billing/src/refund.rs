@@ -119,10 +119,11 @@ impl Refunds<'_> {
         if recorded.new
             && let Some(bot) = self.bot
         {
+            let zone = fanout::wording::zone_on_bus(self.bus, created.user_id).await;
             tell(
                 bot,
                 created.user_id,
-                &user_news(&recorded, created.amount, fanout::wording::DEFAULT_ZONE),
+                &user_news(&recorded, created.amount, zone),
                 None,
             )
             .await;

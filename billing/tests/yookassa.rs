@@ -175,7 +175,12 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         _nats,
     } = setup(quick_poller(), None).await;
 
-    // when the user starts paying for a week
+    // when the user, who reads times in Yekaterinburg, starts paying for a week
+    let zone = schemas::TimeZoneChosen {
+        user_id: USER,
+        zone: "Asia/Yekaterinburg".into(),
+    };
+    bus.publish(&schemas::Envelope::new(zone)).await.unwrap();
     let week = billing::checkout::yookassa(
         &bus,
         &billing.yookassa,
@@ -212,7 +217,7 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
 
     // when they pay and YooKassa notifies
     assert_eq!(shop.settle(&yk_id, true).await.unwrap(), 200);
-    // then the week starts after the trial, and the main bot tells them at once
+    // then the week starts after the trial, and the main bot tells them at once, in their zone
     let extended = extensions(&bus).await;
     assert_eq!(extended.len(), 1);
     assert_eq!(extended[0].from, trial_end);
@@ -221,7 +226,7 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         telegram
             .sent_to("rh_main_bot", USER)
             .iter()
-            .any(|m| m.text.contains("Оплата прошла"))
+            .any(|m| m.text.contains("Оплата прошла") && m.text.contains("(UTC+5)"))
     })
     .await;
 

@@ -8,6 +8,8 @@
 //! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
 //! * [`reports`]: sends subscribers' reports to the admins.
 //! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
+//! * [`pay`]: the shop and Stars charges; [`stars_renewal`]: cancelling a Stars subscription's
+//!   renewal (or allowing it again).
 //! * [`stars_ledger`]: Telegram's star transactions held against ours: missed Stars payments
 //!   and refunds settled later.
 //! * [`service`]: the service's entry point, [`run`]: every configured bot until shutdown.
@@ -22,5 +24,6 @@ pub mod polling;
 pub mod reports;
 pub mod service;
 pub mod stars_ledger;
+pub mod stars_renewal;
 
 pub use service::{BotsConfig, run};

@@ -38,7 +38,8 @@ impl Views {
             .await?
             .into_iter()
             .map(|h| {
-                let name = menu::author_name(&h.author, h.chat_title.as_deref());
+                let name =
+                    menu::author_name(&h.author, h.chat_title.as_deref(), h.username.as_deref());
                 (h.author, name)
             })
             .collect();
@@ -58,6 +59,7 @@ impl Views {
                 .await?
                 .and_then(|zone| zone.parse().ok()),
             hidden,
+            stars: read::payments::stars_subscription(pool, user_id).await?,
         })
     }
 

@@ -337,6 +337,20 @@ impl MainBot {
             MenuAction::Choose { slug, on } => self.choose(user_id, slug, *on, place).await,
             MenuAction::Zone(zone) => self.choose_zone(user_id, zone, place).await,
             MenuAction::Unhide(reference) => self.unhide(user_id, reference, place).await,
+            MenuAction::StarsRenewal {
+                subscription_id,
+                on,
+            } => {
+                let renewals = crate::stars_renewal::Renewals {
+                    bot: &self.bot,
+                    bus: &self.bus,
+                    pool: &self.pool,
+                    read_your_writes: self.config.read_your_writes,
+                };
+                let note = renewals.set(user_id, subscription_id, *on).await?;
+                self.show(user_id, &MenuAction::Subscription, place).await?;
+                Ok(Some(note))
+            }
             MenuAction::Plans
             | MenuAction::Provider(_)
             | MenuAction::YooKassa(_)
@@ -454,22 +468,27 @@ impl MainBot {
         reference: &str,
         place: Place,
     ) -> anyhow::Result<Option<Note>> {
-        let hidden = read::users::hidden_authors(&self.pool, user_id).await?;
-        let Some(author) = hidden.into_iter().find(|a| author_ref(a) == reference) else {
+        let hidden = read::users::hidden_authors_seen(&self.pool, user_id).await?;
+        let Some(seen) = hidden
+            .into_iter()
+            .find(|a| author_ref(&a.author) == reference)
+        else {
             self.show(user_id, &MenuAction::Subscription, place).await?;
             return Ok(Some("Этот автор уже не скрыт".to_owned()));
         };
+        let name = menu::author_name(
+            &seen.author,
+            seen.chat_title.as_deref(),
+            seen.username.as_deref(),
+        );
         let event = Envelope::new(schemas::AuthorUnhidden {
             user_id,
-            author: author.clone(),
+            author: seen.author,
         });
         let published = self.bus.publish(&event).await?;
         self.read_your_writes(published.sequence).await?;
         self.show(user_id, &MenuAction::Subscription, place).await?;
-        Ok(Some(format!(
-            "{} снова в ленте",
-            menu::short(&menu::author_name(&author, None), 60)
-        )))
+        Ok(Some(format!("{} снова в ленте", menu::short(&name, 60))))
     }
 
     /// `/jobs` for admins: each job's last run and next run, with «Повторить» under each.

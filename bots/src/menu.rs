@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use fanout::card::escape;
 use fanout::wording::{days, moment, zone_label};
+use projections::read::payments::StarsSubscription;
 use projections::read::users::{Access, Running};
 use schemas::callback::{MenuAction, author_ref};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -53,6 +54,8 @@ pub struct UserView {
     pub zone: Option<Tz>,
     /// Hidden authors: key → how the user knows them.
     pub hidden: Vec<(String, String)>,
+    /// The user's latest Stars subscription, as the bot knows it.
+    pub stars: Option<StarsSubscription>,
 }
 
 impl UserView {
@@ -202,6 +205,11 @@ pub fn subscription(view: &UserView, setup: &Setup, now: DateTime<Utc>) -> Scree
         format!("Время — {}", zone_label(view.zone())),
     ];
     let mut rows = Vec::new();
+    if let Some(stars) = &view.stars {
+        let (line, button) = stars_renewal(stars, view, now);
+        lines.push(line);
+        rows.extend(button.map(|b| vec![b]));
+    }
     if view.hidden.is_empty() {
         lines.push("Скрытых авторов нет.".to_owned());
     } else {
@@ -225,6 +233,41 @@ pub fn subscription(view: &UserView, setup: &Setup, now: DateTime<Utc>) -> Scree
     Screen {
         text: lines.join("\n"),
         keyboard: InlineKeyboardMarkup::new(rows),
+    }
+}
+
+/// What the bot knows of a Stars subscription's renewal, and the button that changes it.
+/// Telegram renews on its own and tells the bot only of charges: a subscription canceled in
+/// Telegram's settings shows as renewing until its month ends without a charge.
+fn stars_renewal(
+    stars: &StarsSubscription,
+    view: &UserView,
+    now: DateTime<Utc>,
+) -> (String, Option<InlineKeyboardButton>) {
+    let until = view.at(stars.paid_until);
+    let action = |on| MenuAction::StarsRenewal {
+        subscription_id: stars.subscription_id.clone(),
+        on,
+    };
+    match (stars.canceled, stars.paid_until > now) {
+        (false, true) => (
+            format!(
+                "⭐ Автопродление Stars: следующее списание {until}, {} ⭐. Отменить можно здесь или в Telegram (Настройки → Мои звёзды).",
+                stars.stars
+            ),
+            Some(button("✖️ Отменить автопродление", &action(false))),
+        ),
+        (true, true) => (
+            format!("⭐ Автопродление отменено: оплачено до {until}, больше списаний не будет."),
+            Some(button("🔁 Возобновить автопродление", &action(true))),
+        ),
+        (false, false) => (
+            format!(
+                "⭐ Подписка Stars не продлилась {until}: её отменили в Telegram или не хватило звёзд. Оформить снова — в «Оплатить»."
+            ),
+            None,
+        ),
+        (true, false) => (format!("⭐ Подписка Stars закончилась {until}."), None),
     }
 }
 
@@ -313,11 +356,15 @@ pub fn help(setup: &Setup) -> Screen {
     }
 }
 
-/// How a user knows a hidden author: their @username or signature, else "the author" of the
-/// chat they last posted in; the key's id only when nothing else is known.
-pub fn author_name(key: &str, chat_title: Option<&str>) -> String {
+/// How a user knows a hidden author: their @username (from the key, or from their latest post
+/// for an author known by id) or signature, else "the author" of the chat they last posted
+/// in; the key's id only when nothing else is known.
+pub fn author_name(key: &str, chat_title: Option<&str>, username: Option<&str>) -> String {
     let chat = chat_title.map(|t| format!("«{t}»"));
-    if let Some(username) = key.strip_prefix('@') {
+    let username = key
+        .strip_prefix('@')
+        .or(username.filter(|_| key.starts_with("id:")));
+    if let Some(username) = username {
         return match chat {
             Some(chat) => format!("@{username} из {chat}"),
             None => format!("@{username}"),
@@ -463,12 +510,80 @@ mod tests {
     }
 
     #[test]
+    fn a_stars_subscription_says_whether_it_renews_and_offers_the_opposite() {
+        let now = Utc::now();
+        let stars = |canceled: bool, days: i64| StarsSubscription {
+            subscription_id: "st-1".into(),
+            user_id: 1,
+            plan: "month".into(),
+            first_charge_id: "stx1".into(),
+            stars: 300,
+            charges: 1,
+            started_at: now - chrono::Duration::days(30 - days),
+            paid_until: now + chrono::Duration::days(days),
+            canceled,
+        };
+        let screen = |known| {
+            let view = UserView {
+                stars: Some(known),
+                ..UserView::default()
+            };
+            let screen = subscription(&view, &setup(), now);
+            let line = screen
+                .text
+                .lines()
+                .find(|l| l.starts_with('⭐'))
+                .unwrap()
+                .to_owned();
+            (line, labels(&screen).concat())
+        };
+        // given a renewing subscription: the next charge, and «cancel»
+        let (line, buttons) = screen(stars(false, 10));
+        assert!(
+            line.starts_with("⭐ Автопродление Stars: следующее списание"),
+            "{line}"
+        );
+        assert!(line.contains("300 ⭐"), "{line}");
+        assert!(buttons.contains(&"✖️ Отменить автопродление".to_owned()));
+        // given one canceled through the bot: paid until, and «resume»
+        let (line, buttons) = screen(stars(true, 10));
+        assert!(
+            line.starts_with("⭐ Автопродление отменено: оплачено до"),
+            "{line}"
+        );
+        assert!(buttons.contains(&"🔁 Возобновить автопродление".to_owned()));
+        // given a month that ended without a renewal: said so, no button
+        let (line, buttons) = screen(stars(false, -2));
+        assert!(
+            line.starts_with("⭐ Подписка Stars не продлилась"),
+            "{line}"
+        );
+        assert!(!buttons.iter().any(|b| b.contains("автопродление")));
+    }
+
+    #[test]
     fn hidden_authors_read_as_names() {
-        assert_eq!(author_name("@boss", Some("Фриланс")), "@boss из «Фриланс»");
-        assert_eq!(author_name("sig:Иван", None), "Иван (подпись в канале)");
-        assert_eq!(author_name("id:201", Some("Заказы")), "автор из «Заказы»");
-        assert_eq!(author_name("id:201", None), "автор №201");
-        assert_eq!(author_name("sig:Заказы", Some("Заказы")), "канал «Заказы»");
+        assert_eq!(
+            author_name("@boss", Some("Фриланс"), None),
+            "@boss из «Фриланс»"
+        );
+        assert_eq!(
+            author_name("sig:Иван", None, None),
+            "Иван (подпись в канале)"
+        );
+        assert_eq!(
+            author_name("id:201", Some("Заказы"), Some("anna_hr")),
+            "@anna_hr из «Заказы»"
+        );
+        assert_eq!(
+            author_name("id:201", Some("Заказы"), None),
+            "автор из «Заказы»"
+        );
+        assert_eq!(author_name("id:201", None, None), "автор №201");
+        assert_eq!(
+            author_name("sig:Заказы", Some("Заказы"), None),
+            "канал «Заказы»"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use billing::activate::Refund;
 use billing::refund::{stars_refund_id, user_news};
 use bus::Bus;
 use schemas::subscription::Plan;
-use schemas::{Currency, Envelope, Money, PaymentCreated, Provider};
+use schemas::{Currency, Envelope, Money, PaymentCreated, Provider, StarsSubscriptionCharged};
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery, RefundedPayment,
@@ -324,6 +324,12 @@ pub async fn stars_paid(
         id: &payment.telegram_payment_charge_id.0,
         currency: &payment.currency,
         total: payment.total_amount,
+        // Telegram names the month's end; a month from now if it did not.
+        subscription_until: payment.is_recurring.then(|| {
+            payment
+                .subscription_expiration_date
+                .unwrap_or_else(|| chrono::Utc::now() + STARS_SUBSCRIPTION_PERIOD)
+        }),
     };
     let renewal = payment.is_recurring && !payment.is_first_recurring;
     settle_charge(bot, bus, pool, &charge, renewal).await?;
@@ -339,7 +345,14 @@ pub(crate) struct Charge<'a> {
     pub id: &'a str,
     pub currency: &'a str,
     pub total: u32,
+    /// For a subscription's charge (its first month or a renewal): when the month it paid
+    /// for ends.
+    pub subscription_until: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// The one period Telegram allows a Stars subscription.
+pub const STARS_SUBSCRIPTION_PERIOD: chrono::Duration =
+    chrono::Duration::days(STARS_SUBSCRIPTION_DAYS as i64);
 
 /// What settling a charge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,9 +385,27 @@ pub(crate) async fn settle_charge(
         tracing::warn!(payload = %charge.payload, "a Stars payment that does not match its invoice");
         return Ok(Settled::Ignored);
     }
-    let paid_by_another_charge = billing::ledger::succeeded(bus, charge.payload)
-        .await?
+    let first_paid = billing::ledger::succeeded(bus, charge.payload).await?;
+    let paid_by_another_charge = first_paid
+        .as_ref()
         .is_some_and(|paid| paid.provider_payment_id != charge.id);
+    if let Some(paid_until) = charge.subscription_until {
+        // Recorded before the days, so «Моя подписка» knows it by the time the user is told.
+        let first_charge_id = match first_paid {
+            Some(first) if paid_by_another_charge => first.provider_payment_id,
+            _ => charge.id.to_owned(),
+        };
+        let charged = StarsSubscriptionCharged {
+            subscription_id: charge.payload.to_owned(),
+            user_id: charge.user_id,
+            plan: invoiced.plan.clone(),
+            first_charge_id,
+            charge_id: charge.id.to_owned(),
+            stars: charge.total,
+            paid_until,
+        };
+        bus.publish(&Envelope::new(charged)).await?;
+    }
     let news = match (renewal, paid_by_another_charge) {
         (true, _) => "Подписка продлена!",
         (false, true) => {
@@ -398,13 +429,17 @@ pub(crate) async fn settle_charge(
     else {
         return Ok(Settled::Already);
     };
-    let text = format!(
+    let zone = fanout::wording::zone_of(pool, charge.user_id).await;
+    let mut text = format!(
         "✅ {news} Подписка активна до {}.",
-        fanout::wording::moment(
-            extension.until,
-            fanout::wording::zone_of(pool, charge.user_id).await
-        )
+        fanout::wording::moment(extension.until, zone)
     );
+    if let Some(paid_until) = charge.subscription_until {
+        text.push_str(&format!(
+            " Следующее списание — {}; отменить автопродление можно в «Моя подписка».",
+            fanout::wording::moment(paid_until, zone)
+        ));
+    }
     patiently(bot.send_message(ChatId(charge.user_id), text)).await?;
     Ok(Settled::Activated)
 }

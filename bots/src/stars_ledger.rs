@@ -100,13 +100,14 @@ impl StarsLedger {
 
     async fn settle(&self, transaction: &StarTransaction) -> anyhow::Result<Option<Effect>> {
         let charge_id = transaction.id.0.as_str();
-        if let Some((user_id, payload)) = invoice_partner(transaction.source.as_ref()) {
-            // One read decides: the invoice paid by this charge (settled), by another one (this
-            // is a renewal), or not yet (this is the first). Two reads could see the first
-            // charge settled in between and take it for a renewal.
+        if let Some((user_id, payload, period)) = invoice_partner(transaction.source.as_ref()) {
+            // One read decides: the invoice paid by this charge (settled), by another one (a
+            // subscription's renewal, or a second charge of a one-time invoice), or not yet
+            // (this is the first). Two reads could see the first charge settled in between and
+            // take it for a renewal.
             let renewal = match billing::ledger::succeeded(&self.bus, payload).await? {
                 Some(paid) if paid.provider_payment_id == charge_id => return Ok(None),
-                Some(_) => true,
+                Some(_) => period.is_some(),
                 None => false,
             };
             let charge = Charge {
@@ -115,11 +116,12 @@ impl StarsLedger {
                 id: charge_id,
                 currency: "XTR",
                 total: transaction.amount,
+                subscription_until: period.map(|period| transaction.date + period),
             };
             let settled = settle_charge(&self.bot, &self.bus, &self.pool, &charge, renewal).await?;
             return Ok((settled == Settled::Activated).then_some(Effect::Activated));
         }
-        if let Some((user_id, payload)) = invoice_partner(transaction.receiver.as_ref()) {
+        if let Some((user_id, payload, _)) = invoice_partner(transaction.receiver.as_ref()) {
             let new = settle_refund(
                 &self.bot, &self.bus, &self.pool, user_id, payload, charge_id,
             )
@@ -136,7 +138,10 @@ enum Effect {
 }
 
 /// The user and invoice payload of a transaction with a user over one of the bot's invoices.
-fn invoice_partner(partner: Option<&TransactionPartner>) -> Option<(i64, &str)> {
+/// The payer, the invoice's payload and, for a subscription's charge, its period.
+fn invoice_partner(
+    partner: Option<&TransactionPartner>,
+) -> Option<(i64, &str, Option<chrono::Duration>)> {
     let Some(TransactionPartner::User(partner)) = partner else {
         return None;
     };
@@ -144,5 +149,6 @@ fn invoice_partner(partner: Option<&TransactionPartner>) -> Option<(i64, &str)> 
         return None;
     };
     let payload = invoice.invoice_payload.as_deref()?;
-    Some((partner.user.id.0 as i64, payload))
+    let period = invoice.subscription_period.map(|p| p.chrono_duration());
+    Some((partner.user.id.0 as i64, payload, period))
 }

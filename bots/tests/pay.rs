@@ -436,14 +436,7 @@ async fn a_whole_session_leaves_a_menu_an_invoice_and_a_confirmation() {
     telegram
         .press("rh_main_bot", USER, menu, "ps:week")
         .unwrap();
-    eventually("the invoice", async || {
-        !telegram.invoices("rh_main_bot").is_empty()
-    })
-    .await;
-    let payload = telegram.invoices("rh_main_bot")[0]["payload"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let payload = first_invoice(&telegram).await;
     let paid = telegram.pay("rh_main_bot", USER, &payload).await.unwrap();
     assert!(matches!(paid, testkit::telegram::Paid::Charged(_)));
     eventually("the confirmation", async || confirmations(&telegram) == 1).await;
@@ -640,6 +633,184 @@ async fn a_stars_subscription_renews_monthly_and_refunds_take_back_days_once() {
     shutdown.cancel();
 }
 
+/// The payload of the first invoice the main bot issued, once it has.
+async fn first_invoice(telegram: &FakeTelegram) -> String {
+    eventually("the invoice", async || {
+        !telegram.invoices("rh_main_bot").is_empty()
+    })
+    .await;
+    telegram.invoices("rh_main_bot")[0]["payload"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The notes the main bot answered USER's taps with, in order.
+fn tap_notes(telegram: &FakeTelegram) -> Vec<String> {
+    telegram
+        .callback_answers("rh_main_bot")
+        .iter()
+        .map(|a| a["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stars_subscription_shows_its_next_charge_and_its_renewal_is_canceled_in_the_menu() {
+    // given a user who subscribed to the month in Stars
+    let Shop {
+        db,
+        telegram,
+        shutdown,
+        _nats,
+        ..
+    } = open_shop(false).await;
+    let menu = to_providers(&telegram, "month").await.message_id;
+    telegram
+        .press("rh_main_bot", USER, menu, "pr:month")
+        .unwrap();
+    let payload = first_invoice(&telegram).await;
+    let testkit::telegram::Paid::Charged(first_charge) =
+        telegram.pay("rh_main_bot", USER, &payload).await.unwrap()
+    else {
+        panic!("refused")
+    };
+    eventually("the first month", async || confirmations(&telegram) == 1).await;
+    // then the confirmation names the next charge and where to cancel it
+    let confirmation = telegram
+        .sent_to("rh_main_bot", USER)
+        .into_iter()
+        .find(|m| m.text.starts_with("✅ Оплата прошла"))
+        .unwrap();
+    assert!(
+        confirmation.text.contains("Следующее списание — ")
+            && confirmation.text.contains("(МСК)")
+            && confirmation.text.contains("«Моя подписка»"),
+        "{}",
+        confirmation.text
+    );
+
+    // when they open «Моя подписка»
+    eventually("the subscription in the read model", async || {
+        read::payments::stars_subscription(&db.pool, USER)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    telegram.press("rh_main_bot", USER, menu, "s").unwrap();
+    let screen_now = screen(&telegram, menu, "<b>Моя подписка</b>").await;
+    // then it says the subscription renews, when and for how much, and offers to cancel
+    assert!(
+        screen_now
+            .text
+            .contains("⭐ Автопродление Stars: следующее списание")
+            && screen_now.text.contains("300 ⭐"),
+        "{}",
+        screen_now.text
+    );
+    let cancel = format!("sr0:{payload}");
+    assert!(
+        screen_now
+            .buttons()
+            .contains(&("✖️ Отменить автопродление".to_owned(), cancel.clone())),
+        "{:?}",
+        screen_now.buttons()
+    );
+
+    // when another user presses a cancel naming this subscription (forged), and a made-up one
+    const OTHER: i64 = 809;
+    telegram.user_says("rh_main_bot", OTHER, "/start").unwrap();
+    eventually("the other's menu", async || {
+        !telegram.sent_to("rh_main_bot", OTHER).is_empty()
+    })
+    .await;
+    let other_menu = telegram.sent_to("rh_main_bot", OTHER)[0].message_id;
+    telegram
+        .press("rh_main_bot", OTHER, other_menu, &cancel)
+        .unwrap();
+    telegram
+        .press(
+            "rh_main_bot",
+            USER,
+            menu,
+            "sr0:st-00000000-0000-7000-8000-000000000000",
+        )
+        .unwrap();
+    // then neither reaches Telegram
+    eventually("both refused", async || {
+        tap_notes(&telegram)
+            .iter()
+            .filter(|n| n.starts_with("Эта подписка не найдена"))
+            .count()
+            == 2
+    })
+    .await;
+    assert!(telegram.star_subscription_edits("rh_main_bot").is_empty());
+
+    // when the user cancels, with a doubled tap
+    telegram.press("rh_main_bot", USER, menu, &cancel).unwrap();
+    telegram.press("rh_main_bot", USER, menu, &cancel).unwrap();
+    // then Telegram is asked once, by the first charge; the screen says the paid month stays
+    // and offers to resume; the second tap says it is done already
+    eventually("the second tap's note", async || {
+        tap_notes(&telegram).contains(&"Автопродление уже отменено".to_owned())
+    })
+    .await;
+    assert!(
+        tap_notes(&telegram)
+            .contains(&"Автопродление отменено — оплаченный месяц остаётся".to_owned())
+    );
+    let edits = telegram.star_subscription_edits("rh_main_bot");
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!(edits[0]["user_id"], USER);
+    assert_eq!(
+        edits[0]["telegram_payment_charge_id"],
+        first_charge.as_str()
+    );
+    assert_eq!(edits[0]["is_canceled"], true);
+    let canceled = screen(&telegram, menu, "<b>Моя подписка</b>").await;
+    assert!(
+        canceled
+            .text
+            .contains("⭐ Автопродление отменено: оплачено до"),
+        "{}",
+        canceled.text
+    );
+    let resume = format!("sr1:{payload}");
+    assert!(
+        canceled
+            .buttons()
+            .contains(&("🔁 Возобновить автопродление".to_owned(), resume.clone()))
+    );
+    // and Telegram no longer renews it
+    assert!(telegram.renew("rh_main_bot", USER, &payload).is_err());
+
+    // when they resume it
+    telegram.press("rh_main_bot", USER, menu, &resume).unwrap();
+    eventually("resumed", async || {
+        tap_notes(&telegram).contains(&"Автопродление снова включено".to_owned())
+    })
+    .await;
+    // then Telegram renews it again, and the screen counts the month it paid for
+    assert_eq!(
+        telegram.star_subscription_edits("rh_main_bot")[1]["is_canceled"],
+        false
+    );
+    telegram.renew("rh_main_bot", USER, &payload).unwrap();
+    eventually("the renewal", async || {
+        texts_starting(&telegram, "✅ Подписка продлена!") == 1
+    })
+    .await;
+    let renewed = read::payments::stars_subscription(&db.pool, USER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewed.charges, 2);
+    assert_eq!(renewed.first_charge_id, first_charge);
+    assert!(!renewed.canceled);
+    shutdown.cancel();
+}
+
 #[tokio::test]
 async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledger() {
     // given a main bot that sells in Telegram Stars, and a user with a monthly subscription link
@@ -656,14 +827,7 @@ async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledge
     telegram
         .press("rh_main_bot", USER, providers.message_id, "pr:month")
         .unwrap();
-    eventually("the subscription link", async || {
-        !telegram.invoices("rh_main_bot").is_empty()
-    })
-    .await;
-    let payload = telegram.invoices("rh_main_bot")[0]["payload"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let payload = first_invoice(&telegram).await;
 
     // when the user pays but the bot never gets the payment's update (it was down longer than
     // Telegram keeps updates)

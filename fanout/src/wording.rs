@@ -26,6 +26,23 @@ pub async fn zone_of(pool: &sqlx::PgPool, user_id: i64) -> Tz {
     }
 }
 
+/// The zone `user_id` chose, from their latest `TimeZoneChosen` on the bus: for services that
+/// keep no read model (billing). Moscow when they chose none or the bus cannot say.
+pub async fn zone_on_bus(bus: &bus::Bus, user_id: i64) -> Tz {
+    match bus
+        .latest::<schemas::TimeZoneChosen>(&user_id.to_string())
+        .await
+    {
+        Ok(chosen) => chosen
+            .and_then(|c| c.zone.parse().ok())
+            .unwrap_or(DEFAULT_ZONE),
+        Err(error) => {
+            tracing::warn!(user = user_id, %error, "the user's time zone is unknown; Moscow it is");
+            DEFAULT_ZONE
+        }
+    }
+}
+
 /// `МСК` for Moscow, otherwise the offset from UTC as people write it (`UTC+5`, `UTC−3:30`).
 pub fn zone_label(zone: Tz) -> String {
     if zone == chrono_tz::Europe::Moscow {

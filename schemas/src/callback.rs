@@ -37,6 +37,8 @@ pub enum MenuAction {
     Stars(String),
     /// Subscribe to this 30-day plan in Telegram Stars, renewed by Telegram.
     StarsSubscription(String),
+    /// Let Telegram renew this Stars subscription (`on`) or not, named by its id.
+    StarsRenewal { subscription_id: String, on: bool },
     /// Show a hidden author again, named by [`author_ref`] so any key fits.
     Unhide(String),
     /// An admin's verdict on a report.
@@ -63,6 +65,10 @@ impl MenuAction {
             MenuAction::YooKassa(plan) => format!("py:{plan}"),
             MenuAction::Stars(plan) => format!("ps:{plan}"),
             MenuAction::StarsSubscription(plan) => format!("pr:{plan}"),
+            MenuAction::StarsRenewal {
+                subscription_id,
+                on,
+            } => format!("sr{}:{subscription_id}", u8::from(*on)),
             MenuAction::Unhide(reference) => format!("u:{reference}"),
             MenuAction::Verdict {
                 report_id,
@@ -107,6 +113,10 @@ impl MenuAction {
                     "py" => MenuAction::YooKassa(name()?),
                     "ps" => MenuAction::Stars(name()?),
                     "pr" => MenuAction::StarsSubscription(name()?),
+                    "sr1" | "sr0" => MenuAction::StarsRenewal {
+                        subscription_id: name()?,
+                        on: prefix == "sr1",
+                    },
                     "u" => MenuAction::Unhide(name()?),
                     "ra" | "rd" if !rest.is_empty() => MenuAction::Verdict {
                         report_id: rest.to_owned(),
@@ -174,6 +184,14 @@ mod tests {
             MenuAction::YooKassa("week".into()),
             MenuAction::Stars("month".into()),
             MenuAction::StarsSubscription("month".into()),
+            MenuAction::StarsRenewal {
+                subscription_id: "st-0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+                on: false,
+            },
+            MenuAction::StarsRenewal {
+                subscription_id: "st-0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+                on: true,
+            },
             MenuAction::Unhide(author_ref(&"x".repeat(200))),
             MenuAction::Verdict {
                 report_id: "501:-1001900000003:1022".into(),
@@ -211,6 +229,9 @@ mod tests {
             "k1:de.sign",
             "p:week*",
             "u:",
+            "sr:st-1",
+            "sr2:st-1",
+            "sr1:st-1.>",
             "ra:",
             "j:unknown",
             "z:Europe/Moscow;drop",

@@ -23,6 +23,8 @@ pub enum AggregateKind {
     User,
     Report,
     Payment,
+    /// A Telegram Stars subscription (id: its invoice's payload).
+    StarsSubscription,
     Delivery,
     /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,

@@ -251,6 +251,22 @@ fn samples() -> Vec<Event> {
             reason: Some("не подошло".into()),
         }
         .into(),
+        StarsSubscriptionCharged {
+            subscription_id: "st-1".into(),
+            user_id: 7,
+            plan: "month".into(),
+            first_charge_id: "stx1".into(),
+            charge_id: "stx2".into(),
+            stars: 300,
+            paid_until: t(4),
+        }
+        .into(),
+        StarsSubscriptionEdited {
+            subscription_id: "st-1".into(),
+            user_id: 7,
+            canceled: true,
+        }
+        .into(),
         DeliveryPlanned {
             user_id: 7,
             key: key(),

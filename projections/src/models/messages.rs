@@ -72,6 +72,7 @@ struct Columns {
     links: Vec<Value>,
     contacts: Vec<Value>,
     author_key: Vec<Option<String>>,
+    author_username: Vec<Option<String>>,
     link: Vec<Option<String>>,
     source: Vec<&'static str>,
     last_seq: Vec<i64>,
@@ -94,20 +95,24 @@ async fn insert_received(tx: &mut PgConnection, run: &[Stored]) -> sqlx::Result<
         c.links.push(Value::from(e.links.clone()));
         c.contacts.push(Value::from(e.contacts.clone()));
         c.author_key.push(e.author.key());
+        c.author_username
+            .push(e.author.username.clone().filter(|u| !u.is_empty()));
         c.link.push(e.link.clone());
         c.source.push(source_name(e.source));
         c.last_seq.push(last_seq);
     }
     sqlx::query(
         "INSERT INTO messages (chat_id, message_id, chat_username, chat_title, posted_at, text, links,
-                               contacts, author_key, link, source, last_seq)
+                               contacts, author_key, link, source, last_seq, author_username)
          SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
-                              $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+                              $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+                              $13::text[])
          ON CONFLICT (chat_id, message_id) DO UPDATE SET
            chat_username = excluded.chat_username, chat_title = excluded.chat_title,
            posted_at = excluded.posted_at, text = excluded.text, links = excluded.links,
            contacts = excluded.contacts, author_key = excluded.author_key, link = excluded.link,
-           source = excluded.source, last_seq = excluded.last_seq
+           source = excluded.source, last_seq = excluded.last_seq,
+           author_username = excluded.author_username
          WHERE messages.last_seq < excluded.last_seq",
     )
     .bind(c.chat_id)
@@ -122,6 +127,7 @@ async fn insert_received(tx: &mut PgConnection, run: &[Stored]) -> sqlx::Result<
     .bind(c.link)
     .bind(c.source)
     .bind(c.last_seq)
+    .bind(c.author_username)
     .execute(&mut *tx)
     .await?;
     Ok(())

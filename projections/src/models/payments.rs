@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 
 use super::seq;
 
-pub const TABLES: &[&str] = &["payments"];
+pub const TABLES: &[&str] = &["payments", "stars_subscriptions"];
 
 pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> {
     for stored in batch {
@@ -50,6 +50,35 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 .bind(e.amount.minor)
                 .bind(s)
                 .bind(stored.envelope.occurred_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Event::StarsSubscriptionCharged(e) => {
+                // The first charge starts the row; a renewal counts and moves the month's end
+                // (never back: charges may be projected out of order after a reconcile).
+                sqlx::query(
+                    "INSERT INTO stars_subscriptions (subscription_id, user_id, plan, first_charge_id, stars,
+                                                      charges, started_at, paid_until, last_seq)
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)
+                     ON CONFLICT (subscription_id) DO UPDATE SET
+                       charges = stars_subscriptions.charges + 1,
+                       paid_until = greatest(stars_subscriptions.paid_until, excluded.paid_until),
+                       last_seq = excluded.last_seq
+                     WHERE stars_subscriptions.last_seq < excluded.last_seq",
+                )
+                .bind(&e.subscription_id).bind(e.user_id).bind(&e.plan).bind(&e.first_charge_id)
+                .bind(e.stars as i32).bind(stored.envelope.occurred_at).bind(e.paid_until).bind(s)
+                .execute(&mut *tx).await?;
+            }
+            Event::StarsSubscriptionEdited(e) => {
+                sqlx::query(
+                    "UPDATE stars_subscriptions SET canceled = $2, edited_at = $3, last_seq = $4
+                     WHERE subscription_id = $1 AND last_seq < $4",
+                )
+                .bind(&e.subscription_id)
+                .bind(e.canceled)
+                .bind(stored.envelope.occurred_at)
+                .bind(s)
                 .execute(&mut *tx)
                 .await?;
             }

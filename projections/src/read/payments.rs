@@ -97,3 +97,56 @@ pub async fn net_revenue_minor(pool: &PgPool) -> sqlx::Result<Option<i64>> {
         .fetch_one(pool)
         .await
 }
+
+/// A Telegram Stars subscription as the bot knows it: Telegram renews it on its own, so what
+/// is known is its charges and what the user did through the bot.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StarsSubscription {
+    /// Its invoice's payload.
+    pub subscription_id: String,
+    pub user_id: i64,
+    pub plan: String,
+    /// The charge `editUserStarSubscription` names it by.
+    pub first_charge_id: String,
+    pub stars: i32,
+    /// The first month and each renewal.
+    pub charges: i32,
+    pub started_at: DateTime<Utc>,
+    /// The paid month's end: Telegram's next charge is due then.
+    pub paid_until: DateTime<Utc>,
+    /// The user turned renewal off through the bot.
+    pub canceled: bool,
+}
+
+const STARS_SUBSCRIPTION_COLUMNS: &str = "subscription_id, user_id, plan, first_charge_id, stars, charges, started_at, paid_until, canceled";
+
+/// The user's latest Stars subscription whose month ended less than 30 days ago (older ones
+/// are history, not news).
+pub async fn stars_subscription(
+    pool: &PgPool,
+    user_id: i64,
+) -> sqlx::Result<Option<StarsSubscription>> {
+    let sql = format!(
+        "SELECT {STARS_SUBSCRIPTION_COLUMNS} FROM stars_subscriptions
+         WHERE user_id = $1 AND paid_until > now() - interval '30 days'
+         ORDER BY paid_until DESC LIMIT 1"
+    );
+    sqlx::query_as::<_, StarsSubscription>(&sql)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// One Stars subscription by its id, whoever's it is.
+pub async fn stars_subscription_by_id(
+    pool: &PgPool,
+    subscription_id: &str,
+) -> sqlx::Result<Option<StarsSubscription>> {
+    let sql = format!(
+        "SELECT {STARS_SUBSCRIPTION_COLUMNS} FROM stars_subscriptions WHERE subscription_id = $1"
+    );
+    sqlx::query_as::<_, StarsSubscription>(&sql)
+        .bind(subscription_id)
+        .fetch_optional(pool)
+        .await
+}

@@ -146,15 +146,20 @@ pub struct HiddenAuthor {
     pub author: String,
     /// The title of the chat of the author's latest post the read model holds.
     pub chat_title: Option<String>,
+    /// The @username (without @) the author's latest post carried, if any.
+    pub username: Option<String>,
 }
 
-/// The authors the user hid, alphabetically by key, each with the chat of their latest post.
+/// The authors the user hid, alphabetically by key, each with the chat and @username of their
+/// latest post.
 pub async fn hidden_authors_seen(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<HiddenAuthor>> {
     sqlx::query_as::<_, HiddenAuthor>(
-        "SELECT h.author,
-                (SELECT m.chat_title FROM messages m WHERE m.author_key = h.author
-                  ORDER BY m.posted_at DESC LIMIT 1) AS chat_title
-           FROM hidden_authors h WHERE h.user_id = $1 AND h.hidden ORDER BY h.author",
+        "SELECT h.author, latest.chat_title, latest.author_username AS username
+           FROM hidden_authors h
+           LEFT JOIN LATERAL (SELECT m.chat_title, m.author_username FROM messages m
+                               WHERE m.author_key = h.author
+                               ORDER BY m.posted_at DESC LIMIT 1) latest ON true
+          WHERE h.user_id = $1 AND h.hidden ORDER BY h.author",
     )
     .bind(user_id)
     .fetch_all(pool)

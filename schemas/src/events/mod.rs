@@ -213,6 +213,8 @@ events! {
     Payments "succeeded" PaymentSucceeded v 1 once,
     Payments "canceled" PaymentCanceled v 1 once,
     Payments "refunded" PaymentRefunded v 1 many,
+    Payments "stars_subscription_charged" StarsSubscriptionCharged v 1 many,
+    Payments "stars_subscription_edited" StarsSubscriptionEdited v 1 many,
     Deliveries "planned" DeliveryPlanned v 1 many,
     Deliveries "claimed" DeliveryClaimed v 1 once,
     Deliveries "delivered" VacancyDelivered v 1 once,

@@ -145,3 +145,55 @@ impl Payload for PaymentRefunded {
         positive(&self.amount)
     }
 }
+
+fn stars_subscription(subscription_id: &str) -> Aggregate {
+    Aggregate::new(AggregateKind::StarsSubscription, subscription_id)
+}
+
+/// Telegram charged a Stars subscription: its first month or a renewal, one event per charge.
+/// Telegram renews on its own; this is what the bot knows of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StarsSubscriptionCharged {
+    /// The subscription: the payload of its invoice, which every renewal repeats.
+    pub subscription_id: String,
+    pub user_id: i64,
+    pub plan: String,
+    /// The charge that started it: `editUserStarSubscription` names the subscription by it.
+    pub first_charge_id: String,
+    /// This charge.
+    pub charge_id: String,
+    pub stars: u32,
+    /// When the month this charge paid for ends, and Telegram means to charge again.
+    pub paid_until: DateTime<Utc>,
+}
+
+impl Payload for StarsSubscriptionCharged {
+    fn aggregate(&self) -> Aggregate {
+        stars_subscription(&self.subscription_id)
+    }
+    fn event_id(&self) -> Option<EventId> {
+        Some(format!("stars-subscription:charge:{}", self.charge_id))
+    }
+    fn validate(&self) -> Result<(), String> {
+        if self.stars == 0 {
+            return Err("a charge of 0 stars".into());
+        }
+        Ok(())
+    }
+}
+
+/// The user turned their Stars subscription's renewal off (or allowed it again) through the
+/// bot, and Telegram accepted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StarsSubscriptionEdited {
+    pub subscription_id: String,
+    pub user_id: i64,
+    /// `true`: Telegram will not charge again; the paid month still runs.
+    pub canceled: bool,
+}
+
+impl Payload for StarsSubscriptionEdited {
+    fn aggregate(&self) -> Aggregate {
+        stars_subscription(&self.subscription_id)
+    }
+}

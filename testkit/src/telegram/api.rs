@@ -182,6 +182,9 @@ async fn carry_out(world: Shared, token: &str, method: &str, request: Form) -> R
         "createinvoicelink" => super::stars::create_invoice_link(&mut lock(&world), token, &params),
         "getstartransactions" => super::stars::star_transactions(&mut lock(&world), token, &params),
         "refundstarpayment" => super::stars::refund_star_payment(&mut lock(&world), token, &params),
+        "edituserstarsubscription" => {
+            super::stars::edit_user_star_subscription(&mut lock(&world), token, &params)
+        }
         "answerprecheckoutquery" => {
             super::stars::answer_pre_checkout(&mut lock(&world), token, &params)
         }

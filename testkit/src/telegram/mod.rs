@@ -219,6 +219,14 @@ impl FakeTelegram {
         stars::renew(&mut world, &token, user_id, payload).map_err(anyhow::Error::msg)
     }
 
+    /// The `editUserStarSubscription` calls the fake accepted from `bot`, in order.
+    pub fn star_subscription_edits(&self, bot: &str) -> Vec<Value> {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot)
+            .map(|b| b.star_subscription_edits.clone())
+            .unwrap_or_default()
+    }
+
     /// Telegram refunds a charge on its own (a dispute).
     pub fn refund_by_telegram(
         &self,

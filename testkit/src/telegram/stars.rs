@@ -2,7 +2,8 @@
 //! 30-day subscription period), `answerPreCheckoutQuery`, `refundStarPayment`, and the payer's
 //! side: a pre-checkout query, then the `successful_payment` message; a subscription's renewals;
 //! a refund Telegram makes on its own (`refunded_payment`); `getStarTransactions`, Telegram's
-//! own ledger of both, which stays complete when the updates are lost.
+//! own ledger of both, which stays complete when the updates are lost;
+//! `editUserStarSubscription`, after which a canceled subscription is not renewed.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -207,19 +208,62 @@ fn refund(world: &mut World, token: &str, user_id: i64, charge_id: &str) -> Resu
     Ok(())
 }
 
-/// `refundStarPayment`.
-pub fn refund_star_payment(
-    world: &mut World,
-    token: &str,
-    params: &Value,
-) -> Result<Value, ApiError> {
+/// The user and the charge a Stars method names.
+fn user_and_charge(params: &Value) -> Result<(i64, &str), ApiError> {
     let user_id = params["user_id"]
         .as_i64()
         .ok_or_else(|| ApiError::bad_request("user_id"))?;
     let charge_id = params["telegram_payment_charge_id"]
         .as_str()
         .ok_or_else(|| ApiError::bad_request("telegram_payment_charge_id"))?;
+    Ok((user_id, charge_id))
+}
+
+/// `refundStarPayment`.
+pub fn refund_star_payment(
+    world: &mut World,
+    token: &str,
+    params: &Value,
+) -> Result<Value, ApiError> {
+    let (user_id, charge_id) = user_and_charge(params)?;
     refund(world, token, user_id, charge_id)?;
+    Ok(json!(true))
+}
+
+/// `editUserStarSubscription`: the bot cancels a user's subscription (Telegram stops renewing
+/// it; the paid month runs on) or allows it again, naming it by a charge of it.
+pub fn edit_user_star_subscription(
+    world: &mut World,
+    token: &str,
+    params: &Value,
+) -> Result<Value, ApiError> {
+    let (user_id, charge_id) = user_and_charge(params)?;
+    let canceled = params["is_canceled"]
+        .as_bool()
+        .ok_or_else(|| ApiError::bad_request("is_canceled"))?;
+    let bot = world
+        .bot(token)
+        .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let payload = bot
+        .charges
+        .iter()
+        .find(|c| c["charge_id"] == charge_id && c["user_id"] == user_id)
+        .and_then(|c| c["payload"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad_request("CHARGE_ID_INVALID"))?;
+    let subscription = bot
+        .invoices
+        .iter()
+        .any(|i| i["payload"] == payload.as_str() && i["subscription_period"].is_i64());
+    if !subscription {
+        return Err(ApiError::bad_request("SUBSCRIPTION_ID_INVALID"));
+    }
+    if canceled {
+        bot.canceled_subscriptions.insert(payload);
+    } else {
+        bot.canceled_subscriptions.remove(&payload);
+    }
+    bot.star_subscription_edits.push(params.clone());
     Ok(json!(true))
 }
 
@@ -329,6 +373,9 @@ pub fn renew(
         .find(|c| c["payload"] == payload && c["user_id"] == user_id)
         .cloned()
         .ok_or("no subscription to renew")?;
+    if bot.canceled_subscriptions.contains(payload) {
+        return Err("the subscription is canceled: Telegram does not renew it".into());
+    }
     let charge_id = format!("stxFAKE{}{}", bot.id, bot.charges.len() + 1);
     let amount = first["amount"].as_i64().unwrap_or_default();
     successful_payment(world, token, user_id, payload, amount, &charge_id)?;

@@ -122,6 +122,10 @@ pub struct Bot {
     pub charges: Vec<Value>,
     /// `getStarTransactions`' list, oldest first: each charge (incoming) and refund (outgoing).
     pub star_transactions: Vec<Value>,
+    /// `editUserStarSubscription` calls the fake accepted, in order.
+    pub star_subscription_edits: Vec<Value>,
+    /// The payloads of subscriptions the bot canceled: Telegram no longer renews them.
+    pub canceled_subscriptions: std::collections::BTreeSet<String>,
     /// While set, charges and refunds happen but their updates never reach the bot (as when it
     /// was down longer than Telegram keeps updates).
     pub lose_payment_updates: bool,
@@ -150,6 +154,8 @@ impl Bot {
             pre_checkout_answers: Vec::new(),
             charges: Vec::new(),
             star_transactions: Vec::new(),
+            star_subscription_edits: Vec::new(),
+            canceled_subscriptions: std::collections::BTreeSet::new(),
             lose_payment_updates: false,
             sends: VecDeque::new(),
             chat_sends: HashMap::new(),
