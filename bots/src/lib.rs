@@ -5,6 +5,7 @@
 //!   ever), the live menu every button edits in place, and the admins' verdicts on reports.
 //! * [`menu`]: the main bot's screens, pure; [`live_menu`]: reading them and drawing them into
 //!   the user's one menu message; [`menu_refresh`]: the redraw when a category bot is started.
+//! * [`admin_login`]: one-time login links into the admin web UI (`/admin`).
 //! * [`category_bot`]: one per category: `/start`, `/stop`, and the buttons under each card.
 //! * [`reports`]: sends subscribers' reports to the admins.
 //! * [`polling`]: the long-polling loop and 429-patient replies every bot uses.
@@ -14,6 +15,7 @@
 //!   and refunds settled later.
 //! * [`service`]: the service's entry point, [`run`]: every configured bot until shutdown.
 
+pub mod admin_login;
 pub mod category_bot;
 pub mod live_menu;
 pub mod main_bot;

@@ -43,6 +43,8 @@ pub struct MainBotConfig {
     pub timezone: chrono_tz::Tz,
     /// Whom users write to when something is wrong (`SUPPORT_CONTACT`), shown in the help.
     pub support: Option<String>,
+    /// The admin web UI's address (`WEB_PUBLIC_URL`): `/admin` hands out login links to it.
+    pub web_public_url: Option<url::Url>,
 }
 
 /// What the "Оплатить" flow needs: the plans and the providers. Telegram Stars need nothing
@@ -74,6 +76,7 @@ impl Default for MainBotConfig {
             stars_reconcile_every: Duration::from_secs(600),
             timezone: chrono_tz::Europe::Moscow,
             support: None,
+            web_public_url: None,
         }
     }
 }
@@ -178,6 +181,9 @@ impl MainBot {
         }
         let mut admins = commands;
         admins.push(BotCommand::new("jobs", "Задачи по расписанию"));
+        if self.config.web_public_url.is_some() {
+            admins.push(BotCommand::new("admin", "Вход в админку"));
+        }
         for admin in &self.config.admin_ids {
             let scope = BotCommandScope::Chat {
                 chat_id: Recipient::Id(ChatId(*admin)),
@@ -212,6 +218,7 @@ impl MainBot {
         let screen = match command.split('@').next().unwrap_or_default() {
             "/start" => return self.start(user, text.split_whitespace().nth(1)).await,
             "/jobs" if self.is_admin(user_id) => return self.jobs(message.chat.id).await,
+            "/admin" if self.is_admin(user_id) => return self.admin_link(user_id).await,
             "/menu" => MenuAction::Menu,
             "/subscription" => MenuAction::Subscription,
             "/pay" if self.config.payments.is_some() => MenuAction::Plans,
@@ -489,6 +496,30 @@ impl MainBot {
         self.read_your_writes(published.sequence).await?;
         self.show(user_id, &MenuAction::Subscription, place).await?;
         Ok(Some(format!("{} снова в ленте", menu::short(&name, 60))))
+    }
+
+    /// `/admin`: a one-time login link into the web UI. Previews are off: Telegram's preview
+    /// would fetch the link (harmless, since only the page's «Войти» spends it, but pointless).
+    async fn admin_link(&self, admin_id: i64) -> anyhow::Result<()> {
+        let Some(public_url) = &self.config.web_public_url else {
+            return self.not_understood(ChatId(admin_id)).await;
+        };
+        let link = crate::admin_login::issue(&self.bus, public_url, admin_id, "bot").await?;
+        let minutes = crate::admin_login::LINK_LIFETIME.num_minutes();
+        let text =
+            format!("🔐 Вход в админку — ссылка на один раз, действует {minutes} минут:\n{link}");
+        let reply = self
+            .bot
+            .send_message(ChatId(admin_id), text)
+            .link_preview_options(teloxide::types::LinkPreviewOptions {
+                is_disabled: true,
+                url: None,
+                prefer_small_media: false,
+                prefer_large_media: false,
+                show_above_text: false,
+            });
+        patiently(reply).await?;
+        Ok(())
     }
 
     /// `/jobs` for admins: each job's last run and next run, with «Повторить» under each.

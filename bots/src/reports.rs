@@ -20,14 +20,14 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, Par
 use crate::polling::patiently;
 use schemas::callback::MenuAction;
 
-fn reason_text(reason: ReportReason) -> &'static str {
+pub fn reason_text(reason: ReportReason) -> &'static str {
     match reason {
         ReportReason::NotVacancy => "не вакансия",
         ReportReason::WrongCategory => "не та категория",
     }
 }
 
-fn parse_reason(stored: &str) -> ReportReason {
+pub fn parse_reason(stored: &str) -> ReportReason {
     if stored == "not_vacancy" {
         ReportReason::NotVacancy
     } else {

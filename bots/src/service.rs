@@ -41,6 +41,8 @@ pub struct MainBotSetup {
     pub category_bot_usernames: BTreeMap<String, String>,
     /// Whom users write to when something is wrong (`SUPPORT_CONTACT`).
     pub support: Option<String>,
+    /// The admin web UI's address, for `/admin`'s login links (`WEB_PUBLIC_URL`).
+    pub web_public_url: Option<url::Url>,
 }
 
 impl BotsConfig {
@@ -76,6 +78,7 @@ pub async fn run(
             stars,
             category_bot_usernames,
             support,
+            web_public_url,
         } = setup;
         let yookassa = yookassa.map(|client| YooKassaCheckout {
             client,
@@ -95,6 +98,7 @@ pub async fn run(
             payments,
             poll_timeout,
             support,
+            web_public_url,
             ..MainBotConfig::default()
         };
         let main_bot = MainBot::new(main.clone(), bus.clone(), pool.clone(), config);

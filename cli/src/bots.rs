@@ -44,6 +44,15 @@ pub struct BotArgs {
     /// help.
     #[arg(long, env = "SUPPORT_CONTACT", global = true)]
     support_contact: Option<String>,
+    /// The admin web UI's public address (`https://admin.example.org/`): login links and the
+    /// cookies' `Secure` flag follow it.
+    #[arg(
+        long,
+        env = "WEB_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080/",
+        global = true
+    )]
+    pub web_public_url: String,
     /// The catalog file whose `[[plans]]` the main bot sells (default: the bundled one).
     #[arg(long, env = "PLANS_CATALOG", global = true)]
     plans_catalog: Option<std::path::PathBuf>,
@@ -76,6 +85,16 @@ impl BotArgs {
             .iter()
             .map(|(category, token)| Ok((category.clone(), self.bot(token)?)))
             .collect()
+    }
+
+    pub fn web_public_url(&self) -> anyhow::Result<url::Url> {
+        let mut url = url::Url::parse(&self.web_public_url)
+            .map_err(|e| anyhow::anyhow!("WEB_PUBLIC_URL {:?}: {e}", self.web_public_url))?;
+        // Links are joined onto it: a path without its trailing slash would lose its last part.
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Ok(url)
     }
 
     pub fn admins(&self) -> anyhow::Result<Vec<i64>> {
@@ -137,6 +156,7 @@ impl BotArgs {
                     stars: self.stars_payments,
                     category_bot_usernames: self.category_bot_usernames().await?,
                     support: self.support_contact.clone(),
+                    web_public_url: Some(self.web_public_url()?),
                 })
             }
             None => None,

@@ -9,6 +9,7 @@ mod dev;
 mod ops;
 mod scheduler;
 mod telegram;
+mod web;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,8 @@ struct Cli {
     billing: billing::BillingArgs,
     #[command(flatten)]
     scheduler: scheduler::SchedulerArgs,
+    #[command(flatten)]
+    web: web::WebArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +64,11 @@ enum Command {
     Scheduler {
         #[command(subcommand)]
         command: scheduler::SchedulerCommand,
+    },
+    /// The admin web UI, and login links into it.
+    Web {
+        #[command(subcommand)]
+        command: web::WebCommand,
     },
     /// The main bot, the category bots and the reports to admins.
     Bots {
@@ -263,6 +271,9 @@ async fn main() -> std::process::ExitCode {
                 command: billing::BillingCommand::Run
             }
             | Command::Fanout { .. }
+            | Command::Web {
+                command: web::WebCommand::Run
+            }
             | Command::Scheduler {
                 command: scheduler::SchedulerCommand::Run
             }
@@ -306,6 +317,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         bots,
         billing,
         scheduler,
+        web,
         command,
     } = cli;
     match command {
@@ -316,8 +328,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 bots: &bots,
                 billing: &billing,
                 scheduler: &scheduler,
+                web: &web,
             };
             ops::run_all(&nats_url, &database_url, services, shutdown_on_signal()).await
+        }
+        Command::Web { command } => {
+            web::execute(
+                &nats_url,
+                &database_url,
+                &web,
+                &bots,
+                command,
+                shutdown_on_signal(),
+            )
+            .await
         }
         Command::Billing { command } => {
             billing::execute(

@@ -38,6 +38,7 @@ pub struct Services<'a> {
     pub bots: &'a crate::bots::BotArgs,
     pub billing: &'a crate::billing::BillingArgs,
     pub scheduler: &'a crate::scheduler::SchedulerArgs,
+    pub web: &'a crate::web::WebArgs,
 }
 
 pub async fn run_all(
@@ -52,6 +53,7 @@ pub async fn run_all(
         bots,
         billing,
         scheduler,
+        web,
     } = services_config;
     let mut services = tokio::task::JoinSet::new();
     let stop = shutdown.child_token();
@@ -117,6 +119,17 @@ pub async fn run_all(
         });
     } else {
         tracing::info!("billing off: set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY");
+    }
+    if web.web_listen.is_some() {
+        let (nats_url, database_url, stop) =
+            (nats_url.to_owned(), database_url.to_owned(), stop.clone());
+        let (args, bots) = (web.clone(), bots.clone());
+        services.spawn(async move {
+            let result = crate::web::run(&nats_url, &database_url, &args, &bots, stop).await;
+            ("web UI", result)
+        });
+    } else {
+        tracing::info!("web UI off: set WEB_LISTEN");
     }
     if telegram.configured() {
         let (nats_url, telegram, stop) = (nats_url.to_owned(), telegram.clone(), stop.clone());

@@ -37,10 +37,10 @@ pub async fn open(url: &str) -> anyhow::Result<PgPool> {
 
 /// Applies the read-model migrations (idempotent).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations")
-        .run(pool)
-        .await
-        .context("running migrations")
+    let mut migrator = sqlx::migrate!("./migrations");
+    // The web UI keeps its own tables (its sessions) in the same database, migrated by itself.
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await.context("running migrations")
 }
 
 /// A read-model failure as a consumer's verdict: Postgres unavailable is waited out, never

@@ -25,6 +25,8 @@ pub enum AggregateKind {
     Payment,
     /// A Telegram Stars subscription (id: its invoice's payload).
     StarsSubscription,
+    /// A one-time login link into the admin web UI (id: its token's SHA-256).
+    AdminLogin,
     Delivery,
     /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,

@@ -251,6 +251,18 @@ fn samples() -> Vec<Event> {
             reason: Some("не подошло".into()),
         }
         .into(),
+        AdminLoginLinkIssued {
+            admin_id: 1,
+            token_hash: "ab".repeat(32),
+            expires_at: t(5),
+            via: "bot".into(),
+        }
+        .into(),
+        AdminLoggedIn {
+            admin_id: 1,
+            token_hash: "ab".repeat(32),
+        }
+        .into(),
         StarsSubscriptionCharged {
             subscription_id: "st-1".into(),
             user_id: 7,

@@ -45,3 +45,35 @@ pub async fn copies(pool: &PgPool, report_id: &str) -> sqlx::Result<Vec<(i64, i3
     .fetch_all(pool)
     .await
 }
+
+/// A report waiting for a verdict, with the post it is about, for the admin web UI.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Waiting {
+    pub report_id: String,
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub category: Option<String>,
+    pub reason: String,
+    /// The post's text and where it was, when the read model holds it.
+    pub text: Option<String>,
+    pub chat_title: Option<String>,
+    pub link: Option<String>,
+}
+
+/// Up to `limit` reports without a verdict, oldest post first, skipping `offset`.
+pub async fn waiting(pool: &PgPool, limit: i64, offset: i64) -> sqlx::Result<Vec<Waiting>> {
+    sqlx::query_as::<_, Waiting>(
+        "SELECT r.report_id, r.user_id, r.chat_id, r.message_id, r.category, r.reason,
+                m.text, m.chat_title, m.link
+           FROM reports r
+           LEFT JOIN messages m ON m.chat_id = r.chat_id AND m.message_id = r.message_id
+          WHERE r.resolution IS NULL
+          ORDER BY m.posted_at NULLS LAST, r.report_id
+          LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}

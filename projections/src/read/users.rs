@@ -312,3 +312,48 @@ mod tests {
         );
     }
 }
+
+/// A user as the admin web UI lists them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Listed {
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    pub paid_until: Option<DateTime<Utc>>,
+}
+
+/// Users whose id is `query`, or whose @username or name starts with it (case-insensitive;
+/// a leading @ is ignored); newest first, `limit` from `offset`. An empty query lists everyone.
+pub async fn search(
+    pool: &PgPool,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Listed>> {
+    let query = query.trim().trim_start_matches('@');
+    let id: Option<i64> = query.parse().ok();
+    // LIKE's own wildcards in the query are matched literally.
+    let prefix = format!(
+        "{}%",
+        query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as::<_, Listed>(
+        "SELECT user_id, username, first_name, registered_at, trial_ends_at, paid_until
+           FROM users
+          WHERE $1 = '' OR user_id = $2 OR lower(username) LIKE lower($3) OR lower(first_name) LIKE lower($3)
+          ORDER BY registered_at DESC NULLS LAST, user_id DESC
+          LIMIT $4 OFFSET $5",
+    )
+    .bind(query)
+    .bind(id)
+    .bind(prefix)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}

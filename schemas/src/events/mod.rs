@@ -209,6 +209,8 @@ events! {
     Users "report_sent" ReportSentToAdmin v 1 many,
     Users "menu_shown" MainMenuShown v 1 many,
     Users "time_zone_chosen" TimeZoneChosen v 1 many,
+    Users "admin_login_issued" AdminLoginLinkIssued v 1 once,
+    Users "admin_logged_in" AdminLoggedIn v 1 once,
     Payments "created" PaymentCreated v 1 once,
     Payments "succeeded" PaymentSucceeded v 1 once,
     Payments "canceled" PaymentCanceled v 1 once,

@@ -338,3 +338,51 @@ impl Payload for ReportResolved {
         Some(format!("report:{}:resolved", self.report_id))
     }
 }
+
+fn admin_login(token_hash: &str) -> Aggregate {
+    Aggregate::new(AggregateKind::AdminLogin, token_hash)
+}
+
+/// A one-time link into the admin web UI was made for an admin. Only the token's SHA-256 is
+/// recorded (hex): the token itself is in the link alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AdminLoginLinkIssued {
+    pub admin_id: i64,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    /// Who asked: `bot` (`/admin` in the main bot) or `cli` (the operator at the server).
+    pub via: String,
+}
+
+impl Payload for AdminLoginLinkIssued {
+    fn aggregate(&self) -> Aggregate {
+        admin_login(&self.token_hash)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_token_hash(&self.token_hash)
+    }
+}
+
+/// An admin logged in with a link: once per link, ever (a second use is a duplicate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AdminLoggedIn {
+    pub admin_id: i64,
+    pub token_hash: String,
+}
+
+impl Payload for AdminLoggedIn {
+    fn aggregate(&self) -> Aggregate {
+        admin_login(&self.token_hash)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_token_hash(&self.token_hash)
+    }
+}
+
+fn validate_token_hash(hash: &str) -> Result<(), String> {
+    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err("a login token hash is 64 hex digits".into())
+    }
+}

@@ -46,6 +46,7 @@ pub fn send_photo(
         reply_markup,
         photo: Some(photo),
         silent: send::silent(params),
+        no_preview: false,
     };
     send::deliver(world, token, destination, content)
 }

@@ -207,6 +207,8 @@ pub(super) struct Content {
     pub photo: Option<Vec<u8>>,
     /// `disable_notification`: the user's phone does not ring.
     pub silent: bool,
+    /// `link_preview_options.is_disabled`: Telegram fetches no preview of its links.
+    pub no_preview: bool,
 }
 
 /// `disable_notification` as a JSON body (a bool) or a form field (a string) gives it.
@@ -234,6 +236,7 @@ pub(super) fn deliver(
         deleted: false,
         edits: 0,
         silent: content.silent,
+        no_preview: content.no_preview,
         at: std::time::Instant::now(),
     };
     bot.next_message_id += 1;
@@ -258,6 +261,7 @@ pub(super) fn send_message(
         reply_markup,
         photo: None,
         silent: silent(params),
+        no_preview: params["link_preview_options"]["is_disabled"] == true,
     };
     deliver(world, token, destination, content)
 }

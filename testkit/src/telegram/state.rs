@@ -73,6 +73,8 @@ pub struct Sent {
     pub edits: usize,
     /// Sent with `disable_notification`: no sound, no vibration.
     pub silent: bool,
+    /// Sent with link previews off (`link_preview_options.is_disabled`).
+    pub no_preview: bool,
     /// When the fake accepted it.
     pub at: Instant,
 }

@@ -1,0 +1,371 @@
+//! The admin web UI over HTTP, end to end: logging in with a link from the main bot, sessions,
+//! CSRF and origin checks, a report judged, days granted, hostile text shown as text.
+
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
+mod support;
+
+use schemas::{
+    AdminLoginLinkIssued, Envelope, Event, ExtensionSource, MessageKey, ReportReason,
+    VacancyReported,
+};
+use support::{ADMIN, OTHER_ADMIN, Session, open_site};
+
+const EVIL: &str = "https://evil.example";
+
+#[tokio::test]
+async fn an_admin_logs_in_once_with_a_link_from_the_bot_and_logs_out() {
+    // given the web UI and an admin who asked the main bot for a link
+    let site = open_site().await;
+    let link = site.link_from_bot(ADMIN).await;
+    assert!(link.starts_with(&format!("{}/login/", site.url)), "{link}");
+    // the admin's command menu offers /admin
+    let commands = site.telegram.commands_in_chat("rh_main_bot", ADMIN);
+    assert!(commands.to_string().contains("\"admin\""), "{commands}");
+
+    // when the link is opened (as a link preview or the admin would), twice
+    for _ in 0..2 {
+        let page = site.get(&link.replacen(&site.url, "", 1), None).await;
+        // then it shows «Войти», sets no session and sends no referrer
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        assert!(page.headers().get("set-cookie").is_none());
+        assert!(page.text().await.unwrap().contains("Войти"));
+    }
+
+    // when «Войти» is pressed
+    let session = site.log_in_with(&link).await;
+    // then the dashboard opens, and the login is an event naming the admin
+    let dashboard = site.get("/", Some(&session)).await;
+    assert_eq!(dashboard.status(), 200);
+    assert!(dashboard.text().await.unwrap().contains("Сводка"));
+    let logins = site
+        .app
+        .bus
+        .read_subject("rh.users.admin_logged_in.*")
+        .await
+        .unwrap();
+    assert_eq!(logins.len(), 1);
+    assert!(matches!(&logins[0].envelope.event, Event::AdminLoggedIn(e) if e.admin_id == ADMIN));
+
+    // when the same link is used again
+    let token = link.rsplit('/').next().unwrap();
+    let again = site
+        .post("/login", None, Some(&site.url), &[("token", token)])
+        .await;
+    // then it is refused
+    assert_eq!(again.status(), 403);
+    assert!(again.text().await.unwrap().contains("уже использована"));
+
+    // when they log out without the CSRF token, then nothing happens
+    let refused = site
+        .post("/logout", Some(&session), Some(&site.url), &[])
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(site.get("/", Some(&session)).await.status(), 200);
+    // when they log out properly, then the cookie is cleared and the session is over
+    let out = site
+        .post(
+            "/logout",
+            Some(&session),
+            Some(&site.url),
+            &[("csrf", &session.csrf)],
+        )
+        .await;
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("rh_session=;")
+    );
+    let after = site.get("/", Some(&session)).await;
+    assert_eq!(after.status(), 303);
+    assert_eq!(after.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn forged_expired_foreign_and_cross_site_logins_are_refused() {
+    let site = open_site().await;
+    // given no session: every page sends to /login
+    for path in ["/", "/reports", "/users", "/users/1"] {
+        let response = site.get(path, None).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/login");
+    }
+    // given a forged cookie: the same
+    let forged = Session {
+        cookie: format!("rh_session={}", "ab".repeat(32)),
+        csrf: String::new(),
+    };
+    assert_eq!(site.get("/", Some(&forged)).await.status(), 303);
+
+    // when a made-up token or a malformed one is used, then it is refused
+    for token in [
+        "cd".repeat(32),
+        "not-a-token".to_owned(),
+        "'; DROP TABLE web_sessions; --".to_owned(),
+    ] {
+        let response = site
+            .post("/login", None, Some(&site.url), &[("token", &token)])
+            .await;
+        assert_eq!(response.status(), 403, "{token}");
+        assert!(response.text().await.unwrap().contains("недействительна"));
+    }
+
+    // given an expired link and a link for someone who is not an admin
+    let issue = async |token: &str, admin_id: i64, minutes: i64| {
+        let issued = AdminLoginLinkIssued {
+            admin_id,
+            token_hash: bots::admin_login::token_hash(token),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(minutes),
+            via: "cli".into(),
+        };
+        site.app.bus.publish(&Envelope::new(issued)).await.unwrap();
+    };
+    let expired = "e1".repeat(32);
+    let stranger = "e2".repeat(32);
+    issue(&expired, ADMIN, -1).await;
+    issue(&stranger, 999, 10).await;
+    // then each is refused, saying why, on the page and at «Войти»
+    for (token, why) in [(&expired, "просрочена"), (&stranger, "не администратор")]
+    {
+        let page = site.get(&format!("/login/{token}"), None).await;
+        assert_eq!(page.status(), 403);
+        assert!(page.text().await.unwrap().contains(why));
+        let post = site
+            .post("/login", None, Some(&site.url), &[("token", token)])
+            .await;
+        assert_eq!(post.status(), 403);
+    }
+
+    // when a good link is posted from another site, or with no Origin at all
+    let link = site.link_from_bot(ADMIN).await;
+    let token = link.rsplit('/').next().unwrap();
+    for origin in [Some(EVIL), None] {
+        let response = site.post("/login", None, origin, &[("token", token)]).await;
+        // then it is refused, and the link stays good for the admin
+        assert_eq!(response.status(), 403, "{origin:?}");
+    }
+    site.log_in_with(&link).await;
+
+    // and `/admin` from someone who is not an admin gets no link
+    site.telegram
+        .user_says("rh_main_bot", 999, "/admin")
+        .unwrap();
+    testkit::eventually("an answer", async || {
+        !site.telegram.sent_to("rh_main_bot", 999).is_empty()
+    })
+    .await;
+    assert!(
+        !site.telegram.sent_to("rh_main_bot", 999)[0]
+            .text
+            .contains("/login/")
+    );
+}
+
+#[tokio::test]
+async fn a_report_is_judged_in_the_web_ui_as_with_the_buttons_and_hostile_text_stays_text() {
+    // given a subscriber who reported a post whose text is hostile
+    let site = open_site().await;
+    let key = MessageKey::new(-1001900000003, 1022);
+    let hostile =
+        "Ищем дизайнера <script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
+    let mut events = testkit::events::subscriber(808, &["design"], 3);
+    events.extend(testkit::events::vacancy(key, hostile, "HR", &["design"]));
+    let report_id = VacancyReported::id_for(808, &key);
+    events.push(Envelope::new(VacancyReported {
+        report_id: report_id.clone(),
+        user_id: 808,
+        key,
+        category: Some("design".into()),
+        reason: ReportReason::NotVacancy,
+    }));
+    site.app.given(&events).await;
+    let session = site.log_in(ADMIN).await;
+
+    // when the admin opens the reports
+    let page = site
+        .get("/reports", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // then the report is there, its text escaped
+    assert!(page.contains("не вакансия"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script>") && !page.contains("<img src=x"),
+        "{page}"
+    );
+
+    // when a verdict comes without the CSRF token, or from another site
+    let path = format!("/reports/{report_id}/verdict");
+    let no_token = site
+        .post(
+            &path,
+            Some(&session),
+            Some(&site.url),
+            &[("resolution", "confirmed")],
+        )
+        .await;
+    let cross_site = site
+        .post(
+            &path,
+            Some(&session),
+            Some(EVIL),
+            &[("resolution", "confirmed"), ("csrf", &session.csrf)],
+        )
+        .await;
+    // then both are refused and nothing is decided
+    assert_eq!(no_token.status(), 403);
+    assert_eq!(cross_site.status(), 403);
+    let decided = format!("rh.users.report_resolved.{}", report_id.replace(':', "."));
+    assert!(
+        site.app
+            .bus
+            .read_subject(&decided)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // when the admin confirms it
+    let confirmed = site
+        .post(
+            &path,
+            Some(&session),
+            Some(&site.url),
+            &[("resolution", "confirmed"), ("csrf", &session.csrf)],
+        )
+        .await;
+    // then it is decided once, naming the admin, and the post corrected as not a vacancy
+    assert_eq!(confirmed.status(), 303);
+    assert_eq!(confirmed.headers()["location"], "/reports?done=confirmed");
+    let resolved = site.app.bus.read_subject(&decided).await.unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert!(matches!(&resolved[0].envelope.event, Event::ReportResolved(r) if r.admin_id == ADMIN));
+    let corrected = site
+        .app
+        .bus
+        .latest::<schemas::ClassificationCorrected>(&key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(corrected.admin_id, ADMIN);
+    // and the other admin, judging it too late, is told it was decided
+    let other = site.log_in(OTHER_ADMIN).await;
+    let late = site
+        .post(
+            &path,
+            Some(&other),
+            Some(&site.url),
+            &[("resolution", "dismissed"), ("csrf", &other.csrf)],
+        )
+        .await;
+    assert_eq!(late.headers()["location"], "/reports?done=already");
+}
+
+#[tokio::test]
+async fn days_are_granted_by_name_and_searches_bind_their_input() {
+    // given a user on a trial
+    let site = open_site().await;
+    site.app
+        .given(&testkit::events::subscriber(808, &["design"], 2))
+        .await;
+    let session = site.log_in(ADMIN).await;
+
+    // when the admin searches by @username, by id, and with an injection attempt
+    let found = site
+        .get("/users?q=%40user808", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("/users/808"), "{found}");
+    let by_id = site
+        .get("/users?q=808", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(by_id.contains("/users/808"));
+    let injection = site
+        .get(
+            "/users?q=%27%20OR%201%3D1%20--&page=99999999999",
+            Some(&session),
+        )
+        .await;
+    // then the injection is an ordinary empty result, the huge page clamped
+    assert_eq!(injection.status(), 200);
+    let injection = injection.text().await.unwrap();
+    assert!(injection.contains("Никого не нашлось"), "{injection}");
+    assert!(injection.contains("страница 10000"), "{injection}");
+
+    // when they grant nonsense, then nothing is granted
+    let path = "/users/808/grant";
+    for days in ["0", "366", "abc"] {
+        let response = site
+            .post(
+                path,
+                Some(&session),
+                Some(&site.url),
+                &[
+                    ("csrf", &session.csrf),
+                    ("days", days),
+                    ("reason", "компенсация"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{days}");
+    }
+    // when they grant 7 days with a reason
+    let granted = site
+        .post(
+            path,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("days", "7"),
+                ("reason", "компенсация за сбой"),
+            ],
+        )
+        .await;
+    // then the grant is one event naming the admin and the reason, and the page says so
+    assert_eq!(granted.status(), 303);
+    let extended = site
+        .app
+        .bus
+        .read_subject("rh.users.subscription_extended.808")
+        .await
+        .unwrap();
+    assert_eq!(extended.len(), 1);
+    let Event::SubscriptionExtended(extension) = &extended[0].envelope.event else {
+        panic!()
+    };
+    assert_eq!(
+        extension.source,
+        ExtensionSource::Grant {
+            admin_id: ADMIN,
+            reason: "компенсация за сбой".into()
+        }
+    );
+    let user = site
+        .get(
+            granted.headers()["location"].to_str().unwrap(),
+            Some(&session),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(user.contains("Дни добавлены"), "{user}");
+    assert!(
+        user.contains("SubscriptionExtended"),
+        "the history lists it: {user}"
+    );
+}
