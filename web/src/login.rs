@@ -68,10 +68,11 @@ pub async fn confirm(
         )
         .into_response(),
     };
-    // The token is in this page's URL: never send it on as a referrer.
+    // The token is in this page's URL: never send it to another site as a referrer. (Not
+    // `no-referrer`: under it a browser posts «Войти» with `Origin: null`, which we refuse.)
     response.headers_mut().insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     Ok(response)
 }

@@ -1,0 +1,201 @@
+//! The admin web UI in a real browser (Debian's chromium, headless, phone-sized, through
+//! chromedriver over WebDriver): log in with the link from the main bot, see the dashboard,
+//! confirm a report whose hostile text must not run, grant days. Each page's screenshot is
+//! saved under `target/web-screenshots/`.
+
+#![allow(clippy::unwrap_used)] // tests may panic on broken set-up
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use schemas::{Envelope, Event, MessageKey, ReportReason, VacancyReported};
+use support::{ADMIN, open_site};
+
+/// A chromedriver of the test's own, stopped when dropped.
+struct Driver {
+    _process: tokio::process::Child,
+    url: String,
+}
+
+async fn start_driver() -> Driver {
+    let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let process = tokio::process::Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{binary}: {e} — install chromium and chromium-driver (scripts/dev test does)")
+        });
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Driver {
+                _process: process,
+                url,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not come up on {url}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=412,915"],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .unwrap()
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let folder = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("web-screenshots");
+    std::fs::create_dir_all(&folder).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits until the page's text contains `text`.
+async fn wait_for_text(client: &Client, text: &str) {
+    for _ in 0..100 {
+        if client.source().await.unwrap().contains(text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page never showed {text:?}: {}",
+        client.source().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_browser() {
+    // given a subscriber who reported a post with a script in it, and a browser
+    let site = open_site().await;
+    let key = MessageKey::new(-1001900000003, 77);
+    let hostile = "Нужен верстальщик <script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\"> <a href=\"javascript:window.__xss=3\">тык</a>";
+    let mut events = testkit::events::subscriber(808, &["design"], 3);
+    events.extend(testkit::events::vacancy(key, hostile, "HR", &["design"]));
+    let report_id = VacancyReported::id_for(808, &key);
+    events.push(Envelope::new(VacancyReported {
+        report_id: report_id.clone(),
+        user_id: 808,
+        key,
+        category: Some("design".into()),
+        reason: ReportReason::NotVacancy,
+    }));
+    site.app.given(&events).await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+
+    // when the admin opens the link the main bot sent and presses «Войти»
+    let link = site.link_from_bot(ADMIN).await;
+    client.goto(&link).await.unwrap();
+    screenshot(&client, "login").await;
+    client
+        .find(Locator::XPath("//button[text()='Войти']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the dashboard opens
+    wait_for_text(&client, "Жалоб ждут решения").await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/");
+    screenshot(&client, "dashboard").await;
+
+    // when they open the reports
+    client.goto(&format!("{}/reports", site.url)).await.unwrap();
+    wait_for_text(&client, "не вакансия").await;
+    screenshot(&client, "reports").await;
+    // then the post's script and handlers did not run, and show as text
+    let xss = client
+        .execute("return window.__xss === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(xss, serde_json::json!(true), "a post's script ran");
+    let post = client
+        .find(Locator::Css(".post"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(post.contains("<script>window.__xss=1</script>"), "{post}");
+
+    // when they confirm the report
+    client
+        .find(Locator::Css("button[value=confirmed]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the page says so, and the decision is an event naming the admin
+    wait_for_text(&client, "Жалоба подтверждена").await;
+    screenshot(&client, "report-confirmed").await;
+    let subject = format!("rh.users.report_resolved.{}", report_id.replace(':', "."));
+    let decided = site.app.bus.read_subject(&subject).await.unwrap();
+    assert!(
+        matches!(&decided[..], [one] if matches!(&one.envelope.event, Event::ReportResolved(r) if r.admin_id == ADMIN))
+    );
+
+    // when they grant the reporter 5 days
+    client
+        .goto(&format!("{}/users/808", site.url))
+        .await
+        .unwrap();
+    let days = client.find(Locator::Css("input[name=days]")).await.unwrap();
+    days.clear().await.unwrap();
+    days.send_keys("5").await.unwrap();
+    client
+        .find(Locator::Css("input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("спасибо за жалобу")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Добавить']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the page says so, and the grant is recorded
+    wait_for_text(&client, "Дни добавлены").await;
+    screenshot(&client, "user-granted").await;
+    let granted = site
+        .app
+        .bus
+        .read_subject("rh.users.subscription_extended.808")
+        .await
+        .unwrap();
+    assert_eq!(granted.len(), 1);
+    client.close().await.unwrap();
+}
