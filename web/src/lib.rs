@@ -7,7 +7,8 @@
 //!
 //! * [`session`]: sessions, the cookie, CSRF tokens and the `Origin` check.
 //! * [`login`]: the login link's page, logging in and out.
-//! * [`pages`]: the pages, server-rendered with maud (escaped by default), no script.
+//! * [`pages`]: the pages, server-rendered with maud (escaped by default), no script: the
+//!   dashboard, reports, users, payments, dead letters, scheduler jobs, projections.
 
 pub mod login;
 pub mod pages;
@@ -81,6 +82,19 @@ pub fn router(web: State) -> Router {
         .route("/users", get(pages::users::list))
         .route("/users/{user_id}", get(pages::users::show))
         .route("/users/{user_id}/grant", post(pages::users::grant))
+        .route("/payments", get(pages::payments::show))
+        .route("/dead-letters", get(pages::operations::dead_letters))
+        .route(
+            "/dead-letters/{sequence}/replay",
+            post(pages::operations::replay),
+        )
+        .route(
+            "/dead-letters/{sequence}/discard",
+            post(pages::operations::discard),
+        )
+        .route("/jobs", get(pages::operations::jobs))
+        .route("/jobs/{job}/run", post(pages::operations::run_job))
+        .route("/projections", get(pages::operations::projections))
         .with_state(web)
 }
 

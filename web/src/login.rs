@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::State;
 use crate::pages::{Failure, layout};
-use crate::session::{self, Admin, forbidden, same_origin};
+use crate::session::{self, Admin, CsrfForm, forbidden, same_origin};
 
 /// `/login` without a link: how to get one.
 pub async fn explain() -> Response {
@@ -108,12 +108,6 @@ pub async fn log_in(
     let cookie = session::open(&web.pool, &web.config, issued.admin_id).await?;
     tracing::info!(admin = issued.admin_id, "admin logged in to the web UI");
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// «Выйти».

@@ -122,6 +122,13 @@ pub fn same_origin(headers: &HeaderMap, config: &WebConfig) -> bool {
         .is_some_and(|origin| origin == ours)
 }
 
+/// A form that carries nothing but the session's CSRF token (logout, «Запустить сейчас»).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A refused form post: it did not come from our pages.
 #[derive(Debug)]
 pub struct Refused;

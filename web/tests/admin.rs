@@ -369,3 +369,122 @@ async fn days_are_granted_by_name_and_searches_bind_their_input() {
         "the history lists it: {user}"
     );
 }
+
+#[tokio::test]
+async fn dead_letters_are_replayed_and_discarded_and_jobs_run_naming_the_admin() {
+    // given two events a consumer gave up on, one with a hostile reason
+    let site = open_site().await;
+    let letter = async |sequence: u64, reason: &str| {
+        let origin = bus::dead_letter::Origin {
+            stream: schemas::Area::Screening.stream().into(),
+            consumer: "classify".into(),
+            subject: format!("rh.screening.accepted.-100.{sequence}"),
+            sequence,
+            replay_of: None,
+        };
+        site.app
+            .bus
+            .dead_letter(&origin, "{}".into(), None, reason)
+            .await
+            .unwrap()
+            .sequence
+    };
+    let first = letter(1, "gave up after 8 attempts: LLM 500").await;
+    let second = letter(2, "<script>window.__xss=1</script>").await;
+    let session = site.log_in(ADMIN).await;
+
+    // when the admin opens the dead letters
+    let page = site
+        .get("/dead-letters", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // then both wait there, the hostile reason as text
+    assert!(page.contains("LLM 500"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;") && !page.contains("<script>"),
+        "{page}"
+    );
+
+    // when they replay the first without the CSRF token, then nothing happens
+    let path = format!("/dead-letters/{first}/replay");
+    let refused = site.post(&path, Some(&session), Some(&site.url), &[]).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        site.app.bus.unhandled_dead_letters().await.unwrap().len(),
+        2
+    );
+    // when they replay it, twice
+    for expected in ["/dead-letters?done=replayed", "/dead-letters?done=already"] {
+        let replayed = site
+            .post(
+                &path,
+                Some(&session),
+                Some(&site.url),
+                &[("csrf", &session.csrf)],
+            )
+            .await;
+        assert_eq!(replayed.headers()["location"], expected);
+    }
+    // and discard the second with a reason
+    let discarded = site
+        .post(
+            &format!("/dead-letters/{second}/discard"),
+            Some(&session),
+            Some(&site.url),
+            &[("csrf", &session.csrf), ("reason", "проверено вручную")],
+        )
+        .await;
+    assert_eq!(
+        discarded.headers()["location"],
+        "/dead-letters?done=discarded"
+    );
+    // then each is handled once, naming the admin
+    let letters = site.app.bus.dead_letters().await.unwrap();
+    let handled: Vec<_> = letters.iter().filter_map(|l| l.handled.clone()).collect();
+    assert_eq!(handled.len(), 2, "{letters:?}");
+    assert!(
+        handled
+            .iter()
+            .all(|h| h.operator == format!("admin:{ADMIN}"))
+    );
+    assert!(
+        handled
+            .iter()
+            .any(|h| h.reason.as_deref() == Some("проверено вручную"))
+    );
+    assert!(
+        site.app
+            .bus
+            .unhandled_dead_letters()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // when the admin runs the admin report now
+    let run = site
+        .post(
+            "/jobs/admin-report/run",
+            Some(&session),
+            Some(&site.url),
+            &[("csrf", &session.csrf)],
+        )
+        .await;
+    // then a manual tick names them
+    assert_eq!(run.headers()["location"], "/jobs?started=admin-report");
+    let ticks = site
+        .app
+        .bus
+        .read_subject("rh.schedules.tick.admin-report")
+        .await
+        .unwrap();
+    assert!(ticks.iter().any(|t| matches!(&t.envelope.event,
+        Event::JobTick(tick) if tick.trigger == schemas::JobTrigger::Manual { who: format!("admin:{ADMIN}") })));
+    // and the jobs, projections and payments pages answer
+    for path in ["/jobs", "/projections", "/payments"] {
+        let page = site.get(path, Some(&session)).await;
+        assert_eq!(page.status(), 200, "{path}");
+    }
+}

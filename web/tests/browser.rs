@@ -1,6 +1,6 @@
 //! The admin web UI in a real browser (Debian's chromium, headless, phone-sized, through
 //! chromedriver over WebDriver): log in with the link from the main bot, see the dashboard,
-//! confirm a report whose hostile text must not run, grant days. Each page's screenshot is
+//! confirm a report whose hostile text must not run, grant days, replay a dead letter. Each page's screenshot is
 //! saved under `target/web-screenshots/`.
 
 #![allow(clippy::unwrap_used)] // tests may panic on broken set-up
@@ -197,5 +197,44 @@ async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_brow
         .await
         .unwrap();
     assert_eq!(granted.len(), 1);
+
+    // when a consumer gave up on an event and the admin hands it back
+    let origin = bus::dead_letter::Origin {
+        stream: schemas::Area::Screening.stream().into(),
+        consumer: "classify".into(),
+        subject: "rh.screening.accepted.-100.1".into(),
+        sequence: 1,
+        replay_of: None,
+    };
+    let letter = site
+        .app
+        .bus
+        .dead_letter(&origin, "{}".into(), None, "LLM 500")
+        .await
+        .unwrap();
+    client
+        .goto(&format!("{}/dead-letters", site.url))
+        .await
+        .unwrap();
+    wait_for_text(&client, "LLM 500").await;
+    screenshot(&client, "dead-letters").await;
+    client
+        .find(Locator::XPath("//button[contains(., 'Отправить обратно')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the page says so, and the replay is recorded with the admin as its operator
+    wait_for_text(&client, "Отправлено обратно").await;
+    let letters = site.app.bus.dead_letters().await.unwrap();
+    let handled = letters
+        .iter()
+        .find(|l| l.dlq_sequence == letter.sequence)
+        .unwrap();
+    assert_eq!(
+        handled.handled.as_ref().unwrap().operator,
+        format!("admin:{ADMIN}")
+    );
     client.close().await.unwrap();
 }

@@ -3,6 +3,8 @@
 //! so a post's `<script>` shows as text.
 
 pub mod dashboard;
+pub mod operations;
+pub mod payments;
 pub mod reports;
 pub mod users;
 
@@ -48,6 +50,10 @@ pub fn layout(title: &str, admin: Option<&Admin>, body: Markup) -> Html<String> 
                         a href="/" { "Сводка" }
                         a href="/reports" { "Жалобы" }
                         a href="/users" { "Пользователи" }
+                        a href="/payments" { "Платежи" }
+                        a href="/dead-letters" { "Мёртвые письма" }
+                        a href="/jobs" { "Задачи" }
+                        a href="/projections" { "Проекции" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(admin.csrf);
                             span.muted { "admin " (admin.admin_id) " " }
