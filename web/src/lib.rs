@@ -82,6 +82,15 @@ pub fn router(web: State) -> Router {
         .route("/users", get(pages::users::list))
         .route("/users/{user_id}", get(pages::users::show))
         .route("/users/{user_id}/grant", post(pages::users::grant))
+        .route("/vacancies", get(pages::vacancies::list))
+        .route(
+            "/vacancies/{chat_id}/{message_id}",
+            get(pages::vacancies::show),
+        )
+        .route(
+            "/vacancies/{chat_id}/{message_id}/correct",
+            post(pages::vacancies::correct),
+        )
         .route("/payments", get(pages::payments::show))
         .route("/dead-letters", get(pages::operations::dead_letters))
         .route(

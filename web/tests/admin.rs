@@ -488,3 +488,110 @@ async fn dead_letters_are_replayed_and_discarded_and_jobs_run_naming_the_admin()
         assert_eq!(page.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn vacancies_are_found_by_their_filters_and_corrected_naming_the_admin() {
+    // given two categories and a vacancy in each
+    let site = open_site().await;
+    let design = MessageKey::new(-1001900000003, 10);
+    let texts = MessageKey::new(-1001900000004, 20);
+    let mut events = Vec::new();
+    for (order, (slug, name)) in [("design", "Дизайн"), ("texts", "Тексты")]
+        .into_iter()
+        .enumerate()
+    {
+        events.push(Envelope::new(schemas::CategoryDefined {
+            slug: slug.into(),
+            name: name.into(),
+            order: order as i32,
+        }));
+    }
+    events.extend(testkit::events::vacancy(
+        design,
+        "Нужен дизайнер логотипа",
+        "HR",
+        &["design"],
+    ));
+    events.extend(testkit::events::vacancy(
+        texts,
+        "Копирайтер на статьи 100%_",
+        "HR",
+        &["texts"],
+    ));
+    site.app.given(&events).await;
+    let session = site.log_in(ADMIN).await;
+    let found = async |query: &str| {
+        site.get(&format!("/vacancies?{query}"), Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let design_path = format!("/vacancies/{}/{}", design.chat_id, design.message_id);
+    let texts_path = format!("/vacancies/{}/{}", texts.chat_id, texts.message_id);
+
+    // when the admin filters by text, category, kind and channel
+    // then each finds exactly what it names; wildcards and injections match literally
+    for (query, design_found, texts_found) in [
+        (
+            "q=%D0%B4%D0%B8%D0%B7%D0%B0%D0%B9%D0%BD%D0%B5%D1%80",
+            true,
+            false,
+        ),
+        ("category=texts", false, true),
+        ("kind=resume", false, false),
+        (&format!("channel={}", texts.chat_id), false, true),
+        ("q=100%25_", false, true),
+        // a literal % and _ only in the second post; unescaped they would match both
+        ("q=%25", false, true),
+        ("q=_", false, true),
+        ("q=%27%20OR%201%3D1%20--", false, false),
+        ("", true, true),
+    ] {
+        let page = found(query).await;
+        assert_eq!(page.contains(&design_path), design_found, "{query}: {page}");
+        assert_eq!(page.contains(&texts_path), texts_found, "{query}");
+    }
+
+    // when they correct the design post as an ad, without the token and then with it
+    let correct = format!("{design_path}/correct");
+    let refused = site
+        .post(&correct, Some(&session), Some(&site.url), &[("kind", "ad")])
+        .await;
+    assert_eq!(refused.status(), 403);
+    let corrected = site
+        .post(
+            &correct,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("kind", "ad"),
+                ("category", "texts"),
+                ("category", "made-up"),
+            ],
+        )
+        .await;
+    // then the correction names the admin, keeps only real categories, and the page says so
+    assert_eq!(corrected.status(), 303);
+    let event = site
+        .app
+        .bus
+        .latest::<schemas::ClassificationCorrected>(&design.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.admin_id, ADMIN);
+    assert_eq!(event.kind, schemas::PostKind::Ad);
+    assert_eq!(event.categories, ["texts"]);
+    assert_eq!(event.report_id, None);
+    testkit::eventually("the correction in the read model", async || {
+        site.get(&design_path, Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("(исправлено)")
+    })
+    .await;
+}

@@ -12,3 +12,10 @@ pub mod reports;
 pub mod scheduler;
 pub mod users;
 pub mod vacancies;
+
+/// `text` for a LIKE pattern with its own `%`, `_` and `\` matched literally.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -334,14 +334,7 @@ pub async fn search(
 ) -> sqlx::Result<Vec<Listed>> {
     let query = query.trim().trim_start_matches('@');
     let id: Option<i64> = query.parse().ok();
-    // LIKE's own wildcards in the query are matched literally.
-    let prefix = format!(
-        "{}%",
-        query
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let prefix = format!("{}%", super::like_escaped(query));
     sqlx::query_as::<_, Listed>(
         "SELECT user_id, username, first_name, registered_at, trial_ends_at, paid_until
            FROM users

@@ -73,3 +73,82 @@ pub async fn classified(pool: &PgPool) -> sqlx::Result<Vec<Classified>> {
     .fetch_all(pool)
     .await
 }
+
+/// What the admin web UI's vacancy list filters by; empty fields filter nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Words the post's text contains (case-insensitive).
+    pub text: String,
+    /// A category slug.
+    pub category: String,
+    /// A kind (`vacancy`, `resume`, …).
+    pub kind: String,
+    /// A channel's chat id.
+    pub chat_id: Option<i64>,
+}
+
+/// A classified post as the admin web UI lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Found {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub kind: String,
+    pub confidence: f32,
+    pub classifier: String,
+    pub corrected: bool,
+    pub classified_at: chrono::DateTime<chrono::Utc>,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub chat_title: Option<String>,
+    pub link: Option<String>,
+    /// Its categories, most likely first, comma-separated.
+    pub categories: Option<String>,
+}
+
+const FOUND: &str =
+    "SELECT v.chat_id, v.message_id, v.kind, v.confidence, v.classifier, v.corrected,
+                v.classified_at, v.title, m.text, m.chat_title, m.link,
+                (SELECT string_agg(c.slug, ',' ORDER BY c.rank) FROM vacancy_categories c
+                  WHERE c.chat_id = v.chat_id AND c.message_id = v.message_id) AS categories
+           FROM vacancies v
+           LEFT JOIN messages m ON m.chat_id = v.chat_id AND m.message_id = v.message_id";
+
+/// Classified posts matching `filter`, newest first, `limit` from `offset`. Every filter is
+/// bound, never spliced; the text's LIKE wildcards match literally.
+pub async fn search(
+    pool: &PgPool,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Found>> {
+    let text = format!("%{}%", super::like_escaped(&filter.text));
+    let sql = format!(
+        "{FOUND}
+          WHERE ($1 = '%%' OR m.text ILIKE $1)
+            AND ($2 = '' OR EXISTS (SELECT 1 FROM vacancy_categories c WHERE c.chat_id = v.chat_id
+                                      AND c.message_id = v.message_id AND c.slug = $2))
+            AND ($3 = '' OR v.kind = $3)
+            AND ($4::bigint IS NULL OR v.chat_id = $4)
+          ORDER BY v.classified_at DESC, v.chat_id, v.message_id
+          LIMIT $5 OFFSET $6"
+    );
+    sqlx::query_as::<_, Found>(&sql)
+        .bind(text)
+        .bind(&filter.category)
+        .bind(&filter.kind)
+        .bind(filter.chat_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+}
+
+/// One classified post, as [`search`] lists it.
+pub async fn one(pool: &PgPool, key: MessageKey) -> sqlx::Result<Option<Found>> {
+    let sql = format!("{FOUND} WHERE v.chat_id = $1 AND v.message_id = $2");
+    sqlx::query_as::<_, Found>(&sql)
+        .bind(key.chat_id)
+        .bind(key.message_id)
+        .fetch_optional(pool)
+        .await
+}

@@ -18,6 +18,19 @@ pub enum PostKind {
 }
 
 impl PostKind {
+    pub const ALL: [PostKind; 5] = [
+        PostKind::Vacancy,
+        PostKind::Resume,
+        PostKind::Ad,
+        PostKind::Scam,
+        PostKind::Other,
+    ];
+
+    /// The kind [`PostKind::as_str`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PostKind::Vacancy => "vacancy",

@@ -7,6 +7,7 @@ pub mod operations;
 pub mod payments;
 pub mod reports;
 pub mod users;
+pub mod vacancies;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -49,6 +50,7 @@ pub fn layout(title: &str, admin: Option<&Admin>, body: Markup) -> Html<String> 
                     nav {
                         a href="/" { "Сводка" }
                         a href="/reports" { "Жалобы" }
+                        a href="/vacancies" { "Вакансии" }
                         a href="/users" { "Пользователи" }
                         a href="/payments" { "Платежи" }
                         a href="/dead-letters" { "Мёртвые письма" }
@@ -89,6 +91,14 @@ impl IntoResponse for Failure {
         );
         (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
     }
+}
+
+/// `?done=CODE`: what the action before the redirect did, a fixed code the page words (never
+/// text reflected from the URL).
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    pub done: Option<String>,
 }
 
 /// `?page=N` of a list: 1 when absent or nonsense, at most [`LAST_PAGE`].

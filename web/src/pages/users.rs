@@ -9,7 +9,7 @@ use maud::html;
 use projections::read;
 use serde::Deserialize;
 
-use super::{Failure, PAGE_SIZE, Paging, layout, moment, pager};
+use super::{Done, Failure, PAGE_SIZE, Paging, layout, moment, pager};
 use crate::State;
 use crate::session::{self, Admin};
 
@@ -75,17 +75,11 @@ pub async fn list(
     Ok(layout("Пользователи", Some(&admin), body).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Shown {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 pub async fn show(
     Extract(web): Extract<State>,
     admin: Admin,
     Path(user_id): Path<i64>,
-    Query(shown): Query<Shown>,
+    Query(shown): Query<Done>,
 ) -> Result<Response, Failure> {
     let Some(profile) = read::users::profile(&web.pool, user_id).await? else {
         let body = html! { p.muted { "Такого пользователя нет." } };
