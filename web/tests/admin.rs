@@ -5,10 +5,7 @@
 
 mod support;
 
-use schemas::{
-    AdminLoginLinkIssued, Envelope, Event, ExtensionSource, MessageKey, ReportReason,
-    VacancyReported,
-};
+use schemas::{AdminLoginLinkIssued, Envelope, Event, ExtensionSource, MessageKey};
 use support::{ADMIN, OTHER_ADMIN, Session, open_site};
 
 const EVIL: &str = "https://evil.example";
@@ -171,17 +168,7 @@ async fn a_report_is_judged_in_the_web_ui_as_with_the_buttons_and_hostile_text_s
     let key = MessageKey::new(-1001900000003, 1022);
     let hostile =
         "Ищем дизайнера <script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
-    let mut events = testkit::events::subscriber(808, &["design"], 3);
-    events.extend(testkit::events::vacancy(key, hostile, "HR", &["design"]));
-    let report_id = VacancyReported::id_for(808, &key);
-    events.push(Envelope::new(VacancyReported {
-        report_id: report_id.clone(),
-        user_id: 808,
-        key,
-        category: Some("design".into()),
-        reason: ReportReason::NotVacancy,
-    }));
-    site.app.given(&events).await;
+    let report_id = site.given_a_report(key, hostile).await;
     let session = site.log_in(ADMIN).await;
 
     // when the admin opens the reports
@@ -374,23 +361,12 @@ async fn days_are_granted_by_name_and_searches_bind_their_input() {
 async fn dead_letters_are_replayed_and_discarded_and_jobs_run_naming_the_admin() {
     // given two events a consumer gave up on, one with a hostile reason
     let site = open_site().await;
-    let letter = async |sequence: u64, reason: &str| {
-        let origin = bus::dead_letter::Origin {
-            stream: schemas::Area::Screening.stream().into(),
-            consumer: "classify".into(),
-            subject: format!("rh.screening.accepted.-100.{sequence}"),
-            sequence,
-            replay_of: None,
-        };
-        site.app
-            .bus
-            .dead_letter(&origin, "{}".into(), None, reason)
-            .await
-            .unwrap()
-            .sequence
-    };
-    let first = letter(1, "gave up after 8 attempts: LLM 500").await;
-    let second = letter(2, "<script>window.__xss=1</script>").await;
+    let first = site
+        .given_a_dead_letter(1, "gave up after 8 attempts: LLM 500")
+        .await;
+    let second = site
+        .given_a_dead_letter(2, "<script>window.__xss=1</script>")
+        .await;
     let session = site.log_in(ADMIN).await;
 
     // when the admin opens the dead letters

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use schemas::{Envelope, Event, MessageKey, ReportReason, VacancyReported};
+use schemas::{Event, MessageKey};
 use support::{ADMIN, open_site};
 
 /// A chromedriver of the test's own, stopped when dropped.
@@ -99,17 +99,7 @@ async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_brow
     let site = open_site().await;
     let key = MessageKey::new(-1001900000003, 77);
     let hostile = "Нужен верстальщик <script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\"> <a href=\"javascript:window.__xss=3\">тык</a>";
-    let mut events = testkit::events::subscriber(808, &["design"], 3);
-    events.extend(testkit::events::vacancy(key, hostile, "HR", &["design"]));
-    let report_id = VacancyReported::id_for(808, &key);
-    events.push(Envelope::new(VacancyReported {
-        report_id: report_id.clone(),
-        user_id: 808,
-        key,
-        category: Some("design".into()),
-        reason: ReportReason::NotVacancy,
-    }));
-    site.app.given(&events).await;
+    let report_id = site.given_a_report(key, hostile).await;
     let driver = start_driver().await;
     let client = browser(&driver).await;
 
@@ -199,19 +189,7 @@ async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_brow
     assert_eq!(granted.len(), 1);
 
     // when a consumer gave up on an event and the admin hands it back
-    let origin = bus::dead_letter::Origin {
-        stream: schemas::Area::Screening.stream().into(),
-        consumer: "classify".into(),
-        subject: "rh.screening.accepted.-100.1".into(),
-        sequence: 1,
-        replay_of: None,
-    };
-    let letter = site
-        .app
-        .bus
-        .dead_letter(&origin, "{}".into(), None, "LLM 500")
-        .await
-        .unwrap();
+    let letter = site.given_a_dead_letter(1, "LLM 500").await;
     client
         .goto(&format!("{}/dead-letters", site.url))
         .await
@@ -228,10 +206,7 @@ async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_brow
     // then the page says so, and the replay is recorded with the admin as its operator
     wait_for_text(&client, "Отправлено обратно").await;
     let letters = site.app.bus.dead_letters().await.unwrap();
-    let handled = letters
-        .iter()
-        .find(|l| l.dlq_sequence == letter.sequence)
-        .unwrap();
+    let handled = letters.iter().find(|l| l.dlq_sequence == letter).unwrap();
     assert_eq!(
         handled.handled.as_ref().unwrap().operator,
         format!("admin:{ADMIN}")

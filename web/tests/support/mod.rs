@@ -144,6 +144,41 @@ impl Site {
         }
     }
 
+    /// Subscriber 808 of design was delivered the post `key` with `text` and reported it as not
+    /// a vacancy: the report's id.
+    pub async fn given_a_report(&self, key: schemas::MessageKey, text: &str) -> String {
+        let mut events = testkit::events::subscriber(808, &["design"], 3);
+        events.extend(testkit::events::vacancy(key, text, "HR", &["design"]));
+        let report_id = schemas::VacancyReported::id_for(808, &key);
+        events.push(schemas::Envelope::new(schemas::VacancyReported {
+            report_id: report_id.clone(),
+            user_id: 808,
+            key,
+            category: Some("design".into()),
+            reason: schemas::ReportReason::NotVacancy,
+        }));
+        self.app.given(&events).await;
+        report_id
+    }
+
+    /// The classifier gave up on the accepted post `sequence` for `reason`: the dead letter's
+    /// sequence.
+    pub async fn given_a_dead_letter(&self, sequence: u64, reason: &str) -> u64 {
+        let origin = bus::dead_letter::Origin {
+            stream: schemas::Area::Screening.stream().into(),
+            consumer: "classify".into(),
+            subject: format!("rh.screening.accepted.-100.{sequence}"),
+            sequence,
+            replay_of: None,
+        };
+        self.app
+            .bus
+            .dead_letter(&origin, "{}".into(), None, reason)
+            .await
+            .unwrap()
+            .sequence
+    }
+
     /// `admin` logs in through a link from the bot.
     pub async fn log_in(&self, admin: i64) -> Session {
         let link = self.link_from_bot(admin).await;
