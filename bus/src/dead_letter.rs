@@ -130,6 +130,8 @@ pub enum Outcome {
     Done(Handled),
     /// It had been dealt with before (by this operator or another): nothing new.
     AlreadyHandled(Handled),
+    /// Nothing to do, and why: no such dead letter, or one that cannot be handed back.
+    Refused(String),
 }
 
 /// Header values may not contain line breaks; reasons are single-line and bounded.
@@ -232,12 +234,29 @@ impl Bus {
         Ok(letters)
     }
 
-    async fn dead_letter_at(&self, dlq_sequence: u64) -> anyhow::Result<DeadLetter> {
-        self.dead_letters()
+    async fn dead_letter_at(&self, dlq_sequence: u64) -> anyhow::Result<Option<DeadLetter>> {
+        Ok(self
+            .dead_letters()
             .await?
             .into_iter()
-            .find(|l| l.dlq_sequence == dlq_sequence)
-            .ok_or_else(|| anyhow::anyhow!("no dead letter with DLQ sequence {dlq_sequence}"))
+            .find(|l| l.dlq_sequence == dlq_sequence))
+    }
+
+    /// The waiting dead letter at `dlq_sequence`, or the outcome that says why there is none.
+    async fn waiting_letter(
+        &self,
+        dlq_sequence: u64,
+    ) -> anyhow::Result<Result<DeadLetter, Outcome>> {
+        Ok(match self.dead_letter_at(dlq_sequence).await? {
+            None => Err(Outcome::Refused(format!(
+                "no dead letter with DLQ sequence {dlq_sequence}"
+            ))),
+            Some(DeadLetter {
+                handled: Some(handled),
+                ..
+            }) => Err(Outcome::AlreadyHandled(handled)),
+            Some(letter) => Ok(letter),
+        })
     }
 
     /// Hands a dead letter's original back to the consumer that gave up on it, once, however
@@ -247,11 +266,13 @@ impl Bus {
         dlq_sequence: u64,
         operator: &str,
     ) -> anyhow::Result<Outcome> {
-        let letter = self.dead_letter_at(dlq_sequence).await?;
-        if let Some(handled) = letter.handled {
-            return Ok(Outcome::AlreadyHandled(handled));
+        let letter = match self.waiting_letter(dlq_sequence).await? {
+            Ok(letter) => letter,
+            Err(outcome) => return Ok(outcome),
+        };
+        if let Err(why) = letter.replayable() {
+            return Ok(Outcome::Refused(why));
         }
-        letter.replayable().map_err(anyhow::Error::msg)?;
         let request = ReplayRequest {
             dlq_sequence,
             stream: letter.stream.clone(),
@@ -278,9 +299,8 @@ impl Bus {
         operator: &str,
         reason: &str,
     ) -> anyhow::Result<Outcome> {
-        let letter = self.dead_letter_at(dlq_sequence).await?;
-        if let Some(handled) = letter.handled {
-            return Ok(Outcome::AlreadyHandled(handled));
+        if let Err(outcome) = self.waiting_letter(dlq_sequence).await? {
+            return Ok(outcome);
         }
         self.mark_handled(dlq_sequence, Action::Discarded, operator, Some(reason))
             .await
@@ -307,7 +327,10 @@ impl Bus {
         {
             return Ok(Outcome::Done(record));
         }
-        let earlier = self.dead_letter_at(dlq_sequence).await?.handled;
+        let earlier = self
+            .dead_letter_at(dlq_sequence)
+            .await?
+            .and_then(|letter| letter.handled);
         Ok(Outcome::AlreadyHandled(earlier.unwrap_or(record)))
     }
 

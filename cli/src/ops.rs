@@ -364,6 +364,7 @@ pub async fn dlq_replay(nats_url: &str, dlq_sequence: u64, operator: &str) -> an
             "dead letter #{dlq_sequence} was handled before: {}",
             handled_text(&handled)
         ),
+        bus::dead_letter::Outcome::Refused(why) => anyhow::bail!(why),
     }
     Ok(())
 }
@@ -386,6 +387,7 @@ pub async fn dlq_discard(
             "dead letter #{dlq_sequence} was handled before: {}",
             handled_text(&handled)
         ),
+        bus::dead_letter::Outcome::Refused(why) => anyhow::bail!(why),
     }
     Ok(())
 }

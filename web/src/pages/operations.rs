@@ -33,7 +33,7 @@ fn letters_done(code: &str) -> Option<&'static str> {
         "replayed" => "🔁 Отправлено обратно потребителю.",
         "discarded" => "🗑 Отмечено как разобранное.",
         "already" => "С этим письмом уже разобрались.",
-        "refused" => "Это письмо нельзя отправить обратно: см. причину в списке.",
+        "refused" => "Это письмо нельзя отправить обратно (или его нет): см. причину в списке.",
         "reason" => "Укажите причину (до 500 знаков).",
         _ => return None,
     })
@@ -104,6 +104,7 @@ fn outcome_code(outcome: &bus::dead_letter::Outcome, done: &'static str) -> &'st
     match outcome {
         bus::dead_letter::Outcome::Done(_) => done,
         bus::dead_letter::Outcome::AlreadyHandled(_) => "already",
+        bus::dead_letter::Outcome::Refused(_) => "refused",
     }
 }
 
@@ -117,21 +118,11 @@ pub async fn replay(
     if let Err(refused) = session::check_form(&admin, &headers, &web.config, &form.csrf) {
         return Ok(refused.into_response());
     }
-    let letters = web.bus.dead_letters().await?;
-    let Some(letter) = letters.iter().find(|l| l.dlq_sequence == sequence) else {
-        return Ok(Redirect::to("/dead-letters").into_response());
-    };
-    let code = match (&letter.handled, letter.replayable()) {
-        (Some(_), _) => "already",
-        (None, Err(_)) => "refused",
-        (None, Ok(())) => {
-            let outcome = web
-                .bus
-                .replay_dead_letter(sequence, &operator(&admin))
-                .await?;
-            outcome_code(&outcome, "replayed")
-        }
-    };
+    let outcome = web
+        .bus
+        .replay_dead_letter(sequence, &operator(&admin))
+        .await?;
+    let code = outcome_code(&outcome, "replayed");
     Ok(Redirect::to(&format!("/dead-letters?done={code}")).into_response())
 }
 
@@ -148,15 +139,6 @@ pub async fn discard(
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Ok(Redirect::to("/dead-letters?done=reason").into_response());
-    }
-    if !web
-        .bus
-        .dead_letters()
-        .await?
-        .iter()
-        .any(|l| l.dlq_sequence == sequence)
-    {
-        return Ok(Redirect::to("/dead-letters").into_response());
     }
     let outcome = web
         .bus
