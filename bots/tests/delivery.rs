@@ -67,6 +67,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: *order,
+                admin_id: None,
             })
         })
         .collect();

@@ -49,6 +49,7 @@ async fn start_bots() -> Bots {
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: *order,
+                admin_id: None,
             })
         })
         .collect();

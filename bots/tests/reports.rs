@@ -63,6 +63,7 @@ async fn start() -> Harness {
         slug: "design".into(),
         name: "Дизайн".into(),
         order: 1,
+        admin_id: None,
     })];
     given.extend(subscriber(REPORTER, &["design"], 2));
     given.extend(subscriber(OTHER, &["design"], 2));

@@ -42,6 +42,7 @@ async fn bus_with_categories() -> Bus {
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: order as i32 + 1,
+                admin_id: None,
             })
         })
         .collect();

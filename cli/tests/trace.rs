@@ -182,7 +182,7 @@ async fn one_trace_per_post_across_separate_processes() {
         otlp,
     };
     env.run(&["nats", "apply"]);
-    env.run(&["catalog", "apply", "../catalog.toml"]);
+    env.run(&["catalog", "apply", "../catalog.toml", "--yes"]);
     app.given(&subscriber(USER, &["design"], 2)).await;
     fake.user_says("rh_design_bot", USER, "/start").unwrap();
     let classify = env.spawn(&["classify", "run"]);

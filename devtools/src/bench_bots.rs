@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use schemas::{CategoryDefined, Envelope};
 use testkit::FakeTelegram;
 
 const MAIN: (&str, &str) = ("9200:bench-main", "rh_bench_main_bot");
@@ -18,17 +17,8 @@ pub async fn bots(rounds: &[usize]) -> anyhow::Result<()> {
         bus,
         stop,
     } = crate::backbone::Backbone::start().await?;
-    let catalog: Vec<Envelope> = [("design", "Дизайн"), ("development", "Разработка")]
-        .iter()
-        .zip(1..)
-        .map(|((slug, name), order)| {
-            Envelope::new(CategoryDefined {
-                slug: (*slug).into(),
-                name: (*name).into(),
-                order,
-            })
-        })
-        .collect();
+    let catalog =
+        testkit::events::categories(&[("design", "Дизайн"), ("development", "Разработка")]);
     bus.publish_batch(&catalog).await?;
     let fake = FakeTelegram::start().await?;
     fake.register_bot(MAIN.0, MAIN.1);

@@ -1,6 +1,6 @@
 //! The rules backtest: replays a channel's stored messages through candidate rules, straight
 //! from the event log, so an operator sees what a rule change would pass and stop before
-//! publishing it. [`replay`] is pure; [`backtest`] reads MESSAGES and calls it.
+//! publishing it. [`replay`] and [`compare`] are pure; [`backtest`] reads MESSAGES and calls it.
 
 use schemas::{Area, Event};
 
@@ -33,11 +33,11 @@ pub struct Example {
     pub text: String,
 }
 
-/// Decides every `MessageReceived` of `channel` among `events` with `rules`; other events and
-/// other channels are ignored.
+/// Decides every `MessageReceived` of `channels` among `events` with `rules`; other events and
+/// other channels are ignored. Several channels: the global rules, over every channel using them.
 pub fn replay<'a>(
     rules: &CompiledRules,
-    channel: i64,
+    channels: &[i64],
     events: impl IntoIterator<Item = &'a Event>,
 ) -> Report {
     let mut report = Report::default();
@@ -45,7 +45,7 @@ pub fn replay<'a>(
         let Event::MessageReceived(received) = event else {
             continue;
         };
-        if received.key.chat_id != channel {
+        if !channels.contains(&received.key.chat_id) {
             continue;
         }
         report.seen += 1;
@@ -63,20 +63,72 @@ pub fn replay<'a>(
     report
 }
 
-/// Replays `channel`'s messages stored in MESSAGES through `rules`. A message that does not
+/// What changing a scope's rules would change: the messages whose verdict differs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    pub seen: usize,
+    /// How many pass the current rules.
+    pub passing_now: usize,
+    /// How many would pass the candidate rules.
+    pub passing_then: usize,
+    /// Stopped now, would pass (with the candidate's deciding rule), in stream order.
+    pub newly_passing: Vec<Example>,
+    /// Passing now, would be stopped (with the candidate's deciding rule), in stream order.
+    pub newly_stopped: Vec<Example>,
+}
+
+/// Decides `channels`' messages among `events` with both rule sets: what the web UI shows
+/// before an admin saves new rules.
+pub fn compare<'a>(
+    current: &CompiledRules,
+    candidate: &CompiledRules,
+    channels: &[i64],
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Comparison {
+    let mut comparison = Comparison::default();
+    for event in events {
+        let Event::MessageReceived(received) = event else {
+            continue;
+        };
+        if !channels.contains(&received.key.chat_id) {
+            continue;
+        }
+        comparison.seen += 1;
+        let now = current.decide(&received.text);
+        let then = candidate.decide(&received.text);
+        comparison.passing_now += usize::from(now.accepted);
+        comparison.passing_then += usize::from(then.accepted);
+        let example = || Example {
+            rule: then.rule.clone(),
+            text: received.text.clone(),
+        };
+        match (now.accepted, then.accepted) {
+            (false, true) => comparison.newly_passing.push(example()),
+            (true, false) => comparison.newly_stopped.push(example()),
+            _ => {}
+        }
+    }
+    comparison
+}
+
+/// The events stored in MESSAGES, for [`replay`] and [`compare`]. A message that does not
 /// decode is skipped: it could not have been screened either.
-pub async fn backtest(
-    bus: &bus::Bus,
-    channel: i64,
-    rules: &CompiledRules,
-) -> anyhow::Result<Report> {
+pub async fn stored_messages(bus: &bus::Bus) -> anyhow::Result<Vec<Event>> {
     let stored = bus.read_to_end(Area::Messages.stream(), 1).await?;
-    let events: Vec<Event> = stored
+    Ok(stored
         .iter()
         .filter_map(|message| message.decode().ok())
         .map(|stored| stored.envelope.event)
-        .collect();
-    Ok(replay(rules, channel, &events))
+        .collect())
+}
+
+/// Replays `channels`' messages stored in MESSAGES through `rules`.
+pub async fn backtest(
+    bus: &bus::Bus,
+    channels: &[i64],
+    rules: &CompiledRules,
+) -> anyhow::Result<Report> {
+    Ok(replay(rules, channels, &stored_messages(bus).await?))
 }
 
 #[cfg(test)]
@@ -101,6 +153,45 @@ mod tests {
     }
 
     #[test]
+    fn a_comparison_lists_only_the_messages_whose_verdict_changes() {
+        // given a channel's messages, and rules that start forbidding «резюме»
+        let events = [
+            received(-1, 1, "Вакансия: нужен Python"),
+            received(-1, 2, "Резюме: Python-разработчик"),
+            received(-1, 3, "Ищем дизайнера"),
+            received(-2, 4, "Резюме где-то ещё"),
+        ];
+        let current = CompiledRules::compile(&Rules::default()).expect("compiles");
+        let candidate = CompiledRules::compile(&Rules {
+            forbid: vec!["резюме".to_owned()],
+            ..Rules::default()
+        })
+        .expect("compiles");
+        // when they are compared
+        let comparison = compare(&current, &candidate, &[-1], &events);
+        // then only the channel's resume changes verdict, with the rule that stops it
+        assert_eq!(
+            (
+                comparison.seen,
+                comparison.passing_now,
+                comparison.passing_then
+            ),
+            (3, 3, 2)
+        );
+        assert!(comparison.newly_passing.is_empty());
+        assert_eq!(comparison.newly_stopped.len(), 1);
+        assert_eq!(
+            comparison.newly_stopped[0].text,
+            "Резюме: Python-разработчик"
+        );
+        assert!(
+            comparison.newly_stopped[0].rule.contains("резюме"),
+            "{:?}",
+            comparison.newly_stopped[0]
+        );
+    }
+
+    #[test]
     fn only_the_channel_is_replayed_and_split_by_the_rules() {
         // given three messages of the channel and one of another
         let events = [
@@ -115,7 +206,7 @@ mod tests {
         })
         .expect("rules compile");
         // when they are replayed
-        let report = replay(&rules, -1, &events);
+        let report = replay(&rules, &[-1], &events);
         // then the channel's three are seen, one passes
         assert_eq!(report.seen, 3);
         assert_eq!(report.passed(), 1);

@@ -10,7 +10,7 @@ use schemas::{
     Area, CategoryDefined, CategoryRetired, ChannelConfigured, ChannelKind, ChannelRemoved,
     ChannelRulesSet, Event, RuleScope, Rules, channel_key, validate_slug,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::CompiledRules;
 
@@ -22,12 +22,13 @@ pub enum CatalogError {
     Invalid(String),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryEntry {
     pub slug: String,
     pub name: String,
     /// Position in pickers; the file's order when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i32>,
 }
 
@@ -35,15 +36,20 @@ fn enabled_by_default() -> bool {
     true
 }
 
+fn is_zero(chat_id: &i64) -> bool {
+    *chat_id == 0
+}
+
 fn channel_by_default() -> ChannelKind {
     ChannelKind::Channel
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelEntry {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     pub title: String,
     #[serde(default = "channel_by_default")]
@@ -51,11 +57,12 @@ pub struct ChannelEntry {
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     /// The channel's own rules; without them the global ones apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<Rules>,
 }
 
 /// `catalog.toml` as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
     #[serde(default)]
@@ -117,6 +124,7 @@ impl ChannelEntry {
             title: self.title.clone(),
             kind: self.kind,
             enabled: self.enabled,
+            admin_id: None,
         }
     }
 }
@@ -135,10 +143,63 @@ pub struct Catalog {
     pub removed: std::collections::BTreeSet<String>,
     /// Channels the reader could not read, with Telegram's reason; configuring one again clears it.
     pub unreadable: BTreeMap<String, String>,
+    /// What an admin changed last in the web UI, by [`Edited`], with the admin's id: `catalog
+    /// apply` warns before a file undoes it. A change from a file or an import clears it.
+    pub edited_by_admin: BTreeMap<Edited, i64>,
+}
+
+/// A part of the catalog an admin can change in the web UI.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Edited {
+    Category(String),
+    Channel(String),
+    Rules(String),
+}
+
+impl std::fmt::Display for Edited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edited::Category(slug) => write!(f, "category {slug}"),
+            Edited::Channel(key) => write!(f, "channel {key}"),
+            Edited::Rules(scope) => write!(f, "rules of {scope}"),
+        }
+    }
+}
+
+impl Edited {
+    /// The part of the catalog a catalog event changes (`None` for the reader's own news).
+    pub fn of(event: &Event) -> Option<Self> {
+        Some(match event {
+            Event::CategoryDefined(e) => Edited::Category(e.slug.clone()),
+            Event::CategoryRetired(e) => Edited::Category(e.slug.clone()),
+            Event::ChannelConfigured(e) => Edited::Channel(e.key()),
+            Event::ChannelRemoved(e) => Edited::Channel(e.channel.clone()),
+            Event::ChannelRulesSet(e) => Edited::Rules(e.scope.key()),
+            _ => return None,
+        })
+    }
+}
+
+/// The admin a catalog event names, if an admin made it.
+fn admin_of(event: &Event) -> Option<i64> {
+    match event {
+        Event::CategoryDefined(e) => e.admin_id,
+        Event::CategoryRetired(e) => e.admin_id,
+        Event::ChannelConfigured(e) => e.admin_id,
+        Event::ChannelRemoved(e) => e.admin_id,
+        Event::ChannelRulesSet(e) => e.admin_id,
+        _ => None,
+    }
 }
 
 impl Catalog {
     pub fn apply(&mut self, event: &Event) {
+        if let Some(edited) = Edited::of(event) {
+            match admin_of(event) {
+                Some(admin) => self.edited_by_admin.insert(edited, admin),
+                None => self.edited_by_admin.remove(&edited),
+            };
+        }
         match event {
             Event::CategoryDefined(e) => {
                 self.categories
@@ -150,7 +211,12 @@ impl Catalog {
             Event::ChannelConfigured(e) => {
                 self.removed.remove(&e.key());
                 self.unreadable.remove(&e.key());
-                self.channels.insert(e.key(), e.clone());
+                // Who changed it is kept apart, so a file's entry compares equal to it.
+                let channel = ChannelConfigured {
+                    admin_id: None,
+                    ..e.clone()
+                };
+                self.channels.insert(e.key(), channel);
             }
             Event::ChannelRemoved(e) => {
                 self.channels.remove(&e.channel);
@@ -222,6 +288,56 @@ impl Catalog {
         }
     }
 
+    /// The catalog as a file that [`Catalog::changes_to`] finds nothing to change in: what
+    /// `remotehunt catalog export` writes. The plans are not in the events, so they are given.
+    pub fn to_file(&self, plans: Vec<schemas::subscription::Plan>) -> CatalogFile {
+        let categories = self
+            .active_categories()
+            .into_iter()
+            .map(|(slug, name)| CategoryEntry {
+                slug: slug.to_owned(),
+                name: name.to_owned(),
+                order: Some(self.categories[slug].1),
+            })
+            .collect();
+        let channels = self
+            .channels
+            .iter()
+            .map(|(key, channel)| ChannelEntry {
+                chat_id: channel.chat_id,
+                username: channel.username.clone(),
+                title: channel.title.clone(),
+                kind: channel.kind,
+                enabled: channel.enabled,
+                rules: self
+                    .rules
+                    .get(key)
+                    .filter(|rules| **rules != Rules::default())
+                    .cloned(),
+            })
+            .collect();
+        CatalogFile {
+            categories,
+            rules: self.rules.get("global").cloned().unwrap_or_default(),
+            channels,
+            plans,
+        }
+    }
+
+    /// Those of `changes` that would undo or overwrite an admin's change in the web UI, with
+    /// the part changed and the admin: what `catalog apply` warns about before publishing.
+    pub fn undoing_admin_edits<'a>(&self, changes: &'a [Event]) -> Vec<(&'a Event, i64)> {
+        changes
+            .iter()
+            .filter_map(|change| {
+                let edited = Edited::of(change)?;
+                self.edited_by_admin
+                    .get(&edited)
+                    .map(|admin| (change, *admin))
+            })
+            .collect()
+    }
+
     /// The events that make this catalog equal to `file`, in an order that applies cleanly.
     pub fn changes_to(&self, file: &CatalogFile) -> Vec<Event> {
         let mut events = Vec::new();
@@ -236,6 +352,7 @@ impl Catalog {
                         slug: category.slug.clone(),
                         name: wanted.0,
                         order: wanted.1,
+                        admin_id: None,
                     }
                     .into(),
                 );
@@ -243,7 +360,13 @@ impl Catalog {
         }
         for slug in self.categories.keys() {
             if !file.categories.iter().any(|c| &c.slug == slug) {
-                events.push(CategoryRetired { slug: slug.clone() }.into());
+                events.push(
+                    CategoryRetired {
+                        slug: slug.clone(),
+                        admin_id: None,
+                    }
+                    .into(),
+                );
             }
         }
         let global = self.rules.get("global").cloned().unwrap_or_default();
@@ -252,6 +375,7 @@ impl Catalog {
                 ChannelRulesSet {
                     scope: RuleScope::Global,
                     rules: file.rules.clone(),
+                    admin_id: None,
                 }
                 .into(),
             );
@@ -268,6 +392,7 @@ impl Catalog {
                     ChannelRulesSet {
                         scope: RuleScope::Channel(key),
                         rules: wanted,
+                        admin_id: None,
                     }
                     .into(),
                 );
@@ -284,6 +409,7 @@ impl Catalog {
                 events.push(
                     ChannelRemoved {
                         channel: key.clone(),
+                        admin_id: None,
                     }
                     .into(),
                 );
@@ -301,6 +427,13 @@ pub async fn load(bus: &bus::Bus) -> anyhow::Result<(Catalog, u64)> {
     Ok((catalog, last))
 }
 
+impl CatalogFile {
+    /// The file as TOML, as [`CatalogFile::parse`] reads it.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}
+
 /// Publishes the events that make the catalog match `file` and returns them. With
 /// `keep_unlisted_channels`, channels missing from the file (added by imports) are kept.
 pub async fn apply_file(
@@ -313,6 +446,14 @@ pub async fn apply_file(
     if keep_unlisted_channels {
         changes.retain(|e| !matches!(e, Event::ChannelRemoved(_)));
     }
+    publish_changes(bus, changes).await
+}
+
+/// Publishes catalog changes (from [`Catalog::changes_to`]) as one batch and returns them.
+pub async fn publish_changes(
+    bus: &bus::Bus,
+    changes: Vec<Event>,
+) -> anyhow::Result<Vec<schemas::Envelope>> {
     let changes: Vec<schemas::Envelope> = changes.into_iter().map(schemas::Envelope::new).collect();
     bus.publish_batch(&changes).await?;
     Ok(changes)
@@ -381,6 +522,74 @@ mod tests {
     }
 
     #[test]
+    fn an_exported_catalog_applies_as_no_change() {
+        // given a catalog built from the file, then a channel added by an admin
+        let mut catalog = Catalog::default();
+        for event in catalog.changes_to(&CatalogFile::parse(FILE).expect("parses")) {
+            catalog.apply(&event);
+        }
+        catalog.apply(&Event::from(ChannelConfigured {
+            chat_id: -1001,
+            username: None,
+            title: "Добавлен в вебе".to_owned(),
+            kind: ChannelKind::Group,
+            enabled: false,
+            admin_id: Some(7),
+        }));
+        // when it is exported and read back
+        let text = catalog.to_file(Vec::new()).to_toml().expect("writes");
+        let exported = CatalogFile::parse(&text).expect("reads back");
+        // then applying it changes nothing
+        assert!(catalog.changes_to(&exported).is_empty(), "{text}");
+    }
+
+    #[test]
+    fn a_file_that_undoes_an_admins_edit_is_flagged() {
+        // given the file's catalog, then an admin's rules for @jobs and a new channel
+        let file = CatalogFile::parse(FILE).expect("parses");
+        let mut catalog = Catalog::default();
+        for event in catalog.changes_to(&file) {
+            catalog.apply(&event);
+        }
+        catalog.apply(&Event::from(ChannelRulesSet {
+            scope: RuleScope::Channel("@jobs".to_owned()),
+            rules: Rules {
+                forbid: vec!["#ищу".to_owned()],
+                ..Rules::default()
+            },
+            admin_id: Some(7),
+        }));
+        catalog.apply(&Event::from(ChannelConfigured {
+            chat_id: -1001,
+            username: None,
+            title: "Добавлен в вебе".to_owned(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+            admin_id: Some(8),
+        }));
+        // when the old file is compared again
+        let changes = catalog.changes_to(&file);
+        let flagged = catalog.undoing_admin_edits(&changes);
+        // then both of the admins' changes are flagged, with who made them
+        let flagged: Vec<(String, i64)> = flagged
+            .iter()
+            .map(|(event, admin)| (Edited::of(event).expect("catalog").to_string(), *admin))
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                ("rules of @jobs".to_owned(), 7),
+                ("channel -1001".to_owned(), 8)
+            ]
+        );
+        // and once the file is applied, nothing is an admin's any more
+        for event in &changes {
+            catalog.apply(event);
+        }
+        assert!(catalog.edited_by_admin.is_empty());
+    }
+
+    #[test]
     fn active_categories_are_listed_by_order_then_slug() {
         // given categories defined out of order, one of them retired
         let events: Vec<Event> = vec![
@@ -388,22 +597,26 @@ mod tests {
                 slug: "texts".to_owned(),
                 name: "Тексты".to_owned(),
                 order: 1,
+                admin_id: None,
             }
             .into(),
             CategoryDefined {
                 slug: "design".to_owned(),
                 name: "Дизайн".to_owned(),
                 order: 1,
+                admin_id: None,
             }
             .into(),
             CategoryDefined {
                 slug: "video".to_owned(),
                 name: "Видео".to_owned(),
                 order: 0,
+                admin_id: None,
             }
             .into(),
             CategoryRetired {
                 slug: "texts".to_owned(),
+                admin_id: None,
             }
             .into(),
         ];

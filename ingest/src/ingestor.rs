@@ -154,6 +154,7 @@ impl Ingestor {
             title: title.to_owned(),
             kind,
             enabled: true,
+            admin_id: None,
         }
         .into();
         self.bus.publish(&Envelope::new(event.clone())).await?;

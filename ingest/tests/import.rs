@@ -185,6 +185,7 @@ async fn a_rule_change_takes_effect_in_a_running_ingest() {
             require_any: vec!["python".into()],
             ..Rules::default()
         },
+        admin_id: None,
     };
     bus.publish(&Envelope::new(rules)).await.unwrap();
     // then the next post is judged by them, without a restart
@@ -292,6 +293,7 @@ async fn a_removed_channel_is_not_brought_back_by_an_import() {
         .unwrap();
     bus.publish(&Envelope::new(ChannelRemoved {
         channel: "-1001000000001".into(),
+        admin_id: None,
     }))
     .await
     .unwrap();

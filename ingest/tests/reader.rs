@@ -55,6 +55,7 @@ fn channel(chat_id: i64, username: Option<&str>) -> Envelope {
         title: format!("channel {chat_id}"),
         kind: ChannelKind::Channel,
         enabled: true,
+        admin_id: None,
     })
 }
 

@@ -85,19 +85,23 @@ fn a_day_of_events() -> Vec<Envelope> {
             slug: "design".into(),
             name: "Дизайн".into(),
             order: 1,
+            admin_id: None,
         }),
         Envelope::new(CategoryDefined {
             slug: "texts".into(),
             name: "Тексты".into(),
             order: 2,
+            admin_id: None,
         }),
         Envelope::new(CategoryDefined {
             slug: "design".into(),
             name: "Дизайн и графика".into(),
             order: 1,
+            admin_id: None,
         }),
         Envelope::new(CategoryRetired {
             slug: "texts".into(),
+            admin_id: None,
         }),
         Envelope::new(ChannelConfigured {
             chat_id: 0,
@@ -105,6 +109,7 @@ fn a_day_of_events() -> Vec<Envelope> {
             title: "Closed".into(),
             kind: ChannelKind::Channel,
             enabled: true,
+            admin_id: None,
         }),
         Envelope::new(ChannelUnreadable {
             channel: "@closed_jobs".into(),

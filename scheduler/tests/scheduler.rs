@@ -172,6 +172,7 @@ async fn the_admin_report_arrives_once_a_day_with_a_chart_and_the_day_s_figures(
         slug: "design".into(),
         name: "Дизайн".into(),
         order: 1,
+        admin_id: None,
     })];
     for user in [1, 2, 3] {
         events.push(
@@ -323,23 +324,11 @@ async fn the_admin_report_arrives_once_a_day_with_a_chart_and_the_day_s_figures(
 async fn the_public_pick_posts_the_best_vacancy_of_each_category_once_a_day() {
     // given two categories with vacancies of the last day, one of design's with a contact
     let scheduler = Scheduler::start_on(None).await;
-    let mut events = vec![
-        Envelope::new(CategoryDefined {
-            slug: "design".into(),
-            name: "Дизайн".into(),
-            order: 1,
-        }),
-        Envelope::new(CategoryDefined {
-            slug: "texts".into(),
-            name: "Тексты".into(),
-            order: 2,
-        }),
-        Envelope::new(CategoryDefined {
-            slug: "video".into(),
-            name: "Видео".into(),
-            order: 3,
-        }),
-    ];
+    let mut events = testkit::events::categories(&[
+        ("design", "Дизайн"),
+        ("texts", "Тексты"),
+        ("video", "Видео"),
+    ]);
     events.extend(testkit::events::vacancy(
         MessageKey::new(-100_555, 1),
         "Логотип",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::{Event, ExtensionSource, SubscriptionExtended, SubscriptionRevoked};
 
 /// A plan users can buy, from `catalog.toml`'s `[[plans]]`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub slug: String,

@@ -1,12 +1,29 @@
-//! Ready-made event histories for tests and benchmarks: a subscriber who signed up, chose
-//! categories and started their bots; a post received and classified as a vacancy.
+//! Ready-made event histories for tests and benchmarks: the catalog's categories; a subscriber
+//! who signed up, chose categories and started their bots; a post received and classified as a
+//! vacancy.
 
 use chrono::{Duration, Utc};
 use schemas::{
-    Author, CategoriesChosen, CategoryBotStarted, Classifier, Envelope, MessageClassified,
-    MessageKey, MessageReceived, MessageSource, PostKind, RankedCategory, TrialStarted,
-    UserRegistered,
+    Author, CategoriesChosen, CategoryBotStarted, CategoryDefined, Classifier, Envelope,
+    MessageClassified, MessageKey, MessageReceived, MessageSource, PostKind, RankedCategory,
+    TrialStarted, UserRegistered,
 };
+
+/// The categories `(slug, name)`, in pickers in the order given (from 1).
+pub fn categories(categories: &[(&str, &str)]) -> Vec<Envelope> {
+    categories
+        .iter()
+        .zip(1..)
+        .map(|((slug, name), order)| {
+            Envelope::new(CategoryDefined {
+                slug: (*slug).into(),
+                name: (*name).into(),
+                order,
+                admin_id: None,
+            })
+        })
+        .collect()
+}
 
 /// A user on a trial of `trial_days` (negative: over) who chose `categories` and started each
 /// category's bot.

@@ -16,6 +16,10 @@ pub struct CategoryDefined {
     pub name: String,
     /// Position in pickers, ascending.
     pub order: i32,
+    /// The admin who made the change in the web UI; absent for the operator's catalog file,
+    /// imports and the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<i64>,
 }
 
 impl Payload for CategoryDefined {
@@ -35,6 +39,10 @@ impl Payload for CategoryDefined {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CategoryRetired {
     pub slug: String,
+    /// The admin who made the change in the web UI; absent for the operator's catalog file,
+    /// imports and the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<i64>,
 }
 
 impl Payload for CategoryRetired {
@@ -63,6 +71,10 @@ pub struct ChannelConfigured {
     pub title: String,
     pub kind: ChannelKind,
     pub enabled: bool,
+    /// The admin who made the change in the web UI; absent for the operator's catalog file,
+    /// imports and the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<i64>,
 }
 
 impl ChannelConfigured {
@@ -96,6 +108,10 @@ impl Payload for ChannelConfigured {
 pub struct ChannelRemoved {
     /// The key of [`ChannelConfigured::key`].
     pub channel: String,
+    /// The admin who made the change in the web UI; absent for the operator's catalog file,
+    /// imports and the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<i64>,
 }
 
 impl Payload for ChannelRemoved {
@@ -166,6 +182,10 @@ pub struct ChannelRulesSet {
     #[serde(flatten)]
     pub scope: RuleScope,
     pub rules: Rules,
+    /// The admin who made the change in the web UI; absent for the operator's catalog file,
+    /// imports and the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<i64>,
 }
 
 impl Payload for ChannelRulesSet {
