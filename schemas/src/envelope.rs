@@ -27,6 +27,8 @@ pub enum AggregateKind {
     StarsSubscription,
     /// A one-time login link into the admin web UI (id: its token's SHA-256).
     AdminLogin,
+    /// A bearer token of the content API (id: its uuid).
+    ApiToken,
     Delivery,
     /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,

@@ -27,10 +27,12 @@ fn samples() -> Vec<Event> {
             slug: "design".into(),
             name: "Дизайн".into(),
             order: 1,
+            admin_id: None,
         }
         .into(),
         CategoryRetired {
             slug: "design".into(),
+            admin_id: None,
         }
         .into(),
         ChannelConfigured {
@@ -39,10 +41,12 @@ fn samples() -> Vec<Event> {
             title: "Jobs".into(),
             kind: ChannelKind::Channel,
             enabled: true,
+            admin_id: None,
         }
         .into(),
         ChannelRemoved {
             channel: "-1001234567890".into(),
+            admin_id: None,
         }
         .into(),
         ChannelRulesSet {
@@ -52,6 +56,7 @@ fn samples() -> Vec<Event> {
                 forbid: vec!["#резюме".into()],
                 ..Rules::default()
             },
+            admin_id: None,
         }
         .into(),
         MessageReceived {
@@ -261,6 +266,18 @@ fn samples() -> Vec<Event> {
         AdminLoggedIn {
             admin_id: 1,
             token_hash: "ab".repeat(32),
+        }
+        .into(),
+        ApiTokenIssued {
+            token_id: uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
+            name: "partner site".into(),
+            token_hash: "cd".repeat(32),
+            admin_id: Some(1),
+        }
+        .into(),
+        ApiTokenRevoked {
+            token_id: uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
+            admin_id: None,
         }
         .into(),
         StarsSubscriptionCharged {
@@ -520,6 +537,7 @@ fn invariants_are_checked_on_decode() {
         slug: "Дизайн".into(),
         name: "x".into(),
         order: 0,
+        admin_id: None,
     });
     assert!(Envelope::from_json(&bad_slug.to_json()).is_err());
 }

@@ -1,5 +1,6 @@
 //! Subscribers: profile, chosen categories, which category bots may write to them, trial and
-//! paid access, hidden authors and reports.
+//! paid access, hidden authors and reports; and the content API's tokens (USERS holds the
+//! admins' credentials too).
 
 use bus::Stored;
 use schemas::{BotStopReason, Event, ReportReason, Resolution};
@@ -14,6 +15,7 @@ pub const TABLES: &[&str] = &[
     "hidden_authors",
     "reports",
     "report_copies",
+    "api_tokens",
 ];
 
 /// Makes sure the user row exists (events may name a user before a replay reaches sign-up).
@@ -153,6 +155,26 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                 sqlx::query("UPDATE reports SET resolution = $2, resolved_by = $3, last_seq = $4 WHERE report_id = $1 AND last_seq < $4")
                     .bind(&e.report_id).bind(resolution).bind(e.admin_id).bind(s)
                     .execute(&mut *tx).await?;
+            }
+            Event::ApiTokenIssued(e) => {
+                sqlx::query(
+                    "INSERT INTO api_tokens (token_id, name, token_hash, issued_by, issued_at, last_seq)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_id) DO NOTHING",
+                )
+                .bind(e.token_id).bind(&e.name).bind(&e.token_hash).bind(e.admin_id).bind(at).bind(s)
+                .execute(&mut *tx).await?;
+            }
+            Event::ApiTokenRevoked(e) => {
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $2, revoked_by = $3, last_seq = $4
+                     WHERE token_id = $1 AND last_seq < $4",
+                )
+                .bind(e.token_id)
+                .bind(at)
+                .bind(e.admin_id)
+                .bind(s)
+                .execute(&mut *tx)
+                .await?;
             }
             _ => {}
         }

@@ -2,6 +2,7 @@
 //! and a published shape never changes: a new shape is a new version with an upcaster in
 //! [`Event::decode`].
 
+mod admin;
 mod catalog;
 mod classifications;
 mod deliveries;
@@ -211,6 +212,8 @@ events! {
     Users "time_zone_chosen" TimeZoneChosen v 1 many,
     Users "admin_login_issued" AdminLoginLinkIssued v 1 once,
     Users "admin_logged_in" AdminLoggedIn v 1 once,
+    Users "api_token_issued" ApiTokenIssued v 1 once,
+    Users "api_token_revoked" ApiTokenRevoked v 1 once,
     Payments "created" PaymentCreated v 1 once,
     Payments "succeeded" PaymentSucceeded v 1 once,
     Payments "canceled" PaymentCanceled v 1 once,

@@ -386,3 +386,49 @@ fn validate_token_hash(hash: &str) -> Result<(), String> {
         Err("a login token hash is 64 hex digits".into())
     }
 }
+
+/// API tokens are their own aggregate, named by their id.
+fn api_token(token_id: uuid::Uuid) -> Aggregate {
+    Aggregate::new(AggregateKind::ApiToken, token_id.to_string())
+}
+
+/// A bearer token for the content API (`/api/v1`) was made. Only its SHA-256 is recorded
+/// (hex): the token itself was printed once, to whoever made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiTokenIssued {
+    pub token_id: uuid::Uuid,
+    /// Who or what it is for, as the operator named it (a partner, the channel's site).
+    pub name: String,
+    pub token_hash: String,
+    /// The admin who made it; `None` for the operator at the server (`remotehunt web token`).
+    #[serde(default)]
+    pub admin_id: Option<i64>,
+}
+
+impl Payload for ApiTokenIssued {
+    fn aggregate(&self) -> Aggregate {
+        api_token(self.token_id)
+    }
+    fn validate(&self) -> Result<(), String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err("an API token's name is 1-64 printable characters".into());
+        }
+        validate_token_hash(&self.token_hash)
+    }
+}
+
+/// An API token stops working: once per token, ever.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiTokenRevoked {
+    pub token_id: uuid::Uuid,
+    /// The admin who revoked it; `None` for the operator at the server.
+    #[serde(default)]
+    pub admin_id: Option<i64>,
+}
+
+impl Payload for ApiTokenRevoked {
+    fn aggregate(&self) -> Aggregate {
+        api_token(self.token_id)
+    }
+}
