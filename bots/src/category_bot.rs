@@ -20,6 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::polling::{patiently, poll};
 
+/// A card younger than this may be tapped before its delivery is recorded.
+const FRESH_CARD: chrono::Duration = chrono::Duration::minutes(1);
+/// How long a tap on a fresh card waits for its delivery to be recorded.
+const RECORDING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct CategoryBot {
     /// The catalog slug.
     pub category: String,
@@ -187,7 +192,7 @@ impl CategoryBot {
         let data = query.data.as_deref().unwrap_or_default();
         let action = CardAction::parse(data);
         let delivered = match action {
-            Some(action) => self.delivered_to(user_id, action.key()).await?,
+            Some(action) => self.delivered_to(query, user_id, action.key()).await?,
             None => false,
         };
         let (Some(action), true) = (action, delivered) else {
@@ -316,11 +321,40 @@ impl CategoryBot {
     }
 
     /// Whether this bot delivered that post to this user: the only user whose buttons count.
-    async fn delivered_to(&self, user_id: i64, key: MessageKey) -> anyhow::Result<bool> {
-        Ok(
-            projections::read::deliveries::delivered(&self.pool, user_id, key, &self.category)
-                .await?,
-        )
+    /// Whether this bot delivered the post to the user. A card tapped the moment it arrived
+    /// may not be in the read model yet (its `VacancyDelivered` is a projector's batch away,
+    /// and fan-out records it just after Telegram accepts the card), so for a fresh card a
+    /// miss is asked of the DELIVERIES stream for a few seconds before the button is stale.
+    async fn delivered_to(
+        &self,
+        query: &CallbackQuery,
+        user_id: i64,
+        key: MessageKey,
+    ) -> anyhow::Result<bool> {
+        if projections::read::deliveries::delivered(&self.pool, user_id, key, &self.category)
+            .await?
+        {
+            return Ok(true);
+        }
+        let fresh = query
+            .regular_message()
+            .is_some_and(|card| chrono::Utc::now() - card.date < FRESH_CARD);
+        let subject = <schemas::VacancyDelivered as schemas::EventType>::subject_of(&format!(
+            "{user_id}:{}",
+            key.id()
+        ));
+        let started = std::time::Instant::now();
+        loop {
+            let stored = self.bus.last_on_subject(&subject).await?;
+            let delivered = stored.is_some_and(|stored| {
+                matches!(&stored.envelope.event,
+                    schemas::Event::VacancyDelivered(d) if d.category == self.category)
+            });
+            if delivered || !fresh || started.elapsed() > RECORDING_WAIT {
+                return Ok(delivered);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     async fn set_buttons(&self, query: &CallbackQuery, buttons: &[Button]) -> anyhow::Result<()> {

@@ -17,6 +17,7 @@
 
 pub mod admin_login;
 pub mod category_bot;
+pub mod feeds;
 pub mod live_menu;
 pub mod main_bot;
 pub mod menu;

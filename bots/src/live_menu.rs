@@ -44,6 +44,7 @@ impl Views {
             })
             .collect();
         Ok(UserView {
+            user_id,
             access: read::users::access(pool, user_id)
                 .await?
                 .unwrap_or_default(),

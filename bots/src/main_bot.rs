@@ -45,6 +45,8 @@ pub struct MainBotConfig {
     pub support: Option<String>,
     /// The admin web UI's address (`WEB_PUBLIC_URL`): `/admin` hands out login links to it.
     pub web_public_url: Option<url::Url>,
+    /// Personal Atom feeds shown in «Моя подписка» (`FEED_SECRET`, served by the web UI).
+    pub feeds: Option<crate::feeds::FeedLinks>,
 }
 
 /// What the "Оплатить" flow needs: the plans and the providers. Telegram Stars need nothing
@@ -77,6 +79,7 @@ impl Default for MainBotConfig {
             timezone: chrono_tz::Europe::Moscow,
             support: None,
             web_public_url: None,
+            feeds: None,
         }
     }
 }
@@ -101,6 +104,7 @@ impl MainBot {
             support: config.support.clone(),
             trial_days: u64::try_from(config.trial.num_days()).unwrap_or_default(),
             payment_methods: config.payments.as_ref().map(crate::pay::methods),
+            feeds: config.feeds.clone(),
         };
         let views = Views {
             pool: pool.clone(),

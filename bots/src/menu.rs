@@ -42,11 +42,14 @@ pub struct Setup {
     pub trial_days: u64,
     /// The ways to pay, for the help (e.g. "картой или СБП (ЮKassa) или Telegram Stars").
     pub payment_methods: Option<String>,
+    /// Personal Atom feeds in «Моя подписка», when the web UI serves them (`FEED_SECRET`).
+    pub feeds: Option<crate::feeds::FeedLinks>,
 }
 
 /// What the read models say about one user.
 #[derive(Debug, Clone, Default)]
 pub struct UserView {
+    pub user_id: i64,
     pub access: Access,
     pub chosen: BTreeSet<String>,
     pub started: BTreeSet<String>,
@@ -210,6 +213,9 @@ pub fn subscription(view: &UserView, setup: &Setup, now: DateTime<Utc>) -> Scree
         lines.push(line);
         rows.extend(button.map(|b| vec![b]));
     }
+    if let Some(feeds) = &setup.feeds {
+        lines.extend(feed_lines(feeds, view, setup, now));
+    }
     if view.hidden.is_empty() {
         lines.push("Скрытых авторов нет.".to_owned());
     } else {
@@ -234,6 +240,38 @@ pub fn subscription(view: &UserView, setup: &Setup, now: DateTime<Utc>) -> Scree
         text: lines.join("\n"),
         keyboard: InlineKeyboardMarkup::new(rows),
     }
+}
+
+/// The user's Atom feed of each chosen category, while their access runs (the web UI stops
+/// serving them when it ends).
+fn feed_lines(
+    feeds: &crate::feeds::FeedLinks,
+    view: &UserView,
+    setup: &Setup,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let chosen: Vec<&Category> = setup
+        .categories
+        .iter()
+        .filter(|c| view.chosen.contains(&c.slug))
+        .collect();
+    if chosen.is_empty() || view.access.running(now).is_none() {
+        return Vec::new();
+    }
+    let links: Vec<String> = chosen
+        .iter()
+        .map(|c| {
+            format!(
+                "<a href=\"{}\">{}</a>",
+                escape(&feeds.url(view.user_id, &c.slug)),
+                escape(&c.name)
+            )
+        })
+        .collect();
+    vec![format!(
+        "📡 Лента для RSS-читалки (личная, не делитесь ею): {}",
+        links.join(", ")
+    )]
 }
 
 /// What the bot knows of a Stars subscription's renewal, and the button that changes it.
@@ -420,6 +458,7 @@ mod tests {
             support: Some("@rh_support".into()),
             trial_days: 2,
             payment_methods: Some("Telegram Stars".into()),
+            feeds: None,
         }
     }
 
@@ -493,6 +532,36 @@ mod tests {
         let screen = main(&view, &setup(), None, now);
         assert_eq!(labels(&screen)[0], ["✅ Дизайн — @rh_design_bot"]);
         assert!(!screen.text.contains("нажмите «Старт»"), "{}", screen.text);
+    }
+
+    #[test]
+    fn subscription_gives_a_feed_per_chosen_category_only_while_access_runs() {
+        // given feeds on, and a user of design on a trial
+        let now = Utc::now();
+        let feeds = crate::feeds::FeedLinks::new(
+            url::Url::parse("https://rh.example/").unwrap(),
+            "a-secret-of-sixteen",
+        );
+        let setup = Setup {
+            feeds: Some(feeds.clone()),
+            ..setup()
+        };
+        let mut view = UserView {
+            user_id: 42,
+            chosen: ["design".to_string()].into(),
+            ..UserView::default()
+        };
+        view.access.trial_ends_at = Some(now + chrono::Duration::days(1));
+        // when «Моя подписка» is drawn
+        let screen = subscription(&view, &setup, now);
+        // then it links the design feed only
+        let link = format!("<a href=\"{}\">Дизайн</a>", feeds.url(42, "design"));
+        assert!(screen.text.contains(&link), "{}", screen.text);
+        assert!(!screen.text.contains("texts.atom"), "{}", screen.text);
+        // and once the trial is over, no feed is offered
+        view.access.trial_ends_at = Some(now - chrono::Duration::days(1));
+        let screen = subscription(&view, &setup, now);
+        assert!(!screen.text.contains(".atom"), "{}", screen.text);
     }
 
     #[test]

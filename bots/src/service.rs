@@ -43,6 +43,8 @@ pub struct MainBotSetup {
     pub support: Option<String>,
     /// The admin web UI's address, for `/admin`'s login links (`WEB_PUBLIC_URL`).
     pub web_public_url: Option<url::Url>,
+    /// Personal Atom feeds in «Моя подписка» (`FEED_SECRET`).
+    pub feeds: Option<crate::feeds::FeedLinks>,
 }
 
 impl BotsConfig {
@@ -79,6 +81,7 @@ pub async fn run(
             category_bot_usernames,
             support,
             web_public_url,
+            feeds,
         } = setup;
         let yookassa = yookassa.map(|client| YooKassaCheckout {
             client,
@@ -99,6 +102,7 @@ pub async fn run(
             poll_timeout,
             support,
             web_public_url,
+            feeds,
             ..MainBotConfig::default()
         };
         let main_bot = MainBot::new(main.clone(), bus.clone(), pool.clone(), config);

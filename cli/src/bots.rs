@@ -56,6 +56,10 @@ pub struct BotArgs {
     /// The catalog file whose `[[plans]]` the main bot sells (default: the bundled one).
     #[arg(long, env = "PLANS_CATALOG", global = true)]
     plans_catalog: Option<std::path::PathBuf>,
+    /// Signs subscribers' personal Atom feed URLs (the main bot shows them, the web UI serves
+    /// them); without it there are no feeds. Changing it retires every feed URL.
+    #[arg(long, env = "FEED_SECRET", global = true, hide_env_values = true)]
+    feed_secret: Option<String>,
 }
 
 impl BotArgs {
@@ -117,7 +121,7 @@ impl BotArgs {
         Ok(usernames)
     }
 
-    fn plans(&self) -> anyhow::Result<Vec<schemas::subscription::Plan>> {
+    pub fn plans(&self) -> anyhow::Result<Vec<schemas::subscription::Plan>> {
         let text = match &self.plans_catalog {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("PLANS_CATALOG {}: {e}", path.display()))?,
@@ -126,6 +130,21 @@ impl BotArgs {
         let plans = ingest::catalog::CatalogFile::parse(&text)?.plans;
         anyhow::ensure!(!plans.is_empty(), "the catalog has no [[plans]] to sell");
         Ok(plans)
+    }
+
+    /// Personal feeds, when `FEED_SECRET` is set.
+    pub fn feeds(&self) -> anyhow::Result<Option<::bots::feeds::FeedLinks>> {
+        let Some(secret) = self.feed_secret.as_deref().filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            secret.len() >= 16,
+            "FEED_SECRET: use at least 16 characters"
+        );
+        Ok(Some(::bots::feeds::FeedLinks::new(
+            self.web_public_url()?,
+            secret,
+        )))
     }
 
     pub fn any_bot(&self) -> bool {
@@ -157,6 +176,7 @@ impl BotArgs {
                     category_bot_usernames: self.category_bot_usernames().await?,
                     support: self.support_contact.clone(),
                     web_public_url: Some(self.web_public_url()?),
+                    feeds: self.feeds()?,
                 })
             }
             None => None,

@@ -35,6 +35,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20.0)]
         rate: f64,
     },
+    /// The admin web UI and the content API over read models of production size, loaded as
+    /// events through the projectors: dashboard, vacancy lists and API p50/p95.
+    Web {
+        #[arg(long, default_value_t = 100_000)]
+        users: i64,
+        #[arg(long, default_value_t = 1_000_000)]
+        vacancies: i64,
+        /// Timed requests per page.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
     /// The main bot's replies when many users send /start at the same instant, against the
     /// fake Bot API with Telegram's limits: reply p50/p95/last and 429s per round.
     Bots {
@@ -132,6 +143,11 @@ pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow
             kill_at,
         } => devtools::bench_delivery::fanout(subscribers, bots, kill_at).await,
         BenchCommand::Bots { rounds } => devtools::bench_bots::bots(&rounds).await,
+        BenchCommand::Web {
+            users,
+            vacancies,
+            requests,
+        } => devtools::bench_web::web(users, vacancies, requests).await,
         BenchCommand::Scheduler { users, sends, rate } => {
             devtools::bench_scheduler::scheduler(users, sends, rate).await
         }

@@ -171,8 +171,20 @@ enum IngestCommand {
 
 #[derive(Subcommand)]
 enum CatalogCommand {
-    /// Makes the catalog match a TOML file, publishing only the differences.
-    Apply { file: PathBuf },
+    /// Makes the catalog match a TOML file: shows the differences, warns where they undo a
+    /// change made in the web UI, asks, then publishes only them.
+    Apply {
+        file: PathBuf,
+        /// Publish without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Writes the catalog as the events say it is, as a TOML file `apply` would not change.
+    Export {
+        /// Where to write it (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Prints the catalog as the events say it is.
     Show,
     /// Per channel: messages seen, passed the rules, duplicates, vacancies, reports.
@@ -338,6 +350,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 &database_url,
                 &web,
                 &bots,
+                &billing,
                 command,
                 shutdown_on_signal(),
             )
@@ -428,8 +441,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         } => ops::nats_status(&nats_url).await,
         Command::Migrate => ops::migrate(&database_url).await,
         Command::Catalog {
-            command: CatalogCommand::Apply { file },
-        } => catalog::apply(&nats_url, &file).await,
+            command: CatalogCommand::Apply { file, yes },
+        } => catalog::apply(&nats_url, &file, yes).await,
+        Command::Catalog {
+            command: CatalogCommand::Export { out },
+        } => catalog::export(&nats_url, bots.plans()?, out.as_deref()).await,
         Command::Catalog {
             command: CatalogCommand::Show,
         } => catalog::show(&nats_url).await,

@@ -123,9 +123,10 @@ pub async fn run_all(
     if web.web_listen.is_some() {
         let (nats_url, database_url, stop) =
             (nats_url.to_owned(), database_url.to_owned(), stop.clone());
-        let (args, bots) = (web.clone(), bots.clone());
+        let (args, bots, yookassa) = (web.clone(), bots.clone(), billing.yookassa()?);
         services.spawn(async move {
-            let result = crate::web::run(&nats_url, &database_url, &args, &bots, stop).await;
+            let result =
+                crate::web::run(&nats_url, &database_url, &args, &bots, yookassa, stop).await;
             ("web UI", result)
         });
     } else {

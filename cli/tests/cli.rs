@@ -397,12 +397,31 @@ fn catalog_apply_emits_only_differences() {
     let nats = testkit::nats();
     let url = nats.url_with_credentials();
     let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog.toml");
-    // when the shipped catalog is applied twice
-    let first = stdout(&remotehunt(&url, "", &["catalog", "apply", catalog]));
-    let second = stdout(&remotehunt(&url, "", &["catalog", "apply", catalog]));
+    // when the shipped catalog is applied from a script without --yes
+    let unasked = remotehunt(&url, "", &["catalog", "apply", catalog]);
+    // then it shows the diff and refuses to publish without being told
+    assert!(!unasked.status.success());
+    let diff = String::from_utf8_lossy(&unasked.stdout);
+    assert!(diff.contains("+ category design «Дизайн»"), "{diff}");
+    assert!(
+        String::from_utf8_lossy(&unasked.stderr).contains("pass --yes"),
+        "{}",
+        String::from_utf8_lossy(&unasked.stderr)
+    );
+    // when it is applied with --yes, twice
+    let first = stdout(&remotehunt(
+        &url,
+        "",
+        &["catalog", "apply", catalog, "--yes"],
+    ));
+    let second = stdout(&remotehunt(
+        &url,
+        "",
+        &["catalog", "apply", catalog, "--yes"],
+    ));
     // then the first run defines the 12 categories and the rules, the second changes nothing
     assert!(first.contains("13 change(s) published"), "{first}");
-    assert!(second.contains("0 change(s) published"), "{second}");
+    assert!(second.contains("already matches"), "{second}");
     let shown = stdout(&remotehunt(&url, "", &["catalog", "show"]));
     assert!(
         shown.contains("development  Разработка") && shown.contains("testing      Тестирование"),
@@ -425,6 +444,68 @@ fn catalog_apply_emits_only_differences() {
         String::from_utf8_lossy(&output.stderr).contains("line 3"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn catalog_apply_warns_before_undoing_a_web_edit_and_export_round_trips() {
+    // given the shipped catalog, then an admin's channel added in the web UI
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog.toml");
+    stdout(&remotehunt(
+        &url,
+        "",
+        &["catalog", "apply", catalog, "--yes"],
+    ));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let bus = Bus::connect(&url).await.unwrap();
+        let added = Envelope::new(ChannelConfigured {
+            chat_id: -100_777,
+            username: Some("web_added".into()),
+            title: "Добавлен в вебе".into(),
+            kind: ChannelKind::Channel,
+            enabled: true,
+            admin_id: Some(501),
+        });
+        let rules = Envelope::new(ChannelRulesSet {
+            scope: RuleScope::Channel("-100777".into()),
+            rules: Rules {
+                forbid: vec!["#резюме".into()],
+                ..Rules::default()
+            },
+            admin_id: Some(501),
+        });
+        bus.publish_batch(&[added, rules]).await.unwrap();
+    });
+    // when the catalog is exported and the export applied
+    let exported = tempfile::NamedTempFile::new().unwrap();
+    let out = exported.path().to_str().unwrap();
+    stdout(&remotehunt(&url, "", &["catalog", "export", "--out", out]));
+    let text = std::fs::read_to_string(exported.path()).unwrap();
+    let again = stdout(&remotehunt(&url, "", &["catalog", "apply", out, "--yes"]));
+    // then the export holds the admin's channel and rules, and applying it changes nothing
+    assert!(
+        text.contains("web_added") && text.contains("#резюме"),
+        "{text}"
+    );
+    assert!(text.contains("[[plans]]"), "{text}");
+    assert!(again.contains("already matches"), "{again}");
+    let shown = stdout(&remotehunt(&url, "", &["catalog", "show"]));
+    assert!(
+        shown.contains(r##"-100777: {"require_any":[],"require_all":[],"forbid":["#резюме"]"##),
+        "{shown}"
+    );
+    // when the old file is applied again
+    let output = remotehunt(&url, "", &["catalog", "apply", catalog, "--yes"]);
+    // then it says what it removes and warns that it undoes the admin's changes
+    let said = String::from_utf8_lossy(&output.stdout);
+    let warned = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("- channel -100777"), "{said}");
+    assert!(
+        warned.contains("undoes admin 501's change to channel -100777"),
+        "{warned}"
     );
 }
 
@@ -720,4 +801,60 @@ fn a_job_asked_for_twice_runs_twice_and_status_shows_both_runs() {
     }
     all.kill().unwrap();
     all.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_tokens_are_made_once_listed_and_revoked_and_never_stored_in_the_clear() {
+    // given the streams, a database and the projectors running
+    let nats = testkit::nats();
+    let url = nats.url_with_credentials();
+    let bus = Bus::from_client(nats.connect().await.expect("nats"));
+    bus.ensure_streams().await.expect("streams");
+    let database = testkit::database().await.expect("database");
+    projections::migrate(&database.pool).await.expect("migrate");
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(projections::run(
+        bus.clone(),
+        database.pool.clone(),
+        Config::new(database.url.clone()),
+        stop.clone(),
+    ));
+    let cli = |args: &'static [&'static str]| {
+        let (url, database_url) = (url.clone(), database.url.clone());
+        tokio::task::spawn_blocking(move || remotehunt(&url, &database_url, args))
+    };
+
+    // when a token is made for a partner
+    let made = cli(&["web", "token", "create", "--name", "partner"])
+        .await
+        .unwrap();
+    // then stdout is the token alone, and the USERS stream holds only its hash
+    let token = stdout(&made).trim().to_owned();
+    assert!(token.starts_with("rh_") && token.len() > 40, "{token}");
+    let stored = bus.read_to_end(Area::Users.stream(), 1).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!String::from_utf8_lossy(&stored[0].payload).contains(&token[3..]));
+
+    // when the same name is asked for again, then it is refused while the first is active
+    let twice = cli(&["web", "token", "create", "--name", "partner"])
+        .await
+        .unwrap();
+    assert!(!twice.status.success());
+    // and the list shows it active
+    let listed = stdout(&cli(&["web", "token", "list"]).await.unwrap());
+    assert!(
+        listed.contains("partner") && listed.contains("active"),
+        "{listed}"
+    );
+
+    // when it is revoked by name
+    let revoked = stdout(&cli(&["web", "token", "revoke", "partner"]).await.unwrap());
+    // then it says so, and the list shows it revoked
+    assert!(revoked.contains("revoked"), "{revoked}");
+    let listed = stdout(&cli(&["web", "token", "list"]).await.unwrap());
+    assert!(
+        listed.contains("revoked") && !listed.contains("active"),
+        "{listed}"
+    );
+    stop.cancel();
 }

@@ -246,6 +246,7 @@ pub async fn rebuild(
         sqlx::query(&format!("TRUNCATE {}", projection.tables().join(", ")))
             .execute(&mut *tx)
             .await?;
+        models::audit::forget(&mut tx, projection.stream()).await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE projection = $1")
             .bind(projection.name())
             .execute(&mut *tx)
@@ -447,6 +448,7 @@ async fn apply_with_checkpoint(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     projection.apply(&mut tx, events).await?;
+    models::audit::record(&mut tx, projection.stream(), events).await?;
     store_checkpoint(&mut tx, projection, last).await?;
     tx.commit().await
 }

@@ -8,8 +8,14 @@
 //! * [`session`]: sessions, the cookie, CSRF tokens and the `Origin` check.
 //! * [`login`]: the login link's page, logging in and out.
 //! * [`pages`]: the pages, server-rendered with maud (escaped by default), no script: the
-//!   dashboard, reports, users, payments, dead letters, scheduler jobs, projections.
+//!   dashboard, reports, vacancies, users (grant, refund), payments, channels and their rules
+//!   (saved after a backtest), categories, dead letters, scheduler jobs, projections, the
+//!   audit log.
+//! * [`api`]: the content API under `/api/v1` (bearer tokens, an OpenAPI 3.1 document).
+//! * [`feeds`]: subscribers' personal Atom feeds.
 
+pub mod api;
+pub mod feeds;
 pub mod login;
 pub mod pages;
 pub mod session;
@@ -34,6 +40,10 @@ pub struct WebConfig {
     pub admins: Vec<i64>,
     /// A session unused this long is over.
     pub session_idle: Duration,
+    /// Requests each content API token may make a minute (`/api/v1`); more are answered 429.
+    pub api_requests_per_minute: u32,
+    /// Subscribers' personal Atom feeds (`FEED_SECRET`); none without it.
+    pub feeds: Option<bots::feeds::FeedLinks>,
 }
 
 impl WebConfig {
@@ -42,17 +52,21 @@ impl WebConfig {
             public_url,
             admins,
             session_idle: Duration::from_secs(12 * 60 * 60),
+            api_requests_per_minute: 120,
+            feeds: None,
         }
     }
 }
 
 /// The web UI's dependencies. The main bot, when given, updates the admins' Telegram copies of
-/// a report judged here, as its own buttons do.
+/// a report judged here, as its own buttons do, and refunds Stars payments.
 pub struct Web {
     pub bus: Bus,
     pub pool: PgPool,
     pub config: WebConfig,
     pub main_bot: Option<teloxide::Bot>,
+    /// The YooKassa shop, when configured: refunds of its payments go through it.
+    pub yookassa: Option<billing::yookassa::YooKassa>,
 }
 
 pub type State = Arc<Web>;
@@ -73,6 +87,7 @@ pub fn router(web: State) -> Router {
         .route("/", get(pages::dashboard::show))
         .route("/login", get(login::explain).post(login::log_in))
         .route("/login/{token}", get(login::confirm))
+        .route("/feeds/{user_id}/{token}/{file}", get(feeds::serve))
         .route("/logout", post(login::log_out))
         .route("/reports", get(pages::reports::list))
         .route(
@@ -82,6 +97,10 @@ pub fn router(web: State) -> Router {
         .route("/users", get(pages::users::list))
         .route("/users/{user_id}", get(pages::users::show))
         .route("/users/{user_id}/grant", post(pages::users::grant))
+        .route(
+            "/users/{user_id}/payments/{payment_id}/refund",
+            post(pages::users::refund),
+        )
         .route("/vacancies", get(pages::vacancies::list))
         .route(
             "/vacancies/{chat_id}/{message_id}",
@@ -92,6 +111,25 @@ pub fn router(web: State) -> Router {
             post(pages::vacancies::correct),
         )
         .route("/payments", get(pages::payments::show))
+        .route(
+            "/channels",
+            get(pages::channels::list).post(pages::channels::add),
+        )
+        .route(
+            "/channels/{key}",
+            get(pages::channels::show).post(pages::channels::save),
+        )
+        .route("/channels/{key}/remove", post(pages::channels::remove))
+        .route(
+            "/channels/{key}/rules",
+            get(pages::rules::show).post(pages::rules::test_or_save),
+        )
+        .route(
+            "/categories",
+            get(pages::categories::list).post(pages::categories::add),
+        )
+        .route("/categories/{slug}", post(pages::categories::save))
+        .route("/categories/{slug}/retire", post(pages::categories::retire))
         .route("/dead-letters", get(pages::operations::dead_letters))
         .route(
             "/dead-letters/{sequence}/replay",
@@ -104,6 +142,8 @@ pub fn router(web: State) -> Router {
         .route("/jobs", get(pages::operations::jobs))
         .route("/jobs/{job}/run", post(pages::operations::run_job))
         .route("/projections", get(pages::operations::projections))
+        .nest("/api/v1", api::router(&web.config))
+        .route("/audit", get(pages::audit::show))
         .with_state(web)
 }
 

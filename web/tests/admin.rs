@@ -480,6 +480,7 @@ async fn vacancies_are_found_by_their_filters_and_corrected_naming_the_admin() {
             slug: slug.into(),
             name: name.into(),
             order: order as i32,
+            admin_id: None,
         }));
     }
     events.extend(testkit::events::vacancy(
@@ -568,6 +569,372 @@ async fn vacancies_are_found_by_their_filters_and_corrected_naming_the_admin() {
             .await
             .unwrap()
             .contains("(исправлено)")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rules_are_saved_only_after_their_backtest_and_every_catalog_edit_names_the_admin() {
+    // given a channel whose stored posts are a vacancy and a resume, and a logged-in admin
+    let site = open_site().await;
+    site.given_a_channel(
+        -100_123,
+        &[
+            "Вакансия: нужен Python-разработчик",
+            "Резюме: ищу работу, Python",
+        ],
+    )
+    .await;
+    let session = site.log_in(ADMIN).await;
+    let listed = site.get("/channels", Some(&session)).await;
+    assert!(listed.text().await.unwrap().contains("-100123"));
+
+    // when the admin tests rules forbidding «резюме»
+    let rules = "/channels/-100123/rules";
+    let tested = site
+        .post(
+            rules,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("forbid", "резюме"),
+                ("step", "test"),
+            ],
+        )
+        .await;
+    // then the backtest shows the resume would stop passing, and offers to save
+    assert_eq!(tested.status(), 200);
+    let page = tested.text().await.unwrap();
+    assert!(page.contains("Перестанут проходить — 1"), "{page}");
+    assert!(page.contains("Резюме: ищу работу, Python"), "{page}");
+    let fingerprint = value_of(&page, "tested");
+
+    // when other rules are saved with that backtest's fingerprint
+    let sneaked = site
+        .post(
+            rules,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("forbid", "python"),
+                ("step", "save"),
+                ("tested", &fingerprint),
+            ],
+        )
+        .await;
+    // then nothing is saved: they are tested first
+    assert!(
+        sneaked
+            .text()
+            .await
+            .unwrap()
+            .contains("изменились после проверки")
+    );
+    // and a post from another site is refused
+    let foreign = site
+        .post(
+            rules,
+            Some(&session),
+            Some(EVIL),
+            &[
+                ("csrf", &session.csrf),
+                ("forbid", "резюме"),
+                ("step", "save"),
+                ("tested", &fingerprint),
+            ],
+        )
+        .await;
+    assert_eq!(foreign.status(), 403);
+    assert!(
+        !site
+            .catalog_events()
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::ChannelRulesSet(_)))
+    );
+
+    // when the tested rules are saved
+    let saved = site
+        .post(
+            rules,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("forbid", "резюме"),
+                ("step", "save"),
+                ("tested", &fingerprint),
+            ],
+        )
+        .await;
+    // then they are one ChannelRulesSet naming the admin
+    assert_eq!(saved.status(), 303);
+    let set: Vec<_> = site
+        .catalog_events()
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ChannelRulesSet(set) => Some(set),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].scope, schemas::RuleScope::Channel("-100123".into()));
+    assert_eq!(set[0].rules.forbid, ["резюме"]);
+    assert_eq!(set[0].admin_id, Some(ADMIN));
+
+    // when a channel is added with a hostile title, a bad username refused, then it is removed
+    let bad = site
+        .post(
+            "/channels",
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("username", "@x'--"),
+                ("title", "X"),
+                ("kind", "channel"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let added = site
+        .post(
+            "/channels",
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("username", "@new_jobs"),
+                ("title", "<b>Новые</b>"),
+                ("kind", "group"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+    let shown = site
+        .get("/channels/@new_jobs", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("&lt;b&gt;Новые&lt;/b&gt;") && !shown.contains("<b>Новые"),
+        "{shown}"
+    );
+    let unsure = site
+        .post(
+            "/channels/@new_jobs/remove",
+            Some(&session),
+            Some(&site.url),
+            &[("csrf", &session.csrf)],
+        )
+        .await;
+    assert_eq!(unsure.status(), 303);
+    site.post(
+        "/channels/@new_jobs/remove",
+        Some(&session),
+        Some(&site.url),
+        &[("csrf", &session.csrf), ("sure", "on")],
+    )
+    .await;
+
+    // and categories are added (a bad slug refused), renamed and retired
+    let bad_slug = site
+        .post(
+            "/categories",
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("slug", "Q A"),
+                ("name", "QA"),
+                ("order", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_slug.status(), 422);
+    for (path, form) in [
+        (
+            "/categories",
+            vec![("slug", "qa"), ("name", "Тесты"), ("order", "3")],
+        ),
+        (
+            "/categories/qa",
+            vec![("name", "Тестирование"), ("order", "2")],
+        ),
+        ("/categories/qa/retire", vec![("sure", "on")]),
+    ] {
+        let mut form = form;
+        form.push(("csrf", &session.csrf));
+        let response = site
+            .post(path, Some(&session), Some(&site.url), &form)
+            .await;
+        assert_eq!(response.status(), 303, "{path}");
+    }
+
+    // then each change is a catalog event naming the admin, in order
+    let named: Vec<(&str, Option<i64>)> = site
+        .catalog_events()
+        .await
+        .iter()
+        .filter_map(|e| Some((e.event_type(), e.acting_admin()?)))
+        .map(|(t, a)| (t, Some(a)))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("ChannelRulesSet", Some(ADMIN)),
+            ("ChannelConfigured", Some(ADMIN)),
+            ("ChannelRemoved", Some(ADMIN)),
+            ("CategoryDefined", Some(ADMIN)),
+            ("CategoryDefined", Some(ADMIN)),
+            ("CategoryRetired", Some(ADMIN)),
+        ]
+    );
+    // and the audit log lists them, the admin's login too
+    testkit::eventually("the audit log", async || {
+        let log = site
+            .get("/audit", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap();
+        [
+            "правила изменены",
+            "канал убран",
+            "категория убрана",
+            "вход в веб",
+        ]
+        .iter()
+        .all(|action| log.contains(action))
+    })
+    .await;
+    let others = site
+        .get(&format!("/audit?admin={OTHER_ADMIN}"), Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(others.contains("Действий нет"), "{others}");
+}
+
+/// The value of the hidden field `name` on a page.
+fn value_of(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_stars_payment_is_refunded_from_the_users_page_naming_the_admin() {
+    // given a subscriber who paid 300 ⭐ through the main bot
+    let site = open_site().await;
+    let mut events = testkit::events::subscriber(808, &["design"], 3);
+    events.push(Envelope::new(schemas::PaymentCreated {
+        payment_id: "st-808-1".into(),
+        user_id: 808,
+        plan: "month".into(),
+        days: 30,
+        provider: schemas::Provider::Stars,
+        amount: schemas::Money {
+            minor: 300,
+            currency: schemas::Currency::Xtr,
+        },
+        provider_payment_id: None,
+    }));
+    site.app.given(&events).await;
+    site.telegram
+        .successful_payment("rh_main_bot", 808, "st-808-1", 300, "charge-808-1")
+        .unwrap();
+    let session = site.log_in(ADMIN).await;
+    testkit::eventually("the payment on the user's page", async || {
+        let page = site
+            .get("/users/808", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap();
+        page.contains("Вернуть деньги")
+    })
+    .await;
+    let refund = "/users/808/payments/st-808-1/refund";
+
+    // when the admin asks without ticking «да», or from another site
+    let unsure = site
+        .post(
+            refund,
+            Some(&session),
+            Some(&site.url),
+            &[("csrf", &session.csrf), ("reason", "ошибка")],
+        )
+        .await;
+    let foreign = site
+        .post(
+            refund,
+            Some(&session),
+            Some(EVIL),
+            &[
+                ("csrf", &session.csrf),
+                ("reason", "ошибка"),
+                ("sure", "on"),
+            ],
+        )
+        .await;
+    // then nothing is refunded
+    assert_eq!(unsure.status(), 422);
+    assert_eq!(foreign.status(), 403);
+    assert!(
+        site.app
+            .bus
+            .read_subject("rh.payments.refunded.>")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // when they refund it
+    let refunded = site
+        .post(
+            refund,
+            Some(&session),
+            Some(&site.url),
+            &[
+                ("csrf", &session.csrf),
+                ("reason", "двойное списание"),
+                ("sure", "on"),
+            ],
+        )
+        .await;
+    // then Telegram returned the Stars and the refund is one event naming the admin
+    assert_eq!(refunded.status(), 303);
+    assert_eq!(refunded.headers()["location"], "/users/808?done=refunded");
+    testkit::eventually("the refund recorded", async || {
+        let recorded = site
+            .app
+            .bus
+            .read_subject("rh.payments.refunded.>")
+            .await
+            .unwrap();
+        matches!(&recorded[..], [one] if matches!(&one.envelope.event,
+            Event::PaymentRefunded(r) if r.admin_id == Some(ADMIN) && r.amount.minor == 300))
+    })
+    .await;
+    // and the page no longer offers it
+    testkit::eventually("the page updated", async || {
+        let page = site
+            .get("/users/808", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap();
+        page.contains("возвращено 300") && !page.contains("Вернуть деньги")
     })
     .await;
 }

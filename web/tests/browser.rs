@@ -211,5 +211,64 @@ async fn an_admin_logs_in_from_the_bot_judges_a_report_and_grants_days_in_a_brow
         handled.handled.as_ref().unwrap().operator,
         format!("admin:{ADMIN}")
     );
+
+    // when they open a channel's rules, forbid «резюме» and test them on its stored posts
+    site.given_a_channel(
+        -100_124,
+        &["Вакансия: нужен дизайнер", "Резюме: дизайнер ищет работу"],
+    )
+    .await;
+    client
+        .goto(&format!("{}/channels", site.url))
+        .await
+        .unwrap();
+    wait_for_text(&client, "-100124").await;
+    screenshot(&client, "channels").await;
+    client
+        .goto(&format!("{}/channels/-100124/rules", site.url))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("textarea[name=forbid]"))
+        .await
+        .unwrap()
+        .send_keys("резюме")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[contains(., 'Проверить')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the backtest shows the resume would stop passing
+    wait_for_text(&client, "Перестанут проходить — 1").await;
+    screenshot(&client, "rules-backtest").await;
+    // when they save the rules they saw tested
+    client
+        .find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // then the page says so, and the change is a ChannelRulesSet naming the admin
+    wait_for_text(&client, "Правила сохранены").await;
+    let saved = site.catalog_events().await;
+    assert!(saved.iter().any(|e| matches!(e,
+        Event::ChannelRulesSet(set) if set.admin_id == Some(ADMIN) && set.rules.forbid == ["резюме"])));
+    // and the audit log lists it
+    testkit::eventually("the rules change in the audit log", async || {
+        client.goto(&format!("{}/audit", site.url)).await.unwrap();
+        client.source().await.unwrap().contains("правила изменены")
+    })
+    .await;
+    screenshot(&client, "audit").await;
+    client
+        .goto(&format!("{}/categories", site.url))
+        .await
+        .unwrap();
+    screenshot(&client, "categories").await;
     client.close().await.unwrap();
 }

@@ -1,6 +1,7 @@
 //! One module per read model: which tables it owns and how a batch of its stream's events
 //! changes them. Upserts are guarded by `last_seq`, so applying an event twice changes nothing.
 
+pub mod audit;
 pub mod catalog;
 pub mod classifications;
 pub mod deliveries;

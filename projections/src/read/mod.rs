@@ -4,6 +4,8 @@
 //!
 //! Each function takes the pool and returns named rows; none writes (the projectors do).
 
+pub mod api;
+pub mod audit;
 pub mod catalog;
 pub mod deliveries;
 pub mod payments;

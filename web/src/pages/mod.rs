@@ -2,10 +2,14 @@
 //! paging, the notes an action leaves, times in Moscow. maud escapes everything it is given,
 //! so a post's `<script>` shows as text.
 
+pub mod audit;
+pub mod categories;
+pub mod channels;
 pub mod dashboard;
 pub mod operations;
 pub mod payments;
 pub mod reports;
+pub mod rules;
 pub mod users;
 pub mod vacancies;
 
@@ -32,6 +36,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;pad
 .muted{color:#666}.error{color:#b00020}.done{background:#e8f5e9;padding:.5rem;border-radius:.25rem}
 .bar{background:#4a7;height:.8rem;display:inline-block;vertical-align:middle}
 button{padding:.4rem .8rem;margin:.15rem}input,select{padding:.35rem;margin:.15rem}
+td code{word-break:break-all}
 ";
 
 /// A whole page: the nav (when logged in) and `body`.
@@ -53,9 +58,12 @@ pub fn layout(title: &str, admin: Option<&Admin>, body: Markup) -> Html<String> 
                         a href="/vacancies" { "Вакансии" }
                         a href="/users" { "Пользователи" }
                         a href="/payments" { "Платежи" }
+                        a href="/channels" { "Каналы" }
+                        a href="/categories" { "Категории" }
                         a href="/dead-letters" { "Мёртвые письма" }
                         a href="/jobs" { "Задачи" }
                         a href="/projections" { "Проекции" }
+                        a href="/audit" { "Журнал" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(admin.csrf);
                             span.muted { "admin " (admin.admin_id) " " }
@@ -132,6 +140,16 @@ pub fn pager(path: &str, query: &str, page: i64, rows: usize) -> Markup {
             @if rows as i64 == PAGE_SIZE && page < LAST_PAGE { " " a href=(link(page + 1)) { "Дальше →" } }
         }
     }
+}
+
+/// A form refused for what was typed in it (422), with the way back to the list.
+pub fn not_saved(admin: &Admin, why: &str, back: &str, back_text: &str) -> Response {
+    let body = html! { p.error { (why) } p { a href=(back) { (back_text) } } };
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        layout("Не сохранено", Some(admin), body),
+    )
+        .into_response()
 }
 
 /// A moment as admins read it (Moscow).

@@ -1,5 +1,7 @@
 //! Users: a search by id, @username or name; one user's access, categories, payments and whole
-//! event history; granting days (`billing::activate::grant`, the CLI's grant, naming the admin).
+//! event history; granting days (`billing::activate::grant`, the CLI's grant, naming the admin)
+//! and refunding a payment (`billing::refund::Refunds`, the CLI's `billing refund`: the money
+//! goes back through its provider, then `PaymentRefunded` names the admin).
 
 use axum::Form;
 use axum::extract::{Path, Query, State as Extract};
@@ -103,7 +105,12 @@ pub async fn show(
         None => profile.first_name.clone(),
     };
     let body = html! {
-        @if shown.done.as_deref() == Some("granted") { p.done { "✅ Дни добавлены." } }
+        @match shown.done.as_deref() {
+            Some("granted") => p.done { "✅ Дни добавлены." },
+            Some("refunded") => p.done { "↩️ Деньги возвращены, неиспользованные дни сняты." },
+            Some("refund-pending") => p.done { "↩️ ЮKassa приняла возврат и завершает его: он появится здесь с её уведомлением." },
+            _ => {},
+        }
         table {
             tr { th { "id" } td { (user_id) } }
             tr { th { "Доступ" } td id="access" { (access_text(access.trial_ends_at, access.paid_until)) } }
@@ -120,13 +127,23 @@ pub async fn show(
         @if payments.is_empty() { p.muted { "Платежей нет." } }
         @else {
             table {
-                tr { th { "Когда" } th { "План" } th { "Сумма" } th { "Статус" } }
+                tr { th { "Когда" } th { "План" } th { "Сумма" } th { "Статус" } th { "Возврат" } }
                 @for payment in &payments {
                     tr {
                         td { (moment(payment.created_at)) }
                         td { (payment.plan) " · " (payment.provider) }
                         td { (payment.amount_minor) " " (payment.currency) }
-                        td { (payment.status) }
+                        td { (payment.status) @if payment.refunded_minor > 0 { " (возвращено " (payment.refunded_minor) ")" } }
+                        td {
+                            @if payment.status == "succeeded" && payment.refunded_minor < payment.amount_minor {
+                                form method="post" action=(format!("/users/{user_id}/payments/{}/refund", payment.payment_id)) {
+                                    input type="hidden" name="csrf" value=(admin.csrf);
+                                    input type="text" name="reason" maxlength="200" placeholder="причина" required;
+                                    label { input type="checkbox" name="sure" value="on" required; " да" }
+                                    button type="submit" { "Вернуть деньги" }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -182,4 +199,74 @@ pub async fn grant(
     }
     billing::activate::grant(&web.bus, user_id, days, admin.admin_id, reason).await?;
     Ok(Redirect::to(&format!("/users/{user_id}?done=granted")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    sure: Option<String>,
+}
+
+pub async fn refund(
+    Extract(web): Extract<State>,
+    admin: Admin,
+    headers: HeaderMap,
+    Path((user_id, payment_id)): Path<(i64, String)>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, Failure> {
+    if let Err(refused) = session::check_form(&admin, &headers, &web.config, &form.csrf) {
+        return Ok(refused.into_response());
+    }
+    let reason = form.reason.trim();
+    if form.sure.is_none() || reason.is_empty() || reason.chars().count() > 200 {
+        let body = html! { p.error { "Нужны причина до 200 знаков и галочка «да»." } };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            layout("Возврат не оформлен", Some(&admin), body),
+        )
+            .into_response());
+    }
+    let theirs = read::payments::recent(&web.pool, Some(user_id), i64::MAX)
+        .await?
+        .into_iter()
+        .any(|p| p.payment_id == payment_id);
+    if !theirs {
+        return Ok(Redirect::to(&format!("/users/{user_id}")).into_response());
+    }
+    let refunds = billing::refund::Refunds {
+        bus: &web.bus,
+        yookassa: web.yookassa.as_ref(),
+        bot: web.main_bot.as_ref(),
+    };
+    let request = billing::refund::RefundRequest {
+        payment_id,
+        admin_id: admin.admin_id,
+        reason: reason.to_owned(),
+    };
+    match refunds.refund(&request).await {
+        Ok(billing::refund::Requested::Refunded(_)) => {
+            Ok(Redirect::to(&format!("/users/{user_id}?done=refunded")).into_response())
+        }
+        Ok(billing::refund::Requested::Pending { .. }) => {
+            Ok(Redirect::to(&format!("/users/{user_id}?done=refund-pending")).into_response())
+        }
+        Err(error) => {
+            // The provider refused or is unreachable, or is not configured here: nothing was
+            // recorded, the admin may try again.
+            tracing::warn!(%user_id, error = %format!("{error:#}"), "a refund from the web UI failed");
+            let body = html! {
+                p.error { "Возврат не прошёл: " (format!("{error:#}")) }
+                p { a href=(format!("/users/{user_id}")) { "К пользователю" } }
+            };
+            Ok((
+                axum::http::StatusCode::BAD_GATEWAY,
+                layout("Возврат не прошёл", Some(&admin), body),
+            )
+                .into_response())
+        }
+    }
 }

@@ -11,6 +11,8 @@ use testkit::{FakeTelegram, eventually};
 pub const ADMIN: i64 = 501;
 pub const OTHER_ADMIN: i64 = 502;
 const MAIN: &str = "8000:main-secret";
+/// Signs the subscribers' feed URLs the main bot shows and the web UI serves.
+pub const FEED_SECRET: &str = "feed-secret-for-tests";
 
 pub struct Site {
     pub app: testkit::App,
@@ -35,10 +37,12 @@ pub async fn open_site() -> Site {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let public_url = url::Url::parse(&format!("{url}/")).unwrap();
     let admins = vec![ADMIN, OTHER_ADMIN];
+    let feeds = bots::feeds::FeedLinks::new(public_url.clone(), FEED_SECRET);
     let config = MainBotConfig {
         poll_timeout: 1,
         admin_ids: admins.clone(),
         web_public_url: Some(public_url.clone()),
+        feeds: Some(feeds.clone()),
         ..MainBotConfig::default()
     };
     let main_bot = MainBot::new(bot.clone(), app.bus.clone(), app.db.pool.clone(), config);
@@ -46,8 +50,12 @@ pub async fn open_site() -> Site {
     let web = web::Web {
         bus: app.bus.clone(),
         pool: app.db.pool.clone(),
-        config: web::WebConfig::new(public_url, admins),
+        config: web::WebConfig {
+            feeds: Some(feeds),
+            ..web::WebConfig::new(public_url, admins)
+        },
         main_bot: Some(bot),
+        yookassa: None,
     };
     tokio::spawn(web::run(web, listener, app.shutdown.clone()));
     let http = reqwest::Client::builder()
@@ -179,6 +187,37 @@ impl Site {
             .sequence
     }
 
+    /// A catalog channel `chat_id` titled «Jobs» (no rules of its own, none global), whose
+    /// stored posts are `posts`.
+    pub async fn given_a_channel(&self, chat_id: i64, posts: &[&str]) {
+        let mut events = vec![schemas::Envelope::new(schemas::ChannelConfigured {
+            chat_id,
+            username: None,
+            title: "Jobs".into(),
+            kind: schemas::ChannelKind::Channel,
+            enabled: true,
+            admin_id: None,
+        })];
+        for (id, text) in posts.iter().enumerate() {
+            let key = schemas::MessageKey::new(chat_id, id as i64 + 1);
+            let received = testkit::events::vacancy(key, text, "HR", &[]).remove(0);
+            events.push(received);
+        }
+        self.app.given(&events).await;
+    }
+
+    /// The catalog events on CATALOG, oldest first.
+    pub async fn catalog_events(&self) -> Vec<schemas::Event> {
+        self.app
+            .bus
+            .read_subject(&schemas::Area::Catalog.wildcard())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|stored| stored.envelope.event)
+            .collect()
+    }
+
     /// `admin` logs in through a link from the bot.
     pub async fn log_in(&self, admin: i64) -> Session {
         let link = self.link_from_bot(admin).await;
@@ -193,4 +232,42 @@ pub fn csrf_in(page: &str) -> String {
         .unwrap_or_else(|| panic!("no CSRF field in {page}"))
         + "name=\"csrf\" value=\"".len();
     page[start..start + 64].to_owned()
+}
+
+// The content API (`web/tests/api.rs`).
+
+impl Site {
+    /// A fresh API token named `name`, made as `remotehunt web token create` makes it, once the
+    /// read models know it.
+    pub async fn api_token(&self, name: &str) -> String {
+        let issued = web::api::tokens::issue(&self.app.bus, &self.app.db.pool, name, None)
+            .await
+            .unwrap();
+        self.users_projected(issued.sequence).await;
+        issued.token
+    }
+
+    /// Waits until the users projection has applied USERS sequence `sequence`.
+    pub async fn users_projected(&self, sequence: u64) {
+        let users = projections::Projection::Users;
+        let timeout = std::time::Duration::from_secs(10);
+        let seen = projections::wait_for(&self.app.db.pool, users.name(), sequence, timeout)
+            .await
+            .unwrap();
+        assert!(seen, "the users projection did not reach {sequence}");
+    }
+
+    /// `GET path` (from `/`, e.g. `/api/v1/vacancies`) with `token` as the bearer, if any.
+    pub async fn api_get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The client the helpers use (no redirects followed), for requests they don't make.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
 }
