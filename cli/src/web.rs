@@ -89,6 +89,7 @@ pub async fn run(
         },
         main_bot: bots.main_bot()?,
         yookassa,
+        past_days: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

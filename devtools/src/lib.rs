@@ -11,6 +11,7 @@
 //! * [`bench_bots`]: the main bot's replies when many users write at once.
 //! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
 //! * [`bench_scheduler`]: expiry notices at scale: planning, the main bot's sender, kills.
+//! * [`bench_web`]: the admin web UI and the content API over production-size read models.
 //! * [`fake_telegram`]: `remotehunt dev telegram`, the fake Bot API for development.
 
 mod backbone;
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod bench_bots;
 pub mod bench_delivery;
 pub mod bench_scheduler;
+pub mod bench_web;
 pub mod demo;
 mod demo_live;
 mod demo_scheduler;

@@ -88,3 +88,13 @@ pub async fn user_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
         .fetch_all(pool)
         .await
 }
+
+/// How big the read models a benchmark loaded are: users, vacancies, succeeded payments.
+pub async fn read_model_sizes(pool: &PgPool) -> sqlx::Result<(i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM vacancies),
+                (SELECT count(*) FROM payments WHERE status = 'succeeded')",
+    )
+    .fetch_one(pool)
+    .await
+}

@@ -67,6 +67,8 @@ pub struct Web {
     pub main_bot: Option<teloxide::Bot>,
     /// The YooKassa shop, when configured: refunds of its payments go through it.
     pub yookassa: Option<billing::yookassa::YooKassa>,
+    /// The dashboard's chart of the days before today, kept a few minutes.
+    pub past_days: pages::dashboard::PastDays,
 }
 
 pub type State = Arc<Web>;

@@ -507,9 +507,17 @@ async fn vacancies_are_found_by_their_filters_and_corrected_naming_the_admin() {
     let design_path = format!("/vacancies/{}/{}", design.chat_id, design.message_id);
     let texts_path = format!("/vacancies/{}/{}", texts.chat_id, texts.message_id);
 
-    // when the admin filters by text, category, kind and channel
+    // when the admin filters by text, category, kind, channel and days
     // then each finds exactly what it names; wildcards and injections match literally
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .format("%Y-%m-%d")
+        .to_string();
+    let from_today = format!("from={today}&to={today}");
     for (query, design_found, texts_found) in [
+        (from_today.as_str(), true, true),
+        ("from=2020-01-01&to=2020-01-31", false, false),
+        ("from=not-a-day", true, true),
         (
             "q=%D0%B4%D0%B8%D0%B7%D0%B0%D0%B9%D0%BD%D0%B5%D1%80",
             true,

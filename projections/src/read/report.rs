@@ -102,13 +102,14 @@ pub async fn day(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) -> sql
         end,
     )
     .await?;
+    // The day's payments that were their user's first (after a trial): the day's payments
+    // only, each checked for an earlier one through `payments_by_user`.
     let trials_converted = count(
         pool,
-        "SELECT count(*) FROM (
-           SELECT p.user_id, min(p.paid_at) AS first_paid FROM payments p
+        "SELECT count(DISTINCT p.user_id) FROM payments p
            JOIN users u ON u.user_id = p.user_id AND u.trial_started_at IS NOT NULL
-           WHERE p.paid_at IS NOT NULL GROUP BY p.user_id) f
-         WHERE f.first_paid >= $1 AND f.first_paid < $2",
+          WHERE p.paid_at >= $1 AND p.paid_at < $2
+            AND NOT EXISTS (SELECT 1 FROM payments q WHERE q.user_id = p.user_id AND q.paid_at < p.paid_at)",
         start,
         end,
     )
@@ -231,13 +232,19 @@ pub async fn day(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) -> sql
         sqlx::query_scalar("SELECT count(*) FROM reports WHERE resolution IS NULL")
             .fetch_one(pool)
             .await?;
+    // Counted first, named after: only the five winners' titles are looked up (the channel's,
+    // else its latest post's).
     let top_channels = sqlx::query_as(&format!(
-        "SELECT v.chat_id, coalesce(max(ch.title), max(m.chat_title), max(m.chat_username), v.chat_id::text) AS title,
-                count(*) AS vacancies
-         FROM vacancies v JOIN messages m USING (chat_id, message_id)
-         LEFT JOIN channels ch ON ch.chat_id = v.chat_id
-         WHERE v.kind = 'vacancy' AND {}
-         GROUP BY v.chat_id ORDER BY vacancies DESC, v.chat_id LIMIT 5",
+        "SELECT t.chat_id,
+                coalesce((SELECT max(ch.title) FROM channels ch WHERE ch.chat_id = t.chat_id),
+                         (SELECT coalesce(m.chat_title, m.chat_username) FROM messages m
+                           WHERE m.chat_id = t.chat_id ORDER BY m.message_id DESC LIMIT 1),
+                         t.chat_id::text) AS title,
+                t.vacancies
+         FROM (SELECT v.chat_id, count(*) AS vacancies FROM vacancies v
+                WHERE v.kind = 'vacancy' AND {}
+                GROUP BY v.chat_id ORDER BY vacancies DESC, v.chat_id LIMIT 5) t
+         ORDER BY t.vacancies DESC, t.chat_id",
         in_day("v.classified_at")
     ))
     .bind(start)
@@ -285,41 +292,62 @@ pub struct ChartDay {
     /// Users with a paid period (a succeeded payment's days) covering the day's end.
     pub paying_subscribers: i64,
     pub vacancies: i64,
+    /// What the day's succeeded payments brought in, net of their refunds: kopecks of roubles.
+    pub revenue_rub_minor: i64,
+    /// The same in Telegram Stars.
+    pub revenue_stars: i64,
 }
 
-/// The chart's figures for each `[start, end)` of `days`.
+/// Each day of the chart, `[start, end)` of `days`, in SQL: a row per day, in order.
+const CHART_DAYS: &str = "unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS d(start_at, end_at, n)";
+
+/// The chart's figures for each `[start, end)` of `days`: two statements whatever the number
+/// of days (a statement per figure and day was 56 round trips for a 14-day chart).
 pub async fn chart(
     pool: &PgPool,
     days: &[(DateTime<Utc>, DateTime<Utc>)],
 ) -> sqlx::Result<Vec<ChartDay>> {
-    let mut out = Vec::with_capacity(days.len());
-    for &(start, end) in days {
-        let new_users = count(
-            pool,
-            "SELECT count(*) FROM users WHERE registered_at >= $1 AND registered_at < $2",
-            start,
-            end,
+    let starts: Vec<DateTime<Utc>> = days.iter().map(|(start, _)| *start).collect();
+    let ends: Vec<DateTime<Utc>> = days.iter().map(|(_, end)| *end).collect();
+    let counts: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT
+           (SELECT count(*) FROM users u WHERE u.registered_at >= d.start_at AND u.registered_at < d.end_at),
+           (SELECT count(*) FROM vacancies v
+             WHERE v.kind = 'vacancy' AND v.classified_at >= d.start_at AND v.classified_at < d.end_at),
+           (SELECT coalesce(sum(p.amount_minor - p.refunded_minor) FILTER (WHERE p.currency = 'RUB'), 0)::bigint
+              FROM payments p WHERE p.paid_at >= d.start_at AND p.paid_at < d.end_at),
+           (SELECT coalesce(sum(p.amount_minor - p.refunded_minor) FILTER (WHERE p.currency = 'XTR'), 0)::bigint
+              FROM payments p WHERE p.paid_at >= d.start_at AND p.paid_at < d.end_at)
+         FROM {CHART_DAYS} ORDER BY d.n"
+    ))
+    .bind(&starts)
+    .bind(&ends)
+    .fetch_all(pool)
+    .await?;
+    // Users with a paid period (a succeeded payment's days) covering the day's end.
+    let paying: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT count(DISTINCT p.user_id) FROM {CHART_DAYS}
+           LEFT JOIN payments p ON p.status = 'succeeded' AND p.paid_at < d.end_at
+                               AND p.paid_at + p.days * interval '1 day' >= d.end_at
+          GROUP BY d.n ORDER BY d.n"
+    ))
+    .bind(&starts)
+    .bind(&ends)
+    .fetch_all(pool)
+    .await?;
+    Ok(counts
+        .into_iter()
+        .zip(paying)
+        .map(
+            |((new_users, vacancies, revenue_rub_minor, revenue_stars), paying_subscribers)| {
+                ChartDay {
+                    new_users,
+                    paying_subscribers,
+                    vacancies,
+                    revenue_rub_minor,
+                    revenue_stars,
+                }
+            },
         )
-        .await?;
-        let paying_subscribers = count_at(
-            pool,
-            "SELECT count(DISTINCT user_id) FROM payments
-             WHERE status = 'succeeded' AND paid_at < $1 AND paid_at + days * interval '1 day' >= $1",
-            end,
-        )
-        .await?;
-        let vacancies = count(
-            pool,
-            "SELECT count(*) FROM vacancies WHERE kind = 'vacancy' AND classified_at >= $1 AND classified_at < $2",
-            start,
-            end,
-        )
-        .await?;
-        out.push(ChartDay {
-            new_users,
-            paying_subscribers,
-            vacancies,
-        });
-    }
-    Ok(out)
+        .collect())
 }

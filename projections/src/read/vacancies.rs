@@ -2,7 +2,7 @@
 //! category bots (a post's author), the benchmarks (how many rows) and the demo.
 
 use schemas::MessageKey;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 /// The post's author key (`schemas::Author::key`); `None` when the post or its author is unknown.
 pub async fn author(pool: &PgPool, key: MessageKey) -> sqlx::Result<Option<String>> {
@@ -85,6 +85,10 @@ pub struct Filter {
     pub kind: String,
     /// A channel's chat id.
     pub chat_id: Option<i64>,
+    /// Classified at or after this instant.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Classified before this instant.
+    pub before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A classified post as the admin web UI lists it.
@@ -114,33 +118,46 @@ const FOUND: &str =
            LEFT JOIN messages m ON m.chat_id = v.chat_id AND m.message_id = v.message_id";
 
 /// Classified posts matching `filter`, newest first, `limit` from `offset`. Every filter is
-/// bound, never spliced; the text's LIKE wildcards match literally.
+/// bound, never spliced; the text's LIKE wildcards match literally. Only the filters given are
+/// in the SQL: a `($1 = '' OR …)` the planner cannot see through makes it hash every post of
+/// a category (`bench web`: 140 ms for a page instead of 12 ms over 1,000,000 vacancies).
 pub async fn search(
     pool: &PgPool,
     filter: &Filter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<Found>> {
-    let text = format!("%{}%", super::like_escaped(&filter.text));
-    let sql = format!(
-        "{FOUND}
-          WHERE ($1 = '%%' OR m.text ILIKE $1)
-            AND ($2 = '' OR EXISTS (SELECT 1 FROM vacancy_categories c WHERE c.chat_id = v.chat_id
-                                      AND c.message_id = v.message_id AND c.slug = $2))
-            AND ($3 = '' OR v.kind = $3)
-            AND ($4::bigint IS NULL OR v.chat_id = $4)
-          ORDER BY v.classified_at DESC, v.chat_id, v.message_id
-          LIMIT $5 OFFSET $6"
-    );
-    sqlx::query_as::<_, Found>(&sql)
-        .bind(text)
-        .bind(&filter.category)
-        .bind(&filter.kind)
-        .bind(filter.chat_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(pool)
-        .await
+    let mut sql = QueryBuilder::<Postgres>::new(FOUND);
+    sql.push(" WHERE true");
+    if !filter.text.is_empty() {
+        let text = format!("%{}%", super::like_escaped(&filter.text));
+        sql.push(" AND m.text ILIKE ").push_bind(text);
+    }
+    if !filter.category.is_empty() {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM vacancy_categories c WHERE c.chat_id = v.chat_id
+                 AND c.message_id = v.message_id AND c.slug = ",
+        )
+        .push_bind(&filter.category)
+        .push(")");
+    }
+    if !filter.kind.is_empty() {
+        sql.push(" AND v.kind = ").push_bind(&filter.kind);
+    }
+    if let Some(chat_id) = filter.chat_id {
+        sql.push(" AND v.chat_id = ").push_bind(chat_id);
+    }
+    if let Some(since) = filter.since {
+        sql.push(" AND v.classified_at >= ").push_bind(since);
+    }
+    if let Some(before) = filter.before {
+        sql.push(" AND v.classified_at < ").push_bind(before);
+    }
+    sql.push(" ORDER BY v.classified_at DESC, v.chat_id, v.message_id LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    sql.build_query_as::<Found>().fetch_all(pool).await
 }
 
 /// One classified post, as [`search`] lists it.

@@ -1,4 +1,12 @@
-//! The dashboard: today's figures (Moscow day) and the last 14 days as bars.
+//! The dashboard: today's figures (Moscow day) and the last 14 days as bars. The days before
+//! today change little (a late correction, a refund), so their figures are kept for a few
+//! minutes ([`PastDays`]); today's are counted on every load.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
 
 use axum::extract::State as Extract;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +19,51 @@ use crate::State;
 use crate::session::Admin;
 
 const CHART_DAYS: u64 = 14;
+/// How long a past day's figures are reused.
+const PAST_DAY_FOR: Duration = Duration::from_secs(10 * 60);
+
+type Bounds = (DateTime<Utc>, DateTime<Utc>);
+
+/// The chart's days before today, counted at most every [`PAST_DAY_FOR`]: a 14-day chart over
+/// a million vacancies is most of the dashboard's time (`remotehunt bench web`).
+#[derive(Debug, Default)]
+pub struct PastDays {
+    counted: Mutex<HashMap<Bounds, (Instant, report::ChartDay)>>,
+}
+
+impl PastDays {
+    /// The figures of `days` (the last is today, always counted afresh).
+    pub async fn chart(&self, pool: &sqlx::PgPool, days: &[Bounds]) -> sqlx::Result<Vec<report::ChartDay>> {
+        let now = Utc::now();
+        let kept = |bounds: &Bounds| -> Option<report::ChartDay> {
+            let counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+            counted
+                .get(bounds)
+                .filter(|(at, _)| bounds.1 <= now && at.elapsed() < PAST_DAY_FOR)
+                .map(|(_, figures)| *figures)
+        };
+        let missing: Vec<Bounds> = days.iter().filter(|b| kept(b).is_none()).copied().collect();
+        let fresh = report::chart(pool, &missing).await?;
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        counted.retain(|_, (at, _)| at.elapsed() < PAST_DAY_FOR);
+        for (bounds, figures) in missing.iter().zip(&fresh) {
+            if bounds.1 <= now {
+                counted.insert(*bounds, (Instant::now(), *figures));
+            }
+        }
+        let mut fresh = missing.iter().zip(fresh);
+        Ok(days
+            .iter()
+            .map(|bounds| match counted.get(bounds) {
+                Some((_, figures)) if bounds.1 <= now => *figures,
+                _ => fresh
+                    .find(|(b, _)| *b == bounds)
+                    .map(|(_, f)| f)
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+}
 
 fn money(figures: &[report::Money]) -> String {
     if figures.is_empty() {
@@ -38,16 +91,18 @@ pub async fn show(Extract(web): Extract<State>, admin: Admin) -> Result<Response
         days.push((day, scheduler::runs::day_bounds(zone, day)?));
     }
     let bounds: Vec<_> = days.iter().map(|(_, b)| *b).collect();
-    let chart = report::chart(&web.pool, &bounds).await?;
+    let chart = web.past_days.chart(&web.pool, &bounds).await?;
     let widest = |f: fn(&report::ChartDay) -> i64| chart.iter().map(f).max().unwrap_or(0).max(1);
-    let (users_max, paying_max, vacancies_max) = (
+    let (users_max, paying_max, vacancies_max, rub_max, stars_max) = (
         widest(|d| d.new_users),
         widest(|d| d.paying_subscribers),
         widest(|d| d.vacancies),
+        widest(|d| d.revenue_rub_minor),
+        widest(|d| d.revenue_stars),
     );
-    let bar = |value: i64, max: i64| {
-        let width = value * 100 / max;
-        html! { span.bar style=(format!("width:{width}%")) {} " " (value) }
+    let bar = |value: i64, max: i64, shown: String| {
+        let width = value.max(0) * 100 / max;
+        html! { span.bar style=(format!("width:{width}%")) {} " " (shown) }
     };
     let body = html! {
         h2 { "Сегодня" }
@@ -64,13 +119,15 @@ pub async fn show(Extract(web): Extract<State>, admin: Admin) -> Result<Response
         }
         h2 { "14 дней" }
         table {
-            tr { th { "День" } th { "Новые" } th { "Платящие" } th { "Вакансии" } }
+            tr { th { "День" } th { "Новые" } th { "Платящие" } th { "Вакансии" } th { "Выручка, ₽" } th { "Выручка, ⭐" } }
             @for ((day, _), figures) in days.iter().zip(&chart) {
                 tr {
                     td { (day.format("%d.%m")) }
-                    td { (bar(figures.new_users, users_max)) }
-                    td { (bar(figures.paying_subscribers, paying_max)) }
-                    td { (bar(figures.vacancies, vacancies_max)) }
+                    td { (bar(figures.new_users, users_max, figures.new_users.to_string())) }
+                    td { (bar(figures.paying_subscribers, paying_max, figures.paying_subscribers.to_string())) }
+                    td { (bar(figures.vacancies, vacancies_max, figures.vacancies.to_string())) }
+                    td { (bar(figures.revenue_rub_minor, rub_max, (figures.revenue_rub_minor / 100).to_string())) }
+                    td { (bar(figures.revenue_stars, stars_max, figures.revenue_stars.to_string())) }
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! Vacancies: search by text, filter by category, kind and channel; one post with its
+//! Vacancies: search by text, filter by category, kind, channel and days; one post with its
 //! classification and who got it; an admin's correction of its kind or categories
 //! (`ClassificationCorrected` naming the admin: fan-out takes a non-vacancy back, the
 //! classifier learns from it).
@@ -25,8 +25,21 @@ pub struct Search {
     kind: String,
     #[serde(default)]
     channel: String,
+    /// Classified on or after this Moscow day (`YYYY-MM-DD`, as `<input type=date>` sends it).
+    #[serde(default)]
+    from: String,
+    /// Classified on or before this Moscow day.
+    #[serde(default)]
+    to: String,
     #[serde(flatten)]
     paging: Paging,
+}
+
+/// The start of a Moscow day written `YYYY-MM-DD`; nonsense filters nothing.
+fn day_start(day: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+    let (start, _) = scheduler::runs::day_bounds(chrono_tz::Europe::Moscow, date).ok()?;
+    Some(start)
 }
 
 fn encode(value: &str) -> String {
@@ -47,17 +60,22 @@ pub async fn list(
         category: search.category.chars().take(64).collect(),
         kind: search.kind.chars().take(16).collect(),
         chat_id: search.channel.trim().parse().ok(),
+        since: day_start(&search.from),
+        // Through the end of that day: the next day's start.
+        before: day_start(&search.to).map(|start| start + chrono::Duration::days(1)),
     };
     let page = search.paging.number();
     let found =
         read::vacancies::search(&web.pool, &filter, PAGE_SIZE, search.paging.offset()).await?;
     let categories = read::catalog::active_categories(&web.pool).await?;
     let query = format!(
-        "q={}&category={}&kind={}&channel={}&",
+        "q={}&category={}&kind={}&channel={}&from={}&to={}&",
         encode(&filter.text),
         encode(&filter.category),
         encode(&filter.kind),
-        filter.chat_id.map(|c| c.to_string()).unwrap_or_default()
+        filter.chat_id.map(|c| c.to_string()).unwrap_or_default(),
+        encode(&search.from),
+        encode(&search.to),
     );
     let body = html! {
         form method="get" action="/vacancies" {
@@ -75,6 +93,8 @@ pub async fn list(
                 }
             }
             input type="text" name="channel" value=(search.channel) placeholder="id канала" size="16";
+            label { " с " input type="date" name="from" value=(search.from.chars().take(10).collect::<String>()); }
+            label { " по " input type="date" name="to" value=(search.to.chars().take(10).collect::<String>()); }
             button type="submit" { "Найти" }
         }
         @if found.is_empty() { p.muted { "Ничего не нашлось." } }

@@ -56,6 +56,7 @@ pub async fn open_site() -> Site {
         },
         main_bot: Some(bot),
         yookassa: None,
+        past_days: Default::default(),
     };
     tokio::spawn(web::run(web, listener, app.shutdown.clone()));
     let http = reqwest::Client::builder()
