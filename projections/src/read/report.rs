@@ -299,7 +299,8 @@ pub struct ChartDay {
 }
 
 /// Each day of the chart, `[start, end)` of `days`, in SQL: a row per day, in order.
-const CHART_DAYS: &str = "unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS d(start_at, end_at, n)";
+const CHART_DAYS: &str =
+    "unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS d(start_at, end_at, n)";
 
 /// The chart's figures for each `[start, end)` of `days`: two statements whatever the number
 /// of days (a statement per figure and day was 56 round trips for a 14-day chart).

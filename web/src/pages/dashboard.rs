@@ -33,7 +33,11 @@ pub struct PastDays {
 
 impl PastDays {
     /// The figures of `days` (the last is today, always counted afresh).
-    pub async fn chart(&self, pool: &sqlx::PgPool, days: &[Bounds]) -> sqlx::Result<Vec<report::ChartDay>> {
+    pub async fn chart(
+        &self,
+        pool: &sqlx::PgPool,
+        days: &[Bounds],
+    ) -> sqlx::Result<Vec<report::ChartDay>> {
         let now = Utc::now();
         let kept = |bounds: &Bounds| -> Option<report::ChartDay> {
             let counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
