@@ -14,6 +14,9 @@ pub const MIN_SERVER_VERSION: (u64, u64) = (2, 14);
 /// applies backpressure instead of growing memory.
 const MAX_ACKS_IN_FLIGHT: usize = 8_192;
 
+/// How long a cluster's JetStream may take to come up when its servers start together.
+const CLUSTER_FORMING: Duration = Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("connecting to NATS at {url}: {source}")]
@@ -35,13 +38,18 @@ pub enum ConnectError {
 pub struct Bus {
     pub(crate) client: async_nats::Client,
     pub(crate) js: jetstream::Context,
+    /// The replicas streams are made with when a service creates them (`NATS_REPLICAS`); an
+    /// existing stream is never scaled down to it (see `ensure_streams`).
+    pub(crate) replicas: usize,
 }
 
 impl Bus {
-    /// Connects to `url` (credentials may be in it: `nats://user:pass@host:port`) and checks the
-    /// server version and JetStream.
+    /// Connects to `url` and checks the server version and JetStream. `url` may list several
+    /// servers of a cluster separated by commas (`nats://a:4222,nats://b:4222`): the client
+    /// starts with any that answers and fails over to the others (and to the servers the
+    /// cluster announces). Credentials may be in any of them: `nats://user:pass@host:port`.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let (address, credentials) = split_credentials(url);
+        let (addresses, credentials) = split_servers(url);
         let options = match credentials {
             Some((user, password)) => {
                 async_nats::ConnectOptions::with_user_and_password(user, password)
@@ -52,7 +60,7 @@ impl Bus {
             .name("remotehunt")
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
-            .connect(address.as_str())
+            .connect(addresses.as_slice())
             .await
             .map_err(|source| ConnectError::Connect {
                 url: redact(url),
@@ -66,8 +74,19 @@ impl Bus {
             });
         }
         let bus = Self::from_client(client);
-        if bus.js.query_account().await.is_err() {
-            return Err(ConnectError::NoJetStream { url: redact(url) });
+        // A cluster's JetStream answers only once its nodes have elected a meta leader, a few
+        // seconds after they start together: wait for that, not for a single server.
+        let patience = if info.cluster.is_some() {
+            CLUSTER_FORMING
+        } else {
+            Duration::ZERO
+        };
+        let started = std::time::Instant::now();
+        while bus.js.query_account().await.is_err() {
+            if started.elapsed() >= patience {
+                return Err(ConnectError::NoJetStream { url: redact(url) });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
         Ok(bus)
     }
@@ -79,7 +98,21 @@ impl Bus {
             .max_ack_inflight(MAX_ACKS_IN_FLIGHT)
             .backpressure_on_inflight(true)
             .build(client.clone());
-        Self { client, js }
+        Self {
+            client,
+            js,
+            replicas: 1,
+        }
+    }
+
+    /// The replicas a stream this bus creates gets (1 on a single server, 3 on a cluster).
+    pub fn with_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas.max(1);
+        self
+    }
+
+    pub fn replicas(&self) -> usize {
+        self.replicas
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -104,6 +137,22 @@ pub(crate) fn version_at_least(version: &str, (major, minor): (u64, u64)) -> boo
     have >= (major, minor)
 }
 
+/// The servers of a comma-separated list, without credentials, and the first credentials given.
+fn split_servers(url: &str) -> (Vec<String>, Option<(String, String)>) {
+    let mut credentials = None;
+    let addresses = url
+        .split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .map(|server| {
+            let (address, given) = split_credentials(server);
+            credentials = credentials.take().or(given);
+            address
+        })
+        .collect();
+    (addresses, credentials)
+}
+
 /// Splits `nats://user:password@host:port` into the address and the credentials.
 fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
     match (url.find("://"), url.rfind('@')) {
@@ -118,8 +167,12 @@ fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
     }
 }
 
-/// Hides a password in a URL before it reaches an error or a log.
+/// Hides the passwords in a URL (or a list of them) before it reaches an error or a log.
 pub(crate) fn redact(url: &str) -> String {
+    url.split(',').map(redact_one).collect::<Vec<_>>().join(",")
+}
+
+fn redact_one(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -153,6 +206,21 @@ mod tests {
         assert_eq!(address, "nats://h:4222");
         assert_eq!(credentials, Some(("u".into(), "p".into())));
         assert_eq!(split_credentials("nats://h:4222").1, None);
+    }
+
+    #[test]
+    fn a_cluster_is_given_as_a_comma_separated_list() {
+        let (addresses, credentials) =
+            split_servers("nats://u:p@a:4222, nats://b:4223,nats://c:4224");
+        assert_eq!(
+            addresses,
+            ["nats://a:4222", "nats://b:4223", "nats://c:4224"]
+        );
+        assert_eq!(credentials, Some(("u".into(), "p".into())));
+        assert_eq!(
+            redact("nats://u:p@a:4222,nats://u:p@b:4222"),
+            "nats://u:***@a:4222,nats://u:***@b:4222"
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+mod pinned;
+
 use crate::dead_letter::Origin;
 use crate::definitions::{DLQ_STREAM, Definitions};
 use crate::{Bus, ReadError, headers};
@@ -378,21 +380,22 @@ async fn pump<H: Handler>(
         // Buffer only what will be handled soon: a buffered message's ack_wait is running.
         .max_messages_per_batch((spec.concurrency * 2).clamp(1, 256));
     let mut messages = match &spec.priority_group {
-        // Pulls expire well within the pin's timeout, so a live client keeps its pin and a dead
-        // one loses it quickly.
-        Some(group) => {
+        // Pulls expire well within the pin's timeout and are read all the time, busy or not,
+        // so a live client keeps its pin and a dead one loses it quickly.
+        Some(group) => Incoming::Pinned(pinned::Inbox::start(
             pull.group(group.clone())
                 .heartbeat(Duration::from_millis(500))
                 .expires(Duration::from_secs(2))
                 .messages()
-                .await?
-        }
-        None => {
+                .await?,
+            consumer.cached_info().config.ack_wait,
+        )),
+        None => Incoming::Shared(
             pull.heartbeat(Duration::from_secs(5))
                 .expires(Duration::from_secs(30))
                 .messages()
-                .await?
-        }
+                .await?,
+        ),
     };
     loop {
         let permit = tokio::select! {
@@ -401,15 +404,10 @@ async fn pump<H: Handler>(
         };
         let message = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            message = messages.next() => message,
+            message = messages.next() => message?,
         };
         // Reap finished tasks so the set does not grow.
         while tasks.try_join_next().is_some() {}
-        let message = match message {
-            Some(Ok(message)) => message,
-            Some(Err(error)) => return Err(error.into()),
-            None => return Err(anyhow::anyhow!("message stream ended")),
-        };
         let bus = bus.clone();
         let own = specs.own.clone();
         let handler = handler.clone();
@@ -420,6 +418,24 @@ async fn pump<H: Handler>(
             }
             drop(permit);
         });
+    }
+}
+
+/// A subscription's messages: read as handlers are free, or (pinned) read all the time.
+enum Incoming {
+    Shared(consumer::pull::Stream),
+    Pinned(pinned::Inbox),
+}
+
+impl Incoming {
+    async fn next(&mut self) -> anyhow::Result<async_nats::jetstream::Message> {
+        match self {
+            Incoming::Shared(messages) => match messages.next().await {
+                Some(message) => Ok(message?),
+                None => Err(anyhow::anyhow!("message stream ended")),
+            },
+            Incoming::Pinned(inbox) => inbox.next().await,
+        }
     }
 }
 

@@ -212,6 +212,16 @@ impl Definitions {
         Ok(definitions)
     }
 
+    /// Every stream kept in `replicas` copies, one per server of a cluster (consumers have no
+    /// count of their own: they follow their stream's).
+    pub fn with_replicas(mut self, replicas: usize) -> Self {
+        for stream in &mut self.streams {
+            stream.config.num_replicas = replicas;
+            stream.raw["num_replicas"] = replicas.into();
+        }
+        self
+    }
+
     pub fn consumer(&self, stream: &str, name: &str) -> Option<&ConsumerDefinition> {
         self.consumers
             .iter()
@@ -247,10 +257,36 @@ impl ApplyReport {
     }
 }
 
+/// How an existing stream's replica count is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replicas {
+    /// Set to the definition's: an operator's `nats apply --replicas N`.
+    Exactly,
+    /// Raised to the definition's, never lowered: a service starting without `NATS_REPLICAS`
+    /// on a cluster must not take copies away that an operator added.
+    AtLeast,
+}
+
 impl Bus {
     /// Creates or updates every stream and consumer so the server matches `definitions`; a
     /// second run reports every item unchanged.
     pub async fn apply(&self, definitions: &Definitions) -> anyhow::Result<ApplyReport> {
+        self.apply_with(definitions, Replicas::Exactly).await
+    }
+
+    /// Like [`Bus::apply`], but a stream that has more replicas than its definition keeps them.
+    pub async fn apply_without_scaling_down(
+        &self,
+        definitions: &Definitions,
+    ) -> anyhow::Result<ApplyReport> {
+        self.apply_with(definitions, Replicas::AtLeast).await
+    }
+
+    async fn apply_with(
+        &self,
+        definitions: &Definitions,
+        replicas: Replicas,
+    ) -> anyhow::Result<ApplyReport> {
         let mut report = ApplyReport::default();
         let existing: Vec<String> = self
             .js
@@ -267,11 +303,16 @@ impl Bus {
                 Change::Created
             } else {
                 let mut stream = self.js.get_stream(&definition.name).await?;
-                let current = serde_json::to_value(&stream.info().await?.config)?;
-                let desired = serde_json::to_value(&definition.config)?;
+                let current_config = stream.info().await?.config.clone();
+                let mut config = definition.config.clone();
+                if replicas == Replicas::AtLeast {
+                    config.num_replicas = config.num_replicas.max(current_config.num_replicas);
+                }
+                let current = serde_json::to_value(&current_config)?;
+                let desired = serde_json::to_value(&config)?;
                 if differs(&definition.raw, &desired, &current) {
                     self.js
-                        .update_stream(definition.config.clone())
+                        .update_stream(config)
                         .await
                         .with_context(|| format!("updating stream {}", definition.name))?;
                     Change::Updated
@@ -331,9 +372,11 @@ impl Bus {
         Ok(report)
     }
 
-    /// Applies the embedded definitions: what every service does at start-up.
+    /// Applies the embedded definitions: what every service does at start-up. Streams it
+    /// creates get the bus's replicas; existing ones keep more if they have them.
     pub async fn ensure_streams(&self) -> anyhow::Result<ApplyReport> {
-        self.apply(&Definitions::embedded()).await
+        let definitions = Definitions::embedded().with_replicas(self.replicas);
+        self.apply_with(&definitions, Replicas::AtLeast).await
     }
 }
 

@@ -12,6 +12,10 @@ use schemas::Envelope;
 
 use crate::{Bus, headers};
 
+/// How long a claim is tried again with the same envelope: longer than a cluster takes to
+/// elect a new stream leader.
+const CLAIM_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Publishes in flight while a batch is pipelined; acks are awaited oldest first.
 const PIPELINE_WINDOW: usize = 4_096;
 
@@ -118,6 +122,39 @@ impl Bus {
             .send(envelope, expect, traceparent().as_deref())
             .await?;
         self.settle(outgoing, ack.await).await
+    }
+
+    /// Publishes a once-per-subject claim (a delivery's, a notification's) until NATS answers,
+    /// and tells whether it is this very envelope that is stored: `true` when it was stored now
+    /// or by an earlier try of this call whose answer was lost (a timeout, a cluster electing a
+    /// new leader), `false` when someone else's claim was there first. Retrying with the same
+    /// envelope and comparing the stored bytes keeps a lost answer from costing the send.
+    pub async fn claim(&self, envelope: &Envelope) -> Result<bool, PublishError> {
+        let mut wait = std::time::Duration::from_millis(50);
+        let started = std::time::Instant::now();
+        loop {
+            match self.publish(envelope).await {
+                Ok(published) if !published.duplicate => return Ok(true),
+                Ok(_) => {
+                    let stored = self.direct_last(&envelope.subject()).await.map_err(|e| {
+                        PublishError::Lookup {
+                            subject: envelope.subject(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    return Ok(stored.is_some_and(|m| m.payload.as_ref() == envelope.to_json()));
+                }
+                Err(error @ PublishError::Conflict { .. }) => return Err(error),
+                // NATS down for longer than an election: give the outage to the caller (it
+                // retries the event); a claim stored meanwhile is then someone else's to us.
+                Err(error) if started.elapsed() > CLAIM_PATIENCE => return Err(error),
+                Err(error) => {
+                    tracing::warn!(%error, ?wait, "claim not answered; trying the same claim again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(std::time::Duration::from_secs(2));
+                }
+            }
+        }
     }
 
     /// Publishes many events with acks pipelined (thousands in flight), in order; returns one

@@ -223,6 +223,10 @@ enum NatsCommand {
         /// Read definitions from this folder instead of the ones built in.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep every stream in this many copies (3 on a three-node cluster), scaling existing
+        /// streams up or down. Without it streams get `NATS_REPLICAS` and none is scaled down.
+        #[arg(long)]
+        replicas: Option<usize>,
     },
     /// Streams with their message counts and consumers.
     Status,
@@ -423,8 +427,16 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             command: ProjectionsCommand::Status,
         } => ops::projection_status(&nats_url, &database_url).await,
         Command::Nats {
-            command: NatsCommand::Apply { dir },
-        } => ops::nats_apply(&nats_url, dir.as_deref(), &scheduler.settings(&bots)?).await,
+            command: NatsCommand::Apply { dir, replicas },
+        } => {
+            ops::nats_apply(
+                &nats_url,
+                dir.as_deref(),
+                replicas,
+                &scheduler.settings(&bots)?,
+            )
+            .await
+        }
         Command::Scheduler { command } => {
             scheduler::execute(
                 &nats_url,

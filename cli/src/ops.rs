@@ -9,8 +9,19 @@ use futures::StreamExt;
 use projections::Projection;
 use tokio_util::sync::CancellationToken;
 
+/// Connects to NATS (`nats_url` may list a cluster's servers, comma-separated). Streams a
+/// service creates get `NATS_REPLICAS` copies (default 1; 3 on a three-node cluster).
 pub async fn connect_bus(nats_url: &str) -> anyhow::Result<Bus> {
-    Ok(Bus::connect(nats_url).await?)
+    let replicas = match std::env::var("NATS_REPLICAS") {
+        Ok(value) => value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .with_context(|| format!("NATS_REPLICAS={value:?} is not a count from 1 to 5"))?,
+        Err(_) => 1,
+    };
+    Ok(Bus::connect(nats_url).await?.with_replicas(replicas))
 }
 
 pub async fn connect_database(database_url: &str) -> anyhow::Result<sqlx::PgPool> {
@@ -208,6 +219,7 @@ pub async fn projection_status(nats_url: &str, database_url: &str) -> anyhow::Re
 pub async fn nats_apply(
     nats_url: &str,
     dir: Option<&Path>,
+    replicas: Option<usize>,
     schedules: &scheduler::Settings,
 ) -> anyhow::Result<()> {
     let definitions = match dir {
@@ -215,7 +227,13 @@ pub async fn nats_apply(
         None => Definitions::embedded(),
     };
     let bus = connect_bus(nats_url).await?;
-    let report = bus.apply(&definitions).await?;
+    let report = match replicas {
+        Some(replicas) => bus.apply(&definitions.with_replicas(replicas)).await?,
+        None => {
+            bus.apply_without_scaling_down(&definitions.with_replicas(bus.replicas()))
+                .await?
+        }
+    };
     for (item, change) in &report.items {
         let word = match change {
             Change::Created => "created",
@@ -246,8 +264,16 @@ pub async fn nats_status(nats_url: &str) -> anyhow::Result<()> {
         match bus.jetstream().get_stream(&definition.name).await {
             Ok(mut stream) => {
                 let info = stream.info().await?;
+                let placement = match &info.cluster {
+                    Some(cluster) => format!(
+                        "  R{} leader {}",
+                        info.config.num_replicas,
+                        cluster.leader.as_deref().unwrap_or("none")
+                    ),
+                    None => format!("  R{}", info.config.num_replicas),
+                };
                 println!(
-                    "{:<16} {:>10} messages {:>12} bytes  last seq {}",
+                    "{:<16} {:>10} messages {:>12} bytes  last seq {}{placement}",
                     definition.name,
                     info.state.messages,
                     info.state.bytes,

@@ -176,7 +176,7 @@ async fn one_trace_per_post_across_separate_processes() {
     fake.register_bot(DESIGN_TOKEN, "rh_design_bot");
     let (otlp, spans) = collector().await;
     let env = Env {
-        nats: app.nats.url_with_credentials(),
+        nats: app.nats_url.clone(),
         database: app.db.url.clone(),
         telegram: fake.url().to_owned(),
         otlp,

@@ -12,7 +12,7 @@ use schemas::{Author, Envelope, MessageKey, MessageReceived, MessageSource};
 /// Text of a typical short post; with the envelope it makes a ~400-byte event.
 const TEXT: &str = "Ищем дизайнера на лендинг, Figma, бюджет 15000, удалённо. Пишите в ЛС";
 
-fn sample(n: usize, chat_offset: i64) -> Envelope {
+pub(crate) fn sample(n: usize, chat_offset: i64) -> Envelope {
     let key = MessageKey::new(
         -1_002_000_000_000 - chat_offset - (n % 150) as i64,
         n as i64,
@@ -136,7 +136,7 @@ pub async fn backbone(publish_events: usize, rebuild_events: usize) -> anyhow::R
         "projection rebuild ({applied} events of {total}, {rows} rows in messages): {rebuild:>9.0} events/s = {:.0}% of raw upsert",
         100.0 * rebuild / raw_upsert
     );
-    Ok(())
+    crate::bench_durability::report(publish_events).await
 }
 
 /// What the raw publish sends besides the payload: the steps from bare messages to what the bus

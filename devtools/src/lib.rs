@@ -6,8 +6,8 @@
 //!
 //! * [`demo`]: the whole pipeline on the built-in sample data against an in-process fake
 //!   Telegram.
-//! * [`bench`]: bus publish and projection rebuild against their raw ceilings, ingest, import
-//!   and the local classifier.
+//! * [`bench`]: bus publish and projection rebuild against their raw ceilings, the cost of
+//!   `sync_interval: always`, ingest, import and the local classifier.
 //! * [`bench_bots`]: the main bot's replies when many users write at once.
 //! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
 //! * [`bench_scheduler`]: expiry notices at scale: planning, the main bot's sender, kills.
@@ -18,6 +18,7 @@ mod backbone;
 pub mod bench;
 pub mod bench_bots;
 pub mod bench_delivery;
+mod bench_durability;
 pub mod bench_scheduler;
 pub mod bench_web;
 pub mod demo;

@@ -61,7 +61,7 @@ impl Dispatcher {
     {
         self.pacer.ready(chat).await;
         let claiming = std::time::Instant::now();
-        if self.bus.publish(claim).await?.duplicate {
+        if !self.bus.claim(claim).await? {
             return Ok(None);
         }
         // A claim that stalled (NATS slow or reconnecting) spent the slot the pacer granted:

@@ -1,7 +1,7 @@
 //! Keeps one bot's sends under Telegram's limits. Sends are spaced evenly a little under the
 //! bot's 30 a second, so no one-second window ever holds more than Telegram allows however the
 //! sends bunch up behind a pause; a chat gets at most one message per `chat_gap`; a 429 pauses
-//! the whole bot for its `retry_after`.
+//! the whole bot for its `retry_after`, slots booked before it included.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +17,8 @@ pub struct Pacer {
 
 struct State {
     next_slot: Instant,
+    /// The end of the last 429's `retry_after`.
+    paused_until: Instant,
     /// Earliest next send per chat.
     chats: HashMap<i64, Instant>,
 }
@@ -31,6 +33,7 @@ impl Pacer {
             chat_gap,
             state: Mutex::new(State {
                 next_slot: Instant::now(),
+                paused_until: Instant::now(),
                 chats: HashMap::new(),
             }),
         }
@@ -57,16 +60,24 @@ impl Pacer {
                 }
             };
             tokio::time::sleep_until(until).await;
-            if booked {
+            // A slot booked before a 429 came would fall inside its retry_after: book again.
+            if booked && self.paused_until() <= until {
                 return;
             }
         }
     }
 
+    fn paused_until(&self) -> Instant {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.paused_until
+    }
+
     /// Telegram said 429: no send from this bot for `wait`.
     pub fn pause(&self, wait: Duration) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.next_slot = state.next_slot.max(Instant::now() + wait);
+        let until = Instant::now() + wait;
+        state.next_slot = state.next_slot.max(until);
+        state.paused_until = state.paused_until.max(until);
     }
 }
 
@@ -113,5 +124,36 @@ mod tests {
         let before = Instant::now();
         pacer.ready(1000).await;
         assert!(Instant::now() - before >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_holds_back_the_slots_booked_before_it() {
+        // given ten sends waiting for slots booked over the next half second
+        let pacer = std::sync::Arc::new(Pacer::new(20.0, Duration::ZERO));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for chat in 0..10 {
+            let pacer = pacer.clone();
+            tasks.push(tokio::spawn(async move {
+                pacer.ready(chat).await;
+                Instant::now() - start
+            }));
+        }
+        tokio::task::yield_now().await;
+        // when a 429 asks for 7 s after the first went out
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        pacer.pause(Duration::from_secs(7));
+        let mut times = Vec::new();
+        for task in tasks {
+            times.push(task.await.unwrap());
+        }
+        times.sort();
+        // then nothing goes out inside the 7 s but the one before the 429
+        assert_eq!(times[0], Duration::ZERO);
+        assert!(
+            times[1..]
+                .iter()
+                .all(|t| *t >= Duration::from_millis(7_010))
+        );
     }
 }

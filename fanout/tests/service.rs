@@ -258,11 +258,12 @@ async fn a_flood_of_cards_rings_five_times_a_minute_per_bot_and_loses_nothing() 
 
 #[tokio::test]
 async fn two_fan_out_processes_share_a_bot_without_breaking_its_limit() {
-    // given 60 design subscribers and two fan-out processes with the design bot
+    // given 300 design subscribers (over 10 s of sends: longer than the pin's 5 s timeout) and
+    // two fan-out processes with the design bot
     let pipeline = Pipeline::start().await;
     let fake = &pipeline.fake;
     let mut users = Vec::new();
-    for user in 100..160 {
+    for user in 100..400 {
         users.extend(subscriber(user, &["design"], 2));
         fake.user_says("rh_design_bot", user, "/start").unwrap();
     }
@@ -276,18 +277,91 @@ async fn two_fan_out_processes_share_a_bot_without_breaking_its_limit() {
         .given(&vacancy(key, "Дизайн упаковки", "gleb", &["design"]))
         .await;
     // then each subscriber gets it exactly once, and the bot never went over 30 a second:
-    // one process at a time owns its sends
-    eventually("every delivery", async || {
-        fake.sent_by("rh_design_bot").len() >= 60
-    })
-    .await;
+    // one process owns its sends the whole time, busy as it is (the pin never moved)
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fake.sent_by("rh_design_bot").len() < 300 {
+        assert!(std::time::Instant::now() < deadline, "not every delivery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sent = fake.sent_by("rh_design_bot");
     let mut chats: Vec<i64> = sent.iter().map(|m| m.chat_id).collect();
     chats.sort();
     chats.dedup();
-    assert_eq!((sent.len(), chats.len()), (60, 60));
+    assert_eq!((sent.len(), chats.len()), (300, 300));
     assert_eq!(fake.too_many_requests("rh_design_bot"), 0);
+    let mut senders: Vec<String> = pipeline
+        .deliveries()
+        .await
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::DeliveryClaimed(claim) => Some(claim.sender),
+            _ => None,
+        })
+        .collect();
+    senders.dedup();
+    assert_eq!(
+        senders.len(),
+        1,
+        "the pin moved between live copies: {senders:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sender_waiting_out_a_429_keeps_its_pin_so_the_standby_does_not_send_meanwhile() {
+    // given 200 design subscribers (more than a sender takes at once), two fan-out processes,
+    // and Telegram answering the 20th send with 429 retry_after 7 (longer than the pin's 5 s
+    // timeout)
+    let pipeline = Pipeline::start().await;
+    let fake = &pipeline.fake;
+    let mut users = Vec::new();
+    for user in 500..700 {
+        users.extend(subscriber(user, &["design"], 2));
+        fake.user_says("rh_design_bot", user, "/start").unwrap();
+    }
+    pipeline.given(&users).await;
+    let mut plan = vec![None; 19];
+    plan.push(Some(Fault::TooManyRequests(7)));
+    fake.fail_next("sendMessage", plan);
+    let _first = pipeline.fanout();
+    let _second = pipeline.fanout();
+
+    // when a vacancy is classified
+    let key = MessageKey::new(CHANNEL, 11);
+    pipeline
+        .given(&vacancy(key, "Баннеры для соцсетей", "vera", &["design"]))
+        .await;
+    // then the 429 was played and waited out: nothing was sent in the 7 s after it, by either
+    // process, and one process sent everything
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fake.sent_by("rh_design_bot").len() < 200 {
+        assert!(std::time::Instant::now() < deadline, "not every delivery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.faults_played().len(), 1);
+    let mut times: Vec<_> = fake.sent_by("rh_design_bot").iter().map(|m| m.at).collect();
+    times.sort();
+    let longest_pause = times.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        longest_pause >= Duration::from_millis(6_900),
+        "the bot sent during its retry_after (longest pause {longest_pause:?})"
+    );
+    let mut senders: Vec<String> = pipeline
+        .deliveries()
+        .await
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::DeliveryClaimed(claim) => Some(claim.sender),
+            _ => None,
+        })
+        .collect();
+    senders.dedup();
+    assert_eq!(
+        senders.len(),
+        1,
+        "the pin moved to the standby: {senders:?}"
+    );
+    assert_eq!(fake.sent_by("rh_design_bot").len(), 200);
 }
 
 #[tokio::test]

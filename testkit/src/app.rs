@@ -11,10 +11,12 @@ use schemas::Envelope;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{TestDatabase, TestNats};
+use crate::TestDatabase;
 
 pub struct App {
-    pub nats: TestNats,
+    /// The bus's NATS URL with its credentials, for processes the test starts (a cluster's
+    /// servers, comma-separated).
+    pub nats_url: String,
     pub bus: Bus,
     pub db: TestDatabase,
     /// Stops the projectors, and whatever the test ties to it.
@@ -40,6 +42,35 @@ impl App {
         app
     }
 
+    /// The backbone on a bus of the test's own (a cluster's), the projectors running into a
+    /// fresh database. Streams are created with the bus's replicas, retried while the cluster
+    /// elects its leaders.
+    pub async fn start_on_bus(bus: Bus, nats_url: String) -> Self {
+        let db = crate::database().await.expect("a fresh database");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Err(error) = bus.ensure_streams().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "creating the streams: {error:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        projections::migrate(&db.pool).await.expect("migrating");
+        let app = Self {
+            nats_url,
+            bus,
+            db,
+            shutdown: CancellationToken::new(),
+        };
+        tokio::spawn(projections::run(
+            app.bus.clone(),
+            app.db.pool.clone(),
+            projections::Config::new(app.db.url.clone()),
+            app.shutdown.clone(),
+        ));
+        app
+    }
+
     /// Streams and a migrated database, nothing running (tests of the projectors themselves).
     pub async fn without_projectors() -> Self {
         Self::backbone(crate::database().await.expect("a fresh database")).await
@@ -55,7 +86,7 @@ impl App {
         bus.ensure_streams().await.expect("creating the streams");
         projections::migrate(&db.pool).await.expect("migrating");
         Self {
-            nats,
+            nats_url: nats.url_with_credentials(),
             bus,
             db,
             shutdown: CancellationToken::new(),

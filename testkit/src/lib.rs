@@ -6,6 +6,7 @@
 mod app;
 pub mod events;
 mod nats;
+mod nats_cluster;
 pub mod openai;
 mod postgres;
 mod postgres_server;
@@ -14,6 +15,7 @@ pub mod yookassa;
 
 pub use app::App;
 pub use nats::{NatsServer, TestNats, nats, nats_server_binary};
+pub use nats_cluster::{ClusterNode, NatsCluster};
 pub use openai::FakeOpenAi;
 pub use postgres::{TestDatabase, admin_url, database, snapshot};
 pub use postgres_server::PostgresServer;

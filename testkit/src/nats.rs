@@ -34,6 +34,20 @@ impl NatsServer {
     /// Starts a server on `port` (a free one when `None`); `accounts` > 0 adds test accounts
     /// `t0..tN` (user and password equal to the name).
     pub fn start_with_accounts(accounts: usize, port: Option<u16>) -> anyhow::Result<Self> {
+        Self::start_configured(accounts, port, DiskSync::Interval)
+    }
+
+    /// Starts a server that writes every acknowledged message to disk before the ack
+    /// (`sync_interval: always`): what a single node needs for an ack to survive a power loss.
+    pub fn start_syncing_always() -> anyhow::Result<Self> {
+        Self::start_configured(0, None, DiskSync::Always)
+    }
+
+    fn start_configured(
+        accounts: usize,
+        port: Option<u16>,
+        sync: DiskSync,
+    ) -> anyhow::Result<Self> {
         let binary = nats_server_binary()?;
         let port = match port {
             Some(port) => port,
@@ -42,7 +56,7 @@ impl NatsServer {
         let store = store_root().join(format!("{}-{port}", std::process::id()));
         std::fs::create_dir_all(&store).with_context(|| format!("creating {}", store.display()))?;
         let config = store.join("server.conf");
-        std::fs::write(&config, server_config(port, &store, accounts))?;
+        std::fs::write(&config, server_config(port, &store, accounts, sync))?;
         let child = spawn_tied_to_process(&binary, &config)?;
         let server = NatsServer {
             url: format!("nats://127.0.0.1:{port}"),
@@ -130,9 +144,23 @@ pub fn nats() -> TestNats {
     }
 }
 
-fn server_config(port: u16, store: &Path, accounts: usize) -> String {
+/// When the server writes its file store to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DiskSync {
+    /// nats-server's default: every 2 minutes (a SIGKILL of the process loses nothing, the
+    /// kernel holds what was written; a power loss may lose the last interval).
+    Interval,
+    /// Before every ack.
+    Always,
+}
+
+fn server_config(port: u16, store: &Path, accounts: usize, sync: DiskSync) -> String {
+    let sync = match sync {
+        DiskSync::Interval => "",
+        DiskSync::Always => "  sync_interval: always\n",
+    };
     let mut config = format!(
-        "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n}}\n",
+        "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n{sync}}}\n",
         store.join("js").display()
     );
     if accounts > 0 {
@@ -228,12 +256,12 @@ pub fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
     have >= (major, minor)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(listener.local_addr()?.port())
 }
 
-fn store_root() -> PathBuf {
+pub(crate) fn store_root() -> PathBuf {
     let root = std::env::temp_dir().join("remotehunt-nats");
     remove_stale_stores(&root);
     root
@@ -262,7 +290,7 @@ fn process_alive(pid: i32) -> bool {
 
 /// Spawns the server from a thread that never exits, with a parent-death signal, so the server
 /// dies with this process however it ends (tests cannot run destructors of statics).
-fn spawn_tied_to_process(binary: &Path, config: &Path) -> anyhow::Result<Child> {
+pub(crate) fn spawn_tied_to_process(binary: &Path, config: &Path) -> anyhow::Result<Child> {
     let binary = binary.to_owned();
     let config = config.to_owned();
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -291,7 +319,9 @@ fn spawn_tied_to_process(binary: &Path, config: &Path) -> anyhow::Result<Child> 
                     // Drain the server's log so it never blocks on a full pipe; keep errors visible.
                     if let Some(err) = err {
                         for line in BufReader::new(err).lines().map_while(Result::ok) {
-                            if line.contains("[ERR]") || line.contains("[FTL]") {
+                            // A cluster's nodes fail to reach routes not yet started.
+                            let routing = line.contains("connect to route");
+                            if (line.contains("[ERR]") || line.contains("[FTL]")) && !routing {
                                 eprintln!("nats-server: {line}");
                             }
                         }
@@ -311,7 +341,7 @@ fn spawn_tied_to_process(binary: &Path, config: &Path) -> anyhow::Result<Child> 
         .with_context(|| "spawning nats-server".to_string())
 }
 
-fn wait_until_listening(port: u16, limit: Duration) -> anyhow::Result<()> {
+pub(crate) fn wait_until_listening(port: u16, limit: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

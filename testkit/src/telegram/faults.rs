@@ -1,5 +1,5 @@
 //! Faults the fake Bot API plays on request, the way Telegram and the proxies in front of it
-//! fail: its own JSON `500`, a proxy's HTML `502` page, and an answer that comes too late for
+//! fail: its own JSON `500`, a `429` with `retry_after`, a proxy's HTML `502` page, and an answer that comes too late for
 //! the client although the method was carried out. Queued per method, consumed one request at a
 //! time, and recorded, so a test can say "the third `sendMessage` gets a 500" and check what the
 //! client then did.
@@ -18,6 +18,9 @@ pub enum Fault {
     InternalError,
     /// A proxy's HTML `502 Bad Gateway` page; nothing was done.
     BadGatewayPage,
+    /// Telegram's `429 Too Many Requests` with `parameters.retry_after` of this many seconds,
+    /// whatever the rate was (flood control as Telegram applies it); nothing was done.
+    TooManyRequests(u64),
     /// The method is carried out, then the answer waits this long (longer than the client's
     /// timeout: the client cannot know whether it happened).
     LateAnswer(Duration),
@@ -66,6 +69,18 @@ pub fn refusal(fault: Fault) -> Option<Response> {
                 StatusCode::BAD_GATEWAY,
                 [(header::CONTENT_TYPE, "text/html")],
                 "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+            )
+                .into_response(),
+        ),
+        Fault::TooManyRequests(seconds) => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({
+                    "ok": false,
+                    "error_code": 429,
+                    "description": format!("Too Many Requests: retry after {seconds}"),
+                    "parameters": {"retry_after": seconds},
+                })),
             )
                 .into_response(),
         ),
