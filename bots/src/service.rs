@@ -1,6 +1,9 @@
 //! The bots service as one entry point: the main bot (when it has a token), the reports to the
 //! admins, and one category bot per token, run until one fails or `shutdown` fires. The CLI only
 //! parses tokens and files into a [`BotsConfig`]; tests call [`run`] directly.
+//!
+//! Any number of copies may run: each bot is polled by the one copy holding its lease
+//! ([`crate::polling`]), the others stand by for it, so every update is handled once.
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,7 @@ pub mod consume;
 pub mod dead_letter;
 pub mod definitions;
 mod headers;
+pub mod lease;
 mod publish;
 mod read;
 pub mod schedules;
