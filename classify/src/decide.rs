@@ -1,5 +1,7 @@
 //! Hybrid routing: the local model answers every post; a confident answer is final, a doubtful
-//! one goes to the LLM when one is configured. With no LLM the local model decides alone.
+//! one goes to the LLM when one is configured. With no LLM the local model decides alone; when
+//! the LLM gives no answer for long, the local answer stands marked as such ([`Classifier::fallback`])
+//! and the post is asked again later.
 
 use std::time::Instant;
 
@@ -12,6 +14,9 @@ use crate::local::LocalModel;
 
 /// How sure we take an LLM answer to be (it gives no probability).
 const LLM_CONFIDENCE: f32 = 0.95;
+
+/// The most of an LLM error an event keeps (a junk answer quotes the model).
+const MAX_REASON: usize = 300;
 
 pub struct Classifier {
     local: LocalModel,
@@ -41,9 +46,18 @@ impl Classifier {
         &self.local
     }
 
+    /// The LLM doubtful posts go to, when one is configured.
+    pub fn llm(&self) -> Option<&Llm> {
+        self.llm.as_ref()
+    }
+
     /// Whether an earlier classification came from this configuration (the same local model,
-    /// or the same LLM and prompt): then the post needs no new one.
+    /// or the same LLM and prompt): then the post needs no new one. A local answer that stood
+    /// because the LLM gave none is not final while there is an LLM to ask.
     pub fn is_current(&self, earlier: &MessageClassified) -> bool {
+        if earlier.llm_unavailable.is_some() && self.llm.is_some() {
+            return false;
+        }
         match earlier.classifier {
             Answerer::Local => earlier.model == self.local.model_version(),
             Answerer::Llm => self.llm.as_ref().is_some_and(|llm| {
@@ -62,32 +76,8 @@ impl Classifier {
         catalog: &[PromptCategory],
     ) -> Result<MessageClassified, LlmError> {
         let started = Instant::now();
-        let prediction = self.local.predict(text);
-        let known = |slug: &str| catalog.iter().any(|c| c.slug == slug);
-        let mut classified = MessageClassified {
-            key,
-            kind: prediction.kind,
-            categories: prediction
-                .categories
-                .iter()
-                .filter(|(slug, _)| known(slug))
-                .map(|(slug, score)| RankedCategory {
-                    slug: slug.clone(),
-                    score: score.clamp(0.0, 1.0),
-                })
-                .collect(),
-            confidence: prediction.confidence.clamp(0.0, 1.0),
-            classifier: Answerer::Local,
-            model: self.local.model_version().to_owned(),
-            prompt_version: None,
-            tokens: None,
-            latency_ms: 0,
-            budget: extract::budget(text),
-            remote: extract::remote(text),
-            contacts: contacts.to_vec(),
-            title: extract::title(text),
-        };
-        if let (Route::Llm, Some(llm)) = (self.thresholds.route(&prediction), &self.llm) {
+        let (mut classified, route) = self.local_answer(key, text, contacts, catalog);
+        if let (Route::Llm, Some(llm)) = (route, &self.llm) {
             let verdict = llm.classify(catalog, text).await?;
             classified.classifier = Answerer::Llm;
             classified.model = llm.model().to_owned();
@@ -119,5 +109,59 @@ impl Classifier {
         }
         classified.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(classified)
+    }
+
+    /// The local model's answer, marked as standing because the LLM gave none: `error` is its
+    /// last failure. Never a guess from the LLM's junk: only the local model speaks here.
+    pub fn fallback(
+        &self,
+        key: MessageKey,
+        text: &str,
+        contacts: &[String],
+        catalog: &[PromptCategory],
+        error: &LlmError,
+    ) -> MessageClassified {
+        let started = Instant::now();
+        let (mut classified, _) = self.local_answer(key, text, contacts, catalog);
+        classified.llm_unavailable = Some(error.to_string().chars().take(MAX_REASON).collect());
+        classified.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        classified
+    }
+
+    /// The local model's answer and where it routes the post.
+    fn local_answer(
+        &self,
+        key: MessageKey,
+        text: &str,
+        contacts: &[String],
+        catalog: &[PromptCategory],
+    ) -> (MessageClassified, Route) {
+        let prediction = self.local.predict(text);
+        let known = |slug: &str| catalog.iter().any(|c| c.slug == slug);
+        let classified = MessageClassified {
+            key,
+            kind: prediction.kind,
+            categories: prediction
+                .categories
+                .iter()
+                .filter(|(slug, _)| known(slug))
+                .map(|(slug, score)| RankedCategory {
+                    slug: slug.clone(),
+                    score: score.clamp(0.0, 1.0),
+                })
+                .collect(),
+            confidence: prediction.confidence.clamp(0.0, 1.0),
+            classifier: Answerer::Local,
+            model: self.local.model_version().to_owned(),
+            prompt_version: None,
+            tokens: None,
+            latency_ms: 0,
+            budget: extract::budget(text),
+            remote: extract::remote(text),
+            contacts: contacts.to_vec(),
+            title: extract::title(text),
+            llm_unavailable: None,
+        };
+        (classified, self.thresholds.route(&prediction))
     }
 }

@@ -8,7 +8,9 @@
 //! * [`llm`]: the versioned prompt, the answer parser and the OpenAI-compatible client.
 //! * [`decide`]: hybrid routing: the local model answers, doubtful posts go to the LLM.
 //! * [`service`]: the `classify` consumer of SCREENING (`nats/consumers/SCREENING/classify.json`):
-//!   one `MessageClassified` per post, model and prompt; NATS outages are retried.
+//!   one `MessageClassified` per post, model and prompt; NATS outages are retried, an LLM that
+//!   gives no answer within the attempts lets the local answer stand, marked.
+//! * [`reask`]: the posts whose local answer stood asked again once the LLM answers.
 //! * [`learn`]: training examples from the log (the LLM's answers, admins' corrections) and
 //!   backfill of stored posts with a new model or prompt.
 
@@ -18,4 +20,5 @@ pub mod extract;
 pub mod learn;
 pub mod llm;
 pub mod local;
+pub mod reask;
 pub mod service;

@@ -63,6 +63,7 @@ fn classified_by_llm(id: i64, kind: PostKind, slugs: &[&str]) -> Envelope {
         remote: None,
         contacts: vec![],
         title: None,
+        llm_unavailable: None,
     })
 }
 

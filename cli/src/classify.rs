@@ -1,4 +1,4 @@
-//! `remotehunt classify run|train|eval|backfill`.
+//! `remotehunt classify run|train|eval|backfill [--fallbacks]`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,7 +93,8 @@ impl ClassifierArgs {
 pub enum ClassifyCommand {
     /// Classifies accepted posts as they arrive, until stopped.
     Run {
-        /// Attempts before a post the LLM keeps failing on is dead-lettered.
+        /// Attempts at the LLM before a doubtful post's local answer stands (marked, and the
+        /// LLM asked again once it answers).
         #[arg(long, env = "CLASSIFY_MAX_ATTEMPTS", default_value_t = 8)]
         max_attempts: i64,
     },
@@ -128,11 +129,21 @@ pub enum ClassifyCommand {
         #[arg(long, requires = "cross_validate")]
         unlabelled: Vec<PathBuf>,
     },
-    /// Classifies stored posts again with the configured model and prompt.
+    /// Classifies stored posts again with the configured model and prompt, or (--fallbacks)
+    /// asks the LLM about the posts whose local answer stood while it gave none.
     Backfill {
         /// First posting day (YYYY-MM-DD) to reclassify.
+        #[arg(
+            long,
+            required_unless_present = "fallbacks",
+            conflicts_with = "fallbacks"
+        )]
+        since: Option<NaiveDate>,
+        /// Ask the LLM about every post whose latest classification is a local answer that
+        /// stood because the LLM gave none (the service does it on its own once the LLM
+        /// answers).
         #[arg(long)]
-        since: NaiveDate,
+        fallbacks: bool,
     },
 }
 
@@ -164,9 +175,14 @@ pub async fn execute(
             let unlabelled = read_all_texts(&unlabelled)?;
             eval(args, &file, json, cross_validate, &unlabelled)
         }
-        ClassifyCommand::Backfill { since } => {
+        ClassifyCommand::Backfill { since, fallbacks } => {
             let bus = crate::ops::connect_bus(nats_url).await?;
-            let handler = ClassifyHandler::new(bus.clone(), args.classifier()?);
+            let handler =
+                ClassifyHandler::new(bus.clone(), args.classifier()?, &ServiceConfig::default());
+            if fallbacks {
+                return backfill_fallbacks(&handler).await;
+            }
+            let since = since.context("--since or --fallbacks")?;
             let catalog = handler.catalog().await?;
             let classifier = handler.classifier();
             let since = since.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
@@ -181,6 +197,27 @@ pub async fn execute(
             Ok(())
         }
     }
+}
+
+/// `classify backfill --fallbacks`: one round of asking the LLM again, told as it went.
+async fn backfill_fallbacks(handler: &ClassifyHandler) -> anyhow::Result<()> {
+    let Some(llm) = handler.classifier().llm() else {
+        anyhow::bail!("no LLM to ask: set OPENAI_API_KEY");
+    };
+    let model = llm.model().to_owned();
+    let round = classify::reask::backfill(handler).await?;
+    println!(
+        "{} posts awaited the LLM ({model}): {} answered, {} needed no asking, {} answered junk again, {} left",
+        round.awaiting,
+        round.answered,
+        round.settled,
+        round.junk,
+        round.left()
+    );
+    if let Some(error) = round.unavailable {
+        anyhow::bail!("the LLM still gives no answer: {error}");
+    }
+    Ok(())
 }
 
 pub async fn run(

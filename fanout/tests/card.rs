@@ -48,6 +48,7 @@ fn post(text: &str, title: Option<&str>) -> (MessageReceived, MessageClassified)
         remote: Some(true),
         contacts: vec![],
         title: title.map(str::to_owned),
+        llm_unavailable: None,
     };
     (message, classified)
 }

@@ -150,6 +150,7 @@ fn a_day_of_events() -> Vec<Envelope> {
             remote: None,
             contacts: vec![],
             title: None,
+            llm_unavailable: None,
         }),
         Envelope::new(UserRegistered {
             user_id: 7,

@@ -125,6 +125,28 @@ fn samples() -> Vec<Event> {
             remote: Some(true),
             contacts: vec!["@boss".into()],
             title: Some("Дизайн лендинга".into()),
+            llm_unavailable: None,
+        }
+        .into(),
+        // the local answer standing while the LLM could not be reached
+        MessageClassified {
+            key: key(),
+            kind: PostKind::Vacancy,
+            categories: vec![RankedCategory {
+                slug: "design".into(),
+                score: 0.55,
+            }],
+            confidence: 0.55,
+            classifier: Classifier::Local,
+            model: "local-3f2a".into(),
+            prompt_version: None,
+            tokens: None,
+            latency_ms: 2,
+            budget: None,
+            remote: Some(true),
+            contacts: vec!["@boss".into()],
+            title: Some("Дизайн лендинга".into()),
+            llm_unavailable: Some("LLM call timed out after 60s".into()),
         }
         .into(),
         ClassificationCorrected {
@@ -628,4 +650,46 @@ fn a_version_1_registration_reads_as_one_without_a_source() {
     );
     assert_eq!(UserRegistered::source_of("bad source"), None);
     assert_eq!(UserRegistered::source_of(&"x".repeat(65)), None);
+}
+
+#[test]
+fn a_version_1_classification_reads_as_one_the_llm_did_not_fail_on() {
+    // given a MessageClassified stored before version 2 (no `llm_unavailable`)
+    let fallback = samples()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::MessageClassified(c) if c.llm_unavailable.is_some() => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    let v2 = Envelope::new(MessageClassified {
+        llm_unavailable: None,
+        ..fallback.clone()
+    });
+    let mut stored: serde_json::Value = serde_json::from_slice(&v2.to_json()).unwrap();
+    assert_eq!(stored["version"], 2);
+    stored["version"] = 1.into();
+    stored["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("llm_unavailable");
+    // when it is read
+    let read = Envelope::from_json(&serde_json::to_vec(&stored).unwrap()).unwrap();
+    // then it is an answer that stands on its own
+    assert!(
+        matches!(read.event, Event::MessageClassified(ref c) if c.llm_unavailable.is_none() && c.model == "local-3f2a")
+    );
+    // and a local answer that stood for the LLM has an id of its own, apart from the same
+    // model's plain answer and the LLM's later one
+    let plain = Envelope::new(MessageClassified {
+        llm_unavailable: None,
+        ..fallback.clone()
+    });
+    let stood = Envelope::new(fallback);
+    assert_eq!(plain.id, "tg:-1001234567890:42:classified:local-3f2a:-");
+    assert_eq!(
+        stood.id,
+        "tg:-1001234567890:42:classified:local-3f2a:-:llm-unavailable"
+    );
+    assert_eq!(stood.subject(), plain.subject());
 }

@@ -102,6 +102,7 @@ pub fn vacancy(key: MessageKey, text: &str, signature: &str, categories: &[&str]
         remote: Some(true),
         contacts: Vec::new(),
         title: Some("Вакансия".into()),
+        llm_unavailable: None,
     };
     vec![
         Envelope::with_id(key.event_id(), received),

@@ -1,7 +1,8 @@
 //! The LLM path: any OpenAI-compatible chat-completions endpoint, asked the versioned
 //! [`prompt`], its answer read by [`answer`]. Failures are classified for the consumer loop:
 //! a 429 waits its Retry-After, timeouts, 5xx, network errors and junk answers are retried
-//! with a growing delay, and after the configured attempts the post is dead-lettered.
+//! with a growing delay, and after the configured attempts the local model's answer stands
+//! (marked `llm_unavailable`) until the LLM answers again.
 
 pub mod answer;
 pub mod prompt;
@@ -77,6 +78,8 @@ pub struct Llm {
     client: Client<OpenAIConfig>,
     model: String,
     timeout: Duration,
+    /// The permits' number: calls in flight at once across this process.
+    concurrency: usize,
     permits: Arc<Semaphore>,
 }
 
@@ -100,12 +103,18 @@ impl Llm {
             client,
             model: config.model.clone(),
             timeout: config.timeout,
+            concurrency: config.concurrency.max(1),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
         }
     }
 
     pub fn model(&self) -> &str {
         &self.model
+    }
+
+    /// Calls in flight at once across this process (every caller shares the limit).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Asks the model which categories a post belongs to.

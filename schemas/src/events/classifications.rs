@@ -75,7 +75,8 @@ pub struct Budget {
     pub period: PayPeriod,
 }
 
-/// A post was classified.
+/// A post was classified. Version 2 added `llm_unavailable`; a version 1 event reads as one
+/// the LLM answered or was never asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageClassified {
     #[serde(flatten)]
@@ -95,19 +96,31 @@ pub struct MessageClassified {
     pub contacts: Vec<String>,
     /// A short title for the delivered card.
     pub title: Option<String>,
+    /// Set when the post was doubtful and the LLM gave no answer within the classifier's
+    /// attempts (down, rate-limited, answering junk): the local model's answer stands, and the
+    /// post is asked again once the LLM answers. Holds the LLM's last error.
+    #[serde(default)]
+    pub llm_unavailable: Option<String>,
 }
 
 impl Payload for MessageClassified {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new(AggregateKind::Message, self.key.id())
     }
-    /// One per message, model and prompt: a backfill with a new model is a new event, a replay is not.
+    /// One per message, model and prompt: a backfill with a new model is a new event, a replay is
+    /// not. A local answer that stood for an unavailable LLM has an id of its own, so the answer
+    /// that replaces it (the LLM's, or the local model's once it no longer doubts) is new.
     fn event_id(&self) -> Option<EventId> {
         Some(format!(
-            "{}:classified:{}:{}",
+            "{}:classified:{}:{}{}",
             self.key.event_id(),
             self.model,
-            self.prompt_version.as_deref().unwrap_or("-")
+            self.prompt_version.as_deref().unwrap_or("-"),
+            if self.llm_unavailable.is_some() {
+                ":llm-unavailable"
+            } else {
+                ""
+            }
         ))
     }
     fn validate(&self) -> Result<(), String> {

@@ -194,7 +194,7 @@ events! {
     Screening "accepted" MessageAccepted v 1 many,
     Screening "rejected" MessageRejected v 1 many,
     Screening "duplicate" DuplicateDetected v 1 once,
-    Classifications "classified" MessageClassified v 1 many,
+    Classifications "classified" MessageClassified v 2 (reads 1) many,
     Classifications "corrected" ClassificationCorrected v 1 many,
     Users "registered" UserRegistered v 2 (reads 1) once,
     Users "categories_chosen" CategoriesChosen v 1 many,
