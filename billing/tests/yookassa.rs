@@ -74,7 +74,6 @@ struct Setup {
     billing: Billing,
     trial_end: chrono::DateTime<chrono::Utc>,
     shutdown: CancellationToken,
-    _nats: testkit::TestNats,
 }
 
 /// The poller every 200 ms, anyone may notify.
@@ -87,7 +86,7 @@ fn quick_poller() -> Settings {
 
 async fn setup(settings: Settings, receipt: Option<ReceiptSettings>) -> Setup {
     let testkit::App {
-        nats,
+        nats_url: _,
         bus,
         db,
         shutdown,
@@ -134,7 +133,6 @@ async fn setup(settings: Settings, receipt: Option<ReceiptSettings>) -> Setup {
         billing,
         trial_end,
         shutdown,
-        _nats: nats,
     }
 }
 
@@ -172,7 +170,6 @@ async fn pay_by_webhook_and_by_poller_once_each_and_forgeries_activate_nothing()
         billing,
         trial_end,
         shutdown,
-        _nats,
     } = setup(quick_poller(), None).await;
 
     // when the user, who reads times in Yekaterinburg, starts paying for a week

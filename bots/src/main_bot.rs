@@ -590,7 +590,13 @@ impl MainBot {
             self.config.read_your_writes,
         )
         .await?;
-        anyhow::ensure!(seen, "the users read model is behind (sequence {sequence})");
+        if !seen {
+            return Err(projections::Behind {
+                projection: Projection::Users.name().to_owned(),
+                sequence,
+            }
+            .into());
+        }
         Ok(())
     }
 }

@@ -76,11 +76,13 @@ impl Renewals<'_> {
             self.read_your_writes,
         )
         .await?;
-        anyhow::ensure!(
-            seen,
-            "the payments read model is behind (sequence {})",
-            published.sequence
-        );
+        if !seen {
+            return Err(projections::Behind {
+                projection: projections::Projection::Payments.name().to_owned(),
+                sequence: published.sequence,
+            }
+            .into());
+        }
         Ok(if on {
             "Автопродление снова включено"
         } else {

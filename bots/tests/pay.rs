@@ -30,13 +30,12 @@ struct Shop {
     shop: FakeYooKassa,
     week: Plan,
     shutdown: CancellationToken,
-    _nats: testkit::TestNats,
 }
 
 /// With `yookassa` false, the main bot sells in Telegram Stars only.
 async fn open_shop(yookassa_on: bool) -> Shop {
     let testkit::App {
-        nats,
+        nats_url: _,
         bus,
         db,
         shutdown,
@@ -94,7 +93,6 @@ async fn open_shop(yookassa_on: bool) -> Shop {
         shop,
         week,
         shutdown,
-        _nats: nats,
     }
 }
 
@@ -177,7 +175,6 @@ async fn a_trial_user_pays_for_a_week_in_the_main_bot() {
         shop,
         week,
         shutdown,
-        _nats,
         ..
     } = open_shop(true).await;
 
@@ -403,7 +400,6 @@ async fn a_whole_session_leaves_a_menu_an_invoice_and_a_confirmation() {
         db: _db,
         telegram,
         shutdown,
-        _nats,
         ..
     } = open_shop(false).await;
 
@@ -497,7 +493,6 @@ async fn a_stars_subscription_renews_monthly_and_refunds_take_back_days_once() {
         db: _db,
         telegram,
         shutdown,
-        _nats,
         ..
     } = open_shop(false).await;
     let providers = to_providers(&telegram, "month").await;
@@ -661,7 +656,6 @@ async fn a_stars_subscription_shows_its_next_charge_and_its_renewal_is_canceled_
         db,
         telegram,
         shutdown,
-        _nats,
         ..
     } = open_shop(false).await;
     let menu = to_providers(&telegram, "month").await.message_id;
@@ -820,7 +814,6 @@ async fn stars_payments_whose_updates_were_lost_are_found_in_telegrams_own_ledge
         db,
         telegram,
         shutdown,
-        _nats,
         ..
     } = open_shop(false).await;
     let providers = to_providers(&telegram, "month").await;

@@ -390,12 +390,12 @@ async fn pump<H: Handler>(
                 .await?,
             consumer.cached_info().config.ack_wait,
         )),
-        None => Incoming::Shared(
+        None => Incoming::Shared(Box::new(
             pull.heartbeat(Duration::from_secs(5))
                 .expires(Duration::from_secs(30))
                 .messages()
                 .await?,
-        ),
+        )),
     };
     loop {
         let permit = tokio::select! {
@@ -411,19 +411,46 @@ async fn pump<H: Handler>(
         let bus = bus.clone();
         let own = specs.own.clone();
         let handler = handler.clone();
+        let ack_wait = consumer.cached_info().config.ack_wait;
         tasks.spawn(async move {
-            match source {
-                Source::Stream => process(&bus, &own, handler.as_ref(), message).await,
-                Source::Replays => process_replay(&bus, &own, handler.as_ref(), message).await,
-            }
+            let handled = message.clone();
+            let work = async move {
+                match source {
+                    Source::Stream => process(&bus, &own, handler.as_ref(), message).await,
+                    Source::Replays => process_replay(&bus, &own, handler.as_ref(), message).await,
+                }
+            };
+            while_in_progress(&handled, ack_wait, work).await;
             drop(permit);
         });
     }
 }
 
+/// Runs `work` on `message`, telling the server it is still in progress every third of its
+/// ack wait: a handler that takes long (a send retried through Telegram's 5xx, a slow LLM) is
+/// not handed to another copy meanwhile.
+async fn while_in_progress(
+    message: &async_nats::jetstream::Message,
+    ack_wait: Duration,
+    work: impl Future<Output = ()>,
+) {
+    let every = (ack_wait / 3).max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            () = &mut work => return,
+            _ = tick.tick() => {
+                // A lost one only means the server may redeliver, which handlers allow.
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    }
+}
+
 /// A subscription's messages: read as handlers are free, or (pinned) read all the time.
 enum Incoming {
-    Shared(consumer::pull::Stream),
+    Shared(Box<consumer::pull::Stream>),
     Pinned(pinned::Inbox),
 }
 

@@ -83,6 +83,35 @@ pub enum BenchCommand {
         #[arg(long)]
         chat_limit: bool,
     },
+    /// Posts a second from ingest through the rules, dedup, the local classifier and the
+    /// planner, sustained, next to the bus's raw publish ceiling, and where the CPU goes.
+    Throughput {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// The chaos suite: `remotehunt all` under one fault per scenario (kills of itself, of
+    /// nats-server, of a cluster node, of Postgres; the Bot API's 429s, 5xx and timeouts, a
+    /// blocked user; the LLM failing; two copies at once), each against a fault-free run of the
+    /// same posts and subscribers. Fails unless nothing is lost, duplicated or extra.
+    Chaos {
+        /// JSON lines with a `text` field.
+        #[arg(long, default_value = "../shared/corpus/pool.jsonl")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 120)]
+        posts: usize,
+        #[arg(long, default_value_t = 60)]
+        subscribers: usize,
+        /// Posts per second entering ingest.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Only these scenarios (comma-separated): kill-all, kill-nats, kill-node,
+        /// kill-postgres, bot-429, bot-5xx, bot-timeouts, bot-403, llm-faults, two-copies.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Bus publish and projection rebuild against the raw ceilings (starts its own nats-server
     /// and a scratch database).
     Backbone {
@@ -137,6 +166,25 @@ pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow
             publish_events,
             rebuild_events,
         } => devtools::bench::backbone(publish_events, rebuild_events).await,
+        BenchCommand::Throughput { corpus, seconds } => {
+            devtools::bench_throughput::throughput(&corpus, seconds).await
+        }
+        BenchCommand::Chaos {
+            corpus,
+            posts,
+            subscribers,
+            rate,
+            only,
+        } => {
+            devtools::chaos::chaos(devtools::chaos::ChaosConfig {
+                corpus,
+                posts,
+                subscribers,
+                posts_per_second: rate,
+                only,
+            })
+            .await
+        }
         BenchCommand::Fanout {
             subscribers,
             bots,

@@ -664,7 +664,7 @@ fn classify_train_then_eval_round_trip() {
 async fn billing_payments_refund_and_revenue_for_operators() {
     // given a user who paid for a week with YooKassa, and the read models
     let testkit::App {
-        nats,
+        nats_url: url,
         bus,
         db,
         shutdown,
@@ -691,7 +691,6 @@ async fn billing_payments_refund_and_revenue_for_operators() {
         bot: None,
     };
     billing.reconcile(&provider_id).await.unwrap();
-    let url = nats.url_with_credentials();
     let run = |args: &[&str]| {
         Command::new(BIN)
             .args(args)

@@ -225,6 +225,13 @@ async fn raw_publish(
     Ok(rate(count, started))
 }
 
+/// The bus's raw publish ceiling on this machine (bare async-nats, 150 subjects, acks awaited
+/// in windows of 1,000), for benchmarks that judge a rate against it.
+pub(crate) async fn raw_ceiling(bus: &bus::Bus, count: usize) -> anyhow::Result<f64> {
+    let size = sample(0, 0).to_json().len();
+    raw_publish(bus, count, size, RawShape::FewSubjects, 99).await
+}
+
 /// The ceiling for a rebuild: the same rows, prepared in memory, upserted with UNNEST in
 /// transactions of 2,000 rows with a checkpoint row each (`projections::bench`).
 async fn raw_upsert(pool: &sqlx::PgPool, count: usize) -> anyhow::Result<f64> {

@@ -10,8 +10,10 @@
 //!   `sync_interval: always`, ingest, import and the local classifier.
 //! * [`bench_bots`]: the main bot's replies when many users write at once.
 //! * [`bench_delivery`]: fan-out and end-to-end latency against the fake Bot API.
+//! * [`bench_throughput`]: posts a second from ingest through classification to the planner.
 //! * [`bench_scheduler`]: expiry notices at scale: planning, the main bot's sender, kills.
 //! * [`bench_web`]: the admin web UI and the content API over production-size read models.
+//! * [`chaos`]: the system under faults, each scenario against a fault-free run.
 //! * [`fake_telegram`]: `remotehunt dev telegram`, the fake Bot API for development.
 
 mod backbone;
@@ -20,7 +22,9 @@ pub mod bench_bots;
 pub mod bench_delivery;
 mod bench_durability;
 pub mod bench_scheduler;
+pub mod bench_throughput;
 pub mod bench_web;
+pub mod chaos;
 pub mod demo;
 mod demo_live;
 mod demo_scheduler;

@@ -16,6 +16,15 @@ pub async fn checkpoint(pool: &PgPool, projection: &str) -> sqlx::Result<u64> {
     Ok(sequence.unwrap_or(0).max(0) as u64)
 }
 
+/// A read model had not reached an event in the time its reader waited: it is catching up
+/// (after an outage, during a rebuild), so the same read later succeeds. Transient.
+#[derive(Debug, thiserror::Error)]
+#[error("the {projection} read model is behind (sequence {sequence})")]
+pub struct Behind {
+    pub projection: String,
+    pub sequence: u64,
+}
+
 /// Waits until `projection` has applied stream sequence `sequence`; false on timeout.
 pub async fn wait_for(
     pool: &PgPool,

@@ -11,7 +11,7 @@ mod models;
 pub mod read;
 mod runner;
 
-pub use checkpoint::{checkpoint, wait_for};
+pub use checkpoint::{Behind, checkpoint, wait_for};
 pub use database::{
     connect, create_database_if_missing, handler_error, is_transient, migrate, open,
 };

@@ -68,6 +68,11 @@ impl NatsServer {
         Ok(server)
     }
 
+    /// The server's process id (what a SIGKILL hits).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn store_dir(&self) -> &Path {
         &self.store
     }

@@ -98,6 +98,11 @@ impl FakeOpenAi {
         self.lock().queued.extend(replies);
     }
 
+    /// Queued replies not yet served.
+    pub fn queued_left(&self) -> usize {
+        self.lock().queued.len()
+    }
+
     /// How to answer when nothing is queued, from the request's last user message.
     pub fn answer_with(&self, responder: impl Fn(&str) -> Reply + Send + Sync + 'static) {
         self.lock().otherwise = Arc::new(responder);

@@ -79,6 +79,38 @@ impl PostgresServer {
         )
     }
 
+    /// SIGKILLs the postmaster, as the kernel's OOM killer or a crash would (its backends see it
+    /// die and exit), and returns its process id. [`PostgresServer::start_again`] recovers.
+    pub fn kill(&self) -> anyhow::Result<u32> {
+        let lock = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .context("reading postmaster.pid: is the server running?")?;
+        let pid: i32 = lock
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .context("postmaster.pid names no process")?;
+        // Safety: a plain signal to a process id we read from the server's own lock file.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while unsafe { libc::kill(pid, 0) } == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(pid as u32)
+    }
+
+    /// Starts the server again after [`PostgresServer::kill`]: retried while the killed
+    /// server's backends still hold its shared memory.
+    pub fn start_after_kill(&self) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match self.start_again() {
+                Ok(()) => return Ok(()),
+                Err(error) if std::time::Instant::now() > deadline => return Err(error),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+            }
+        }
+    }
+
     /// Starts the (stopped) server again on the same port, with the same data.
     pub fn start_again(&self) -> anyhow::Result<()> {
         let data = self.data();
