@@ -43,15 +43,17 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
             users.extend(testkit::events::subscriber(user, &[&category.slug], 3));
         }
     }
-    bus.publish_batch(&users).await?;
-    let config = projections::Config::new(database.url.clone());
-    projections::catch_up(
-        &bus,
+    let published = bus.publish_batch(&users).await?;
+    // The backbone's projectors are running: wait for them to show the subscribers.
+    let last = published.iter().map(|p| p.sequence).max().unwrap_or(0);
+    let projected = projections::wait_for(
         &database.pool,
-        projections::Projection::Users,
-        &config,
+        projections::Projection::Users.name(),
+        last,
+        Duration::from_secs(60),
     )
     .await?;
+    anyhow::ensure!(projected, "the subscribers were never projected");
 
     let mut services = tokio::task::JoinSet::new();
     services.spawn(classify::service::run(
