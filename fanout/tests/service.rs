@@ -79,6 +79,21 @@ impl Pipeline {
         self.app.given(events).await;
     }
 
+    /// The fan-out processes that claimed sends, in the order their runs of claims began.
+    async fn senders(&self) -> Vec<String> {
+        let mut senders: Vec<String> = self
+            .deliveries()
+            .await
+            .into_iter()
+            .filter_map(|event| match event {
+                Event::DeliveryClaimed(claim) => Some(claim.sender),
+                _ => None,
+            })
+            .collect();
+        senders.dedup();
+        senders
+    }
+
     async fn deliveries(&self) -> Vec<Event> {
         self.bus
             .read_to_end(schemas::Area::Deliveries.stream(), 1)
@@ -290,16 +305,7 @@ async fn two_fan_out_processes_share_a_bot_without_breaking_its_limit() {
     chats.dedup();
     assert_eq!((sent.len(), chats.len()), (300, 300));
     assert_eq!(fake.too_many_requests("rh_design_bot"), 0);
-    let mut senders: Vec<String> = pipeline
-        .deliveries()
-        .await
-        .into_iter()
-        .filter_map(|event| match event {
-            Event::DeliveryClaimed(claim) => Some(claim.sender),
-            _ => None,
-        })
-        .collect();
-    senders.dedup();
+    let senders = pipeline.senders().await;
     assert_eq!(
         senders.len(),
         1,
@@ -346,16 +352,7 @@ async fn a_sender_waiting_out_a_429_keeps_its_pin_so_the_standby_does_not_send_m
         longest_pause >= Duration::from_millis(6_900),
         "the bot sent during its retry_after (longest pause {longest_pause:?})"
     );
-    let mut senders: Vec<String> = pipeline
-        .deliveries()
-        .await
-        .into_iter()
-        .filter_map(|event| match event {
-            Event::DeliveryClaimed(claim) => Some(claim.sender),
-            _ => None,
-        })
-        .collect();
-    senders.dedup();
+    let senders = pipeline.senders().await;
     assert_eq!(
         senders.len(),
         1,

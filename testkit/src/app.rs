@@ -33,12 +33,7 @@ impl App {
     /// the test's own, which it may stop).
     pub async fn start_on(db: TestDatabase) -> Self {
         let app = Self::backbone(db).await;
-        tokio::spawn(projections::run(
-            app.bus.clone(),
-            app.db.pool.clone(),
-            projections::Config::new(app.db.url.clone()),
-            app.shutdown.clone(),
-        ));
+        app.spawn_projectors();
         app
     }
 
@@ -62,12 +57,7 @@ impl App {
             db,
             shutdown: CancellationToken::new(),
         };
-        tokio::spawn(projections::run(
-            app.bus.clone(),
-            app.db.pool.clone(),
-            projections::Config::new(app.db.url.clone()),
-            app.shutdown.clone(),
-        ));
+        app.spawn_projectors();
         app
     }
 
@@ -91,6 +81,16 @@ impl App {
             db,
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// The projectors, into this app's database until `shutdown`.
+    fn spawn_projectors(&self) {
+        tokio::spawn(projections::run(
+            self.bus.clone(),
+            self.db.pool.clone(),
+            projections::Config::new(self.db.url.clone()),
+            self.shutdown.clone(),
+        ));
     }
 
     pub fn pool(&self) -> &PgPool {
