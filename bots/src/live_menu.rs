@@ -100,7 +100,7 @@ pub async fn draw(
             Ok(()) => {
                 let live = read::users::menu_message(pool, user_id).await?;
                 if live != Some(message_id.0) {
-                    shown(bus, user_id, message_id).await?;
+                    shown(bus, user_id, message_id);
                 }
                 return Ok(());
             }
@@ -116,7 +116,8 @@ pub async fn draw(
             .reply_markup(screen.keyboard.clone()),
     )
     .await?;
-    shown(bus, user_id, sent.id).await
+    shown(bus, user_id, sent.id);
+    Ok(())
 }
 
 /// Edits a menu message into `screen`; "not modified" (a doubled tap) is a success.
@@ -136,11 +137,21 @@ pub async fn edit(
     }
 }
 
-async fn shown(bus: &Bus, user_id: i64, message_id: MessageId) -> anyhow::Result<()> {
+/// Records `message_id` as the user's live menu. The message is out already, so the record must
+/// never cost a second one: it is published on a task of its own until NATS stores it (the same
+/// event each try, stored once), and the update is done at once. Failing — or merely waiting
+/// in — the handler instead would have a retried or handed-over update send the menu again.
+/// (Two menus drawn during one NATS outage may then be recorded in either order; the next draw
+/// sets it right.)
+fn shown(bus: &Bus, user_id: i64, message_id: MessageId) {
     let event = Envelope::new(MainMenuShown {
         user_id,
         message_id: message_id.0,
     });
-    bus.publish(&event).await?;
-    Ok(())
+    let bus = bus.clone();
+    tokio::spawn(async move {
+        if let Err(error) = bus.publish_until_stored(&event).await {
+            tracing::error!(user_id, %error, "the live menu was not recorded");
+        }
+    });
 }

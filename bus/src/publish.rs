@@ -124,6 +124,23 @@ impl Bus {
         self.settle(outgoing, ack.await).await
     }
 
+    /// Publishes `envelope` until NATS stores it, however long NATS is away: for a record of
+    /// something already done outside (a message sent), where giving up would make the caller
+    /// do it again. The same event each try, so it is stored once; only a rival writer's
+    /// [`PublishError::Conflict`] ends it unstored.
+    pub async fn publish_until_stored(&self, envelope: &Envelope) -> Result<Published, PublishError> {
+        let mut wait = std::time::Duration::from_millis(50);
+        loop {
+            match self.publish(envelope).await {
+                Err(PublishError::Nats { .. } | PublishError::Lookup { .. }) => {}
+                done => return done,
+            }
+            tracing::warn!(event = envelope.event_type(), ?wait, "not stored yet; publishing the same event again");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(2));
+        }
+    }
+
     /// Publishes a once-per-subject claim (a delivery's, a notification's) until NATS answers,
     /// and tells whether it is this very envelope that is stored: `true` when it was stored now
     /// or by an earlier try of this call whose answer was lost (a timeout, a cluster electing a
