@@ -28,6 +28,10 @@ const RECORDING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct CategoryBot {
     /// The catalog slug.
     pub category: String,
+    /// The numeric id in this bot's token, and whether it is the category's first bot (the
+    /// one events recorded while the category had one bot mean).
+    pub bot_id: i64,
+    pub first_of_category: bool,
     /// The category's name as users see it.
     pub name: String,
     pub bot: Bot,
@@ -117,14 +121,16 @@ impl CategoryBot {
             "/start" => {
                 // Started already: nothing changes, so nothing is recorded (and the main
                 // bot's menu is not redrawn under the user for nothing).
-                let active =
-                    projections::read::users::bot_active(&self.pool, user_id, &self.category)
-                        .await?;
-                if active != Some(true) {
+                let current =
+                    projections::read::users::user_bot(&self.pool, user_id, &self.category).await?;
+                let started_here =
+                    current.is_some_and(|b| b.active && b.is(self.bot_id, self.first_of_category));
+                if !started_here {
                     self.bus
                         .publish(&Envelope::new(CategoryBotStarted {
                             user_id,
                             category: self.category.clone(),
+                            bot_id: Some(self.bot_id),
                         }))
                         .await?;
                 }
@@ -136,6 +142,7 @@ impl CategoryBot {
                         user_id,
                         category: self.category.clone(),
                         reason: BotStopReason::Paused,
+                        bot_id: Some(self.bot_id),
                     }))
                     .await?;
                 (

@@ -43,25 +43,59 @@ impl Views {
                 (h.author, name)
             })
             .collect();
+        let chosen = read::users::chosen_categories(pool, user_id).await?;
         Ok(UserView {
             user_id,
             access: read::users::access(pool, user_id)
                 .await?
                 .unwrap_or_default(),
-            chosen: read::users::chosen_categories(pool, user_id)
-                .await?
-                .into_iter()
-                .collect(),
             started: read::users::started_bots(pool, user_id)
                 .await?
                 .into_iter()
                 .collect(),
+            bots: self.users_bots(user_id, &chosen).await?,
+            chosen: chosen.into_iter().collect(),
             zone: read::users::time_zone(pool, user_id)
                 .await?
                 .and_then(|zone| zone.parse().ok()),
             hidden,
             stars: read::payments::stars_subscription(pool, user_id).await?,
         })
+    }
+
+    /// The user's bot in each chosen category with several bots: the one they started last
+    /// while it is configured, else the one with the fewest users, which their link opens.
+    async fn users_bots(
+        &self,
+        user_id: i64,
+        chosen: &[String],
+    ) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+        let pool = &self.pool;
+        let theirs = read::users::user_bots(pool, user_id).await?;
+        let mut bots = std::collections::BTreeMap::new();
+        for slug in chosen {
+            let Some(configured) = self.setup.category_bots.get(slug) else {
+                continue;
+            };
+            let ids: Vec<i64> = configured.iter().map(|(id, _)| *id).collect();
+            if ids.len() < 2 {
+                continue;
+            }
+            let started = theirs
+                .iter()
+                .find(|(category, _)| category == slug)
+                .map(|(_, bot)| bot.bot_id.unwrap_or(ids[0]))
+                .filter(|id| ids.contains(id));
+            let bot = match started {
+                Some(id) => Some(id),
+                None => {
+                    let loads = read::users::bot_loads(pool, slug).await?;
+                    menu::bot_for_newcomer(&ids, &loads, user_id)
+                }
+            };
+            bots.extend(bot.map(|id| (slug.clone(), id)));
+        }
+        Ok(bots)
     }
 
     /// The main menu as it reads for `user_id` now.

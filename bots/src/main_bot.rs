@@ -31,8 +31,8 @@ pub struct MainBotConfig {
     pub poll_timeout: u32,
     /// How long a handler waits for the read models to show its own write.
     pub read_your_writes: Duration,
-    /// Category slug → its bot's @username (without the @).
-    pub category_bots: BTreeMap<String, String>,
+    /// Category slug → its bots' ids and @usernames (without the @), the first being its first.
+    pub category_bots: crate::menu::CategoryBotLinks,
     /// Telegram ids of the admins, who judge reports.
     pub admin_ids: Vec<i64>,
     /// Paying in the bot ("Оплатить"), when a payment provider is configured.

@@ -28,12 +28,36 @@ pub struct Screen {
     pub keyboard: InlineKeyboardMarkup,
 }
 
+/// Category slug → its bots as (bot id, @username without @), the first being the category's
+/// first bot.
+pub type CategoryBotLinks = BTreeMap<String, Vec<(i64, String)>>;
+
+/// The bot of a category a user who has none yet is sent to: the one with the fewest users
+/// (`loads`: users per bot id, `None` counting for the first), ties spread by user id so users
+/// signing up at once do not all land on one bot.
+pub fn bot_for_newcomer(bots: &[i64], loads: &[(Option<i64>, i64)], user_id: i64) -> Option<i64> {
+    let load = |bot: i64| -> i64 {
+        loads
+            .iter()
+            .filter(|(id, _)| id.unwrap_or(bots[0]) == bot)
+            .map(|(_, count)| count)
+            .sum()
+    };
+    let fewest = bots.iter().map(|b| load(*b)).min()?;
+    let ties: Vec<i64> = bots
+        .iter()
+        .copied()
+        .filter(|b| load(*b) == fewest)
+        .collect();
+    Some(ties[user_id.unsigned_abs() as usize % ties.len()])
+}
+
 /// What the bot knows of itself: the catalog, its category bots, what it sells, its support.
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
     pub categories: Vec<Category>,
-    /// Category slug → its bot's @username (without @).
-    pub category_bots: BTreeMap<String, String>,
+    /// Category slug → its bots.
+    pub category_bots: CategoryBotLinks,
     /// "Оплатить" is offered.
     pub payments: bool,
     /// Whom users write to when something is wrong (`SUPPORT_CONTACT`).
@@ -53,6 +77,9 @@ pub struct UserView {
     pub access: Access,
     pub chosen: BTreeSet<String>,
     pub started: BTreeSet<String>,
+    /// Category slug → the user's bot there (the one they started, or the one they are sent
+    /// to); a category not listed uses its first bot.
+    pub bots: BTreeMap<String, i64>,
     /// The user's zone (Moscow unless they chose another).
     pub zone: Option<Tz>,
     /// Hidden authors: key → how the user knows them.
@@ -86,6 +113,16 @@ pub fn button(label: impl Into<String>, action: &MenuAction) -> InlineKeyboardBu
 
 fn back(to: MenuAction) -> Vec<InlineKeyboardButton> {
     vec![button("← Назад", &to)]
+}
+
+/// The @username of the user's bot in `slug`: theirs when still configured, else the first.
+fn user_bot_username<'a>(setup: &'a Setup, view: &UserView, slug: &str) -> Option<&'a String> {
+    let bots = setup.category_bots.get(slug)?;
+    let theirs = view.bots.get(slug);
+    bots.iter()
+        .find(|(id, _)| Some(id) == theirs)
+        .or(bots.first())
+        .map(|(_, username)| username)
 }
 
 /// The link that opens a category bot with the start payload.
@@ -124,9 +161,7 @@ pub fn main(view: &UserView, setup: &Setup, greeting: Option<&str>, now: DateTim
             );
         }
         for category in &chosen {
-            match setup
-                .category_bots
-                .get(&category.slug)
+            match user_bot_username(setup, view, &category.slug)
                 .and_then(|b| bot_link(b).map(|l| (b, l)))
             {
                 Some((bot, link)) if view.started.contains(&category.slug) => {
@@ -453,7 +488,7 @@ mod tests {
                     name: "Тексты".into(),
                 },
             ],
-            category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
+            category_bots: [("design".to_string(), vec![(1, "rh_design_bot".to_string())])].into(),
             payments: true,
             support: Some("@rh_support".into()),
             trial_days: 2,
@@ -532,6 +567,67 @@ mod tests {
         let screen = main(&view, &setup(), None, now);
         assert_eq!(labels(&screen)[0], ["✅ Дизайн — @rh_design_bot"]);
         assert!(!screen.text.contains("нажмите «Старт»"), "{}", screen.text);
+    }
+
+    #[test]
+    fn a_category_with_several_bots_links_each_user_to_their_own() {
+        // given design with three bots, a user on the second
+        let now = Utc::now();
+        let mut setup = setup();
+        setup.category_bots.insert(
+            "design".into(),
+            vec![
+                (1, "rh_design_bot".into()),
+                (2, "rh_design2_bot".into()),
+                (3, "rh_design3_bot".into()),
+            ],
+        );
+        let mut view = UserView {
+            chosen: ["design".to_string()].into(),
+            started: ["design".to_string()].into(),
+            bots: [("design".to_string(), 2)].into(),
+            ..UserView::default()
+        };
+        // then the menu links the second
+        assert_eq!(
+            labels(&main(&view, &setup, None, now))[0],
+            ["✅ Дизайн — @rh_design2_bot"]
+        );
+        // and a bot no longer configured falls back to the first
+        view.bots.insert("design".into(), 9);
+        assert_eq!(
+            labels(&main(&view, &setup, None, now))[0],
+            ["✅ Дизайн — @rh_design_bot"]
+        );
+    }
+
+    #[test]
+    fn newcomers_go_to_the_bot_with_fewest_users_and_ties_are_spread() {
+        let bots = [11, 12, 13];
+        // the first bot's users recorded before it had company count for it
+        let loads = [(None, 4), (Some(11), 1), (Some(12), 5), (Some(13), 2)];
+        assert_eq!(bot_for_newcomer(&bots, &loads, 7), Some(13));
+        // a bot nobody started yet has none
+        assert_eq!(
+            bot_for_newcomer(&bots, &[(Some(11), 1), (Some(12), 1)], 7),
+            Some(13)
+        );
+        // on a tie, users at once are spread over the tied bots, not all on one
+        let picked: BTreeSet<i64> = (0..30)
+            .filter_map(|user| bot_for_newcomer(&bots, &[], user))
+            .collect();
+        assert_eq!(picked, [11, 12, 13].into());
+        assert_eq!(bot_for_newcomer(&[], &[], 7), None);
+        // and sign-ups one after another end up even
+        let mut loads: Vec<(Option<i64>, i64)> = Vec::new();
+        for user in 0..300 {
+            let bot = bot_for_newcomer(&bots, &loads, user * 7).unwrap();
+            match loads.iter_mut().find(|(id, _)| *id == Some(bot)) {
+                Some((_, count)) => *count += 1,
+                None => loads.push((Some(bot), 1)),
+            }
+        }
+        assert!(loads.iter().all(|(_, count)| *count == 100), "{loads:?}");
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::reports::ReportsToAdmins;
 pub struct BotsConfig {
     /// The main bot, when its token is set.
     pub main: Option<MainBotSetup>,
-    /// Category slug → its bot.
-    pub category_bots: BTreeMap<String, teloxide::Bot>,
+    /// Category slug → its bots, the first being the one older events mean.
+    pub category_bots: fanout::tokens::CategoryShards,
     /// Telegram ids of the admins, who judge reports; empty leaves reports waiting in USERS.
     pub admins: Vec<i64>,
     /// Seconds a getUpdates call waits for something to happen, for every bot.
@@ -40,8 +40,9 @@ pub struct MainBotSetup {
     pub plans: Vec<schemas::subscription::Plan>,
     /// Offer Telegram Stars in "Оплатить".
     pub stars: bool,
-    /// Category slug → its bot's @username (without the @), for the links the main bot shows.
-    pub category_bot_usernames: BTreeMap<String, String>,
+    /// Category slug → its bots' ids and @usernames (without the @), for the links the main
+    /// bot shows.
+    pub category_bot_usernames: crate::menu::CategoryBotLinks,
     /// Whom users write to when something is wrong (`SUPPORT_CONTACT`).
     pub support: Option<String>,
     /// The admin web UI's address, for `/admin`'s login links (`WEB_PUBLIC_URL`).
@@ -134,17 +135,21 @@ pub async fn run(
         .into_iter()
         .map(|c| (c.slug, c.name))
         .collect();
-    for (category, bot) in category_bots {
-        let category_bot = CategoryBot {
-            name: names.get(&category).cloned().unwrap_or(category.clone()),
-            category,
-            bot,
-            bus: bus.clone(),
-            pool: pool.clone(),
-            poll_timeout,
-            main_bot_username: main_bot_username.clone(),
-        };
-        tasks.spawn(category_bot.run(shutdown.clone()));
+    for (category, shards) in category_bots {
+        for (position, shard) in shards.into_iter().enumerate() {
+            let category_bot = CategoryBot {
+                name: names.get(&category).cloned().unwrap_or(category.clone()),
+                category: category.clone(),
+                bot_id: shard.bot_id,
+                first_of_category: position == 0,
+                bot: shard.bot,
+                bus: bus.clone(),
+                pool: pool.clone(),
+                poll_timeout,
+                main_bot_username: main_bot_username.clone(),
+            };
+            tasks.spawn(category_bot.run(shutdown.clone()));
+        }
     }
     let mut outcome = Ok(());
     while let Some(result) = tasks.join_next().await {

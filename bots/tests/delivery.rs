@@ -67,6 +67,7 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: *order,
+                paid_first: false,
                 admin_id: None,
             })
         })
@@ -93,13 +94,17 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     services.spawn(fanout::service::run(
         bus.clone(),
         db.pool.clone(),
-        [("design".to_string(), design_bot.clone())].into(),
+        fanout::tokens::one_bot_each([("design".to_string(), design_bot.clone())].into()),
         config,
         shutdown.clone(),
     ));
     let config = MainBotConfig {
         poll_timeout: 1,
-        category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
+        category_bots: [(
+            "design".to_string(),
+            vec![(3001, "rh_design_bot".to_string())],
+        )]
+        .into(),
         admin_ids: vec![ADMIN],
         ..MainBotConfig::default()
     };
@@ -108,6 +113,8 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
     let design = CategoryBot {
         category: "design".into(),
         name: "Дизайн".into(),
+        bot_id: 3001,
+        first_of_category: true,
         bot: design_bot,
         bus: bus.clone(),
         pool: db.pool.clone(),
@@ -153,10 +160,10 @@ async fn a_subscriber_gets_a_design_vacancy_once_hides_its_author_and_reports_a_
             .contains("Дизайн")
     );
     eventually("the design bot in the read model", async || {
-        read::users::bot_active(&db.pool, USER, "design")
+        read::users::user_bot(&db.pool, USER, "design")
             .await
             .unwrap()
-            == Some(true)
+            .is_some_and(|bot| bot.active)
     })
     .await;
 

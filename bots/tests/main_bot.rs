@@ -30,6 +30,9 @@ fn labels(message: &Sent) -> Vec<String> {
         .collect()
 }
 
+/// The design category's second bot, for tests of a category with several.
+const DESIGN_TWO: (&str, &str, i64) = ("2002:design-two", "rh_design2_bot", 2002);
+
 /// The read models with a catalog, the fake Bot API, the main bot and the design bot running.
 struct Bots {
     app: testkit::App,
@@ -39,6 +42,12 @@ struct Bots {
 }
 
 async fn start_bots() -> Bots {
+    start_bots_with(&[(DESIGN, "rh_design_bot", 2001)], &[]).await
+}
+
+/// [`start_bots`] with these design bots (token, @username, id), `given` in the read models
+/// before the bots start.
+async fn start_bots_with(design_bots: &[(&str, &str, i64)], given: &[Envelope]) -> Bots {
     let app = testkit::App::start().await;
     let (bus, db, shutdown) = (app.bus.clone(), &app.db, app.shutdown.clone());
     let categories = [("design", "Дизайн", 1), ("texts", "Тексты и переводы", 2)];
@@ -49,35 +58,45 @@ async fn start_bots() -> Bots {
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: *order,
+                paid_first: false,
                 admin_id: None,
             })
         })
         .collect();
     // the catalog read model is there before users come
     app.given(&events).await;
+    app.given(given).await;
     let fake = FakeTelegram::start().await.unwrap();
     fake.register_bot(MAIN, "rh_main_bot");
-    fake.register_bot(DESIGN, "rh_design_bot");
     let api = url::Url::parse(fake.url()).unwrap();
+    let links = design_bots
+        .iter()
+        .map(|(_, username, id)| (*id, username.to_string()))
+        .collect();
     let config = MainBotConfig {
         poll_timeout: 1,
-        category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
+        category_bots: [("design".to_string(), links)].into(),
         admin_ids: vec![ADMIN],
         support: Some("@rh_support".into()),
         ..MainBotConfig::default()
     };
     let main = Bot::new(MAIN).set_api_url(api.clone());
     tokio::spawn(MainBot::new(main, bus.clone(), db.pool.clone(), config).run(shutdown.clone()));
-    let design = CategoryBot {
-        category: "design".into(),
-        name: "Дизайн".into(),
-        bot: Bot::new(DESIGN).set_api_url(api),
-        bus: bus.clone(),
-        pool: db.pool.clone(),
-        poll_timeout: 1,
-        main_bot_username: Some("rh_main_bot".into()),
-    };
-    tokio::spawn(design.run(shutdown.clone()));
+    for (position, (token, username, id)) in design_bots.iter().enumerate() {
+        fake.register_bot(token, username);
+        let design = CategoryBot {
+            category: "design".into(),
+            name: "Дизайн".into(),
+            bot_id: *id,
+            first_of_category: position == 0,
+            bot: Bot::new(*token).set_api_url(api.clone()),
+            bus: bus.clone(),
+            pool: db.pool.clone(),
+            poll_timeout: 1,
+            main_bot_username: Some("rh_main_bot".into()),
+        };
+        tokio::spawn(design.run(shutdown.clone()));
+    }
     Bots {
         app,
         bus,
@@ -415,4 +434,70 @@ async fn a_hidden_author_with_a_long_key_is_named_and_undone() {
     ));
     bots.shutdown.cancel();
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn a_newcomer_is_sent_to_the_category_bot_with_fewest_users_and_stays_there() {
+    // given design with two bots, the first with two users already
+    let mut given = testkit::events::subscriber(601, &["design"], 2);
+    given.extend(testkit::events::subscriber(602, &["design"], 2));
+    let bots = start_bots_with(&[(DESIGN, "rh_design_bot", 2001), DESIGN_TWO], &given).await;
+    let fake = &bots.fake;
+
+    // when a newcomer signs up and picks design
+    fake.user_says("rh_main_bot", USER, "/start").unwrap();
+    eventually("the greeting", async || bots.main_chat(USER).len() == 1).await;
+    let menu = bots.main_chat(USER)[0].message_id;
+    fake.press("rh_main_bot", USER, menu, "k1:design").unwrap();
+    eventually("the choice", async || bots.answers().len() == 1).await;
+    fake.press("rh_main_bot", USER, menu, "m").unwrap();
+    // then the menu opens the second design bot, the one with nobody yet
+    let link = "https://t.me/rh_design2_bot?start=from_main".to_string();
+    eventually("the link to the second bot", async || {
+        bots.main_chat(USER)[0].buttons().first().map(|b| &b.1) == Some(&link)
+    })
+    .await;
+
+    // when they start it
+    fake.user_says(DESIGN_TWO.1, USER, "/start from_main")
+        .unwrap();
+    // then it confirms, the start names that bot, and the menu shows it as theirs
+    eventually("the second bot's confirmation", async || {
+        !fake.sent_to(DESIGN_TWO.1, USER).is_empty()
+    })
+    .await;
+    assert!(
+        fake.sent_to(DESIGN_TWO.1, USER)[0]
+            .text
+            .starts_with("Готово!")
+    );
+    let started = bots
+        .bus
+        .read_subject(&format!("rh.users.bot_started.{USER}"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        started.as_slice(),
+        [s] if matches!(&s.envelope.event, Event::CategoryBotStarted(b) if b.bot_id == Some(DESIGN_TWO.2))
+    ));
+    eventually("the menu's check mark", async || {
+        bots.main_chat(USER)[0].buttons()[0].0 == "✅ Дизайн — @rh_design2_bot"
+    })
+    .await;
+
+    // when the first bot gets more users than the second, and the user comes back
+    let mut more = testkit::events::subscriber(603, &["design"], 2);
+    more.extend(testkit::events::subscriber(604, &["design"], 2));
+    bots.app.given(&more).await;
+    fake.user_says("rh_main_bot", USER, "/start").unwrap();
+    // then they stay on their bot
+    eventually("the returning menu", async || {
+        bots.main_chat(USER).len() == 2
+    })
+    .await;
+    assert_eq!(
+        bots.main_chat(USER)[1].buttons()[0].0,
+        "✅ Дизайн — @rh_design2_bot"
+    );
+    assert!(fake.sent_to("rh_design_bot", USER).is_empty());
 }

@@ -48,9 +48,7 @@ impl MainBotOnItsOwnNats {
             poll_timeout: 1,
             ..MainBotConfig::default()
         };
-        tokio::spawn(
-            MainBot::new(bot, bus.clone(), db.pool.clone(), config).run(shutdown.clone()),
-        );
+        tokio::spawn(MainBot::new(bot, bus.clone(), db.pool.clone(), config).run(shutdown.clone()));
         Self {
             server,
             bus,
@@ -103,13 +101,18 @@ async fn a_start_during_a_nats_outage_is_handled_once_nats_is_back() {
 async fn nats_going_down_while_the_greeting_is_on_its_way_sends_no_second_one() {
     // given the main bot, and Telegram taking a second to answer its next message
     let mut app = MainBotOnItsOwnNats::start().await;
-    app.fake
-        .fail_next("sendMessage", [Some(Fault::LateAnswer(Duration::from_secs(1)))]);
+    app.fake.fail_next(
+        "sendMessage",
+        [Some(Fault::LateAnswer(Duration::from_secs(1)))],
+    );
 
     // when a new user sends /start and NATS dies while the greeting is on its way, so the bot
     // cannot record the menu it sent (and loses its poller's lease); NATS is back 7 s later
     app.fake.user_says("rh_main_bot", USER, "/start").unwrap();
-    eventually("the greeting on its way", async || !app.greetings().is_empty()).await;
+    eventually("the greeting on its way", async || {
+        !app.greetings().is_empty()
+    })
+    .await;
     app.server.kill();
     tokio::time::sleep(Duration::from_secs(7)).await;
     app.server.restart().unwrap();

@@ -63,6 +63,7 @@ async fn start() -> Harness {
         slug: "design".into(),
         name: "Дизайн".into(),
         order: 1,
+        paid_first: false,
         admin_id: None,
     })];
     given.extend(subscriber(REPORTER, &["design"], 2));
@@ -82,13 +83,17 @@ async fn start() -> Harness {
     services.spawn(fanout::service::run(
         bus.clone(),
         pool.clone(),
-        [("design".to_string(), design_bot.clone())].into(),
+        fanout::tokens::one_bot_each([("design".to_string(), design_bot.clone())].into()),
         fanout_config,
         shutdown.clone(),
     ));
     let config = MainBotConfig {
         poll_timeout: 1,
-        category_bots: [("design".to_string(), "rh_design_bot".to_string())].into(),
+        category_bots: [(
+            "design".to_string(),
+            vec![(7101, "rh_design_bot".to_string())],
+        )]
+        .into(),
         admin_ids: ADMINS.to_vec(),
         ..MainBotConfig::default()
     };
@@ -97,6 +102,8 @@ async fn start() -> Harness {
     let design = CategoryBot {
         category: "design".into(),
         name: "Дизайн".into(),
+        bot_id: 7101,
+        first_of_category: true,
         bot: design_bot,
         bus: bus.clone(),
         pool: pool.clone(),
@@ -295,6 +302,7 @@ async fn a_report_confirmed_by_one_of_two_admins_updates_both_tells_the_reporter
         category: "design".into(),
         sent_message_id: old.message_id,
         delivered_at: chrono::Utc::now() - chrono::Duration::days(3),
+        bot_id: None,
     }))
     .await
     .unwrap();

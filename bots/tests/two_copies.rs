@@ -56,12 +56,18 @@ impl World {
                 yookassa: None,
                 plans: Vec::new(),
                 stars: false,
-                category_bot_usernames: [("design".to_owned(), DESIGN_BOT.to_owned())].into(),
+                category_bot_usernames: [(
+                    "design".to_owned(),
+                    vec![(2301, DESIGN_BOT.to_owned())],
+                )]
+                .into(),
                 support: None,
                 web_public_url: None,
                 feeds: None,
             }),
-            category_bots: [("design".to_owned(), Bot::new(DESIGN).set_api_url(api))].into(),
+            category_bots: fanout::tokens::one_bot_each(
+                [("design".to_owned(), Bot::new(DESIGN).set_api_url(api))].into(),
+            ),
             admins: Vec::new(),
             poll_timeout: 1,
         };

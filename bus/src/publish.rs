@@ -128,14 +128,21 @@ impl Bus {
     /// something already done outside (a message sent), where giving up would make the caller
     /// do it again. The same event each try, so it is stored once; only a rival writer's
     /// [`PublishError::Conflict`] ends it unstored.
-    pub async fn publish_until_stored(&self, envelope: &Envelope) -> Result<Published, PublishError> {
+    pub async fn publish_until_stored(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<Published, PublishError> {
         let mut wait = std::time::Duration::from_millis(50);
         loop {
             match self.publish(envelope).await {
                 Err(PublishError::Nats { .. } | PublishError::Lookup { .. }) => {}
                 done => return done,
             }
-            tracing::warn!(event = envelope.event_type(), ?wait, "not stored yet; publishing the same event again");
+            tracing::warn!(
+                event = envelope.event_type(),
+                ?wait,
+                "not stored yet; publishing the same event again"
+            );
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(std::time::Duration::from_secs(2));
         }

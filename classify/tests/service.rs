@@ -53,6 +53,7 @@ async fn define_categories(bus: &Bus) {
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order: order as i32 + 1,
+                paid_first: false,
                 admin_id: None,
             })
         })
@@ -392,7 +393,7 @@ async fn an_llm_down_for_long_lets_the_local_answer_stand_and_is_asked_again_onc
     let fanout = tokio::spawn(fanout::service::run(
         bus.clone(),
         app.pool().clone(),
-        BTreeMap::from([("design".to_string(), bot)]),
+        fanout::tokens::one_bot_each(BTreeMap::from([("design".to_string(), bot)])),
         FanoutConfig {
             plan: PlanConfig { max_age: None },
             ..FanoutConfig::default()

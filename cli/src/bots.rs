@@ -23,7 +23,9 @@ pub struct BotArgs {
     /// The main bot's token (a secret: never logged).
     #[arg(long, env = "MAIN_BOT_TOKEN", hide_env_values = true, global = true)]
     main_bot_token: Option<String>,
-    /// One bot per category: `design=123:AA…,texts=456:BB…` (secrets: never logged).
+    /// The category bots: `design=123:AA…,texts=456:BB…` (secrets: never logged). Name a
+    /// category again for another bot (`design=123:AA…,design=789:CC…`): its users are spread
+    /// over its bots, each sending up to Telegram's 30 messages a second.
     #[arg(
         long,
         env = "CATEGORY_BOT_TOKENS",
@@ -37,6 +39,10 @@ pub struct BotArgs {
     /// Telegram user ids of the admins, comma-separated: they judge reports.
     #[arg(long, env = "ADMIN_IDS", default_value = "", global = true)]
     admin_ids: String,
+    /// Category bots send with `allow_paid_broadcast`: up to 1,000 messages a second per bot,
+    /// those over the free 30 paid from the bot's Stars balance (0.1 Star each).
+    #[arg(long, env = "PAID_BROADCAST", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    paid_broadcast: bool,
     /// Offer Telegram Stars in "Оплатить" (one-off, and a monthly subscription).
     #[arg(long, env = "STARS_PAYMENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     stars_payments: bool,
@@ -78,8 +84,8 @@ impl BotArgs {
         Ok(Some(self.bot(&token)?))
     }
 
-    /// One teloxide bot per category with a token.
-    pub fn category_bots(&self) -> anyhow::Result<BTreeMap<String, teloxide::Bot>> {
+    /// Each category's bots, one teloxide bot per token, in the order listed.
+    pub fn category_bots(&self) -> anyhow::Result<fanout::tokens::CategoryShards> {
         let tokens = match (&self.category_bot_tokens, &self.category_bot_tokens_file) {
             (Some(spec), _) => category_tokens(spec)?,
             (None, Some(path)) => category_tokens_file(path)?,
@@ -87,8 +93,27 @@ impl BotArgs {
         };
         tokens
             .iter()
-            .map(|(category, token)| Ok((category.clone(), self.bot(token)?)))
+            .map(|(category, tokens)| {
+                let shards = tokens
+                    .iter()
+                    .map(|token| {
+                        Ok(fanout::tokens::Shard {
+                            bot_id: token.id(),
+                            bot: self.bot(token)?,
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                Ok((category.clone(), shards))
+            })
             .collect()
+    }
+
+    /// How the category bots send: paid broadcast or not, the rest as Telegram's limits ask.
+    pub fn send_config(&self) -> fanout::send::SendConfig {
+        fanout::send::SendConfig {
+            paid_broadcast: self.paid_broadcast,
+            ..Default::default()
+        }
     }
 
     pub fn web_public_url(&self) -> anyhow::Result<url::Url> {
@@ -106,15 +131,18 @@ impl BotArgs {
     }
 
     /// Each category bot's @username, asked of Telegram with its token (getMe).
-    pub async fn category_bot_usernames(&self) -> anyhow::Result<BTreeMap<String, String>> {
-        let mut usernames = BTreeMap::new();
-        for (category, bot) in self.category_bots()? {
-            match bot.get_me().await {
-                Ok(me) => {
-                    usernames.insert(category, me.username().to_owned());
-                }
-                Err(error) => {
-                    tracing::warn!(category, %error, "category bot unreachable");
+    pub async fn category_bot_usernames(&self) -> anyhow::Result<::bots::menu::CategoryBotLinks> {
+        let mut usernames = ::bots::menu::CategoryBotLinks::new();
+        for (category, shards) in self.category_bots()? {
+            for shard in shards {
+                match shard.bot.get_me().await {
+                    Ok(me) => usernames
+                        .entry(category.clone())
+                        .or_default()
+                        .push((shard.bot_id, me.username().to_owned())),
+                    Err(error) => {
+                        tracing::warn!(category, bot = shard.bot_id, %error, "category bot unreachable");
+                    }
                 }
             }
         }
@@ -223,6 +251,6 @@ pub async fn run_fanout(
     }
     let bus = connect_bus(nats_url).await?;
     let pool = connect_database(database_url).await?;
-    tracing::info!(bots = bots.len(), "fan-out running");
+    tracing::info!(categories = bots.len(), "fan-out running");
     fanout::service::run(bus, pool, bots, config, shutdown).await
 }

@@ -55,11 +55,20 @@ pub enum BenchCommand {
     },
     /// One vacancy to many subscribers over many bots against the fake Bot API with
     /// Telegram's limits, the fan-out process SIGKILLed midway and restarted.
+    /// `--bots 1 --tokens 4`: one category of 10,000 subscribers over four bots.
     Fanout {
         #[arg(long, default_value_t = 10_000)]
         subscribers: usize,
+        /// Categories, the subscribers spread evenly over them.
         #[arg(long, default_value_t = 12)]
         bots: usize,
+        /// Bots per category, each category's subscribers spread over them as the main bot
+        /// spreads newcomers.
+        #[arg(long, default_value_t = 1)]
+        tokens: usize,
+        /// Send with `allow_paid_broadcast` (the fake allows 1,000 a second for it).
+        #[arg(long)]
+        paid_broadcast: bool,
         /// Share of the sends after which fan-out is killed (0: never).
         #[arg(long, default_value_t = 0.5)]
         kill_at: f64,
@@ -188,8 +197,18 @@ pub async fn bench(command: BenchCommand, classifier: &ClassifierArgs) -> anyhow
         BenchCommand::Fanout {
             subscribers,
             bots,
+            tokens,
+            paid_broadcast,
             kill_at,
-        } => devtools::bench_delivery::fanout(subscribers, bots, kill_at).await,
+        } => {
+            let shape = devtools::bench_delivery::FanoutShape {
+                subscribers,
+                categories: bots,
+                tokens_per_category: tokens,
+                paid_broadcast,
+            };
+            devtools::bench_delivery::fanout(shape, kill_at).await
+        }
         BenchCommand::Bots { rounds } => devtools::bench_bots::bots(&rounds).await,
         BenchCommand::Web {
             users,

@@ -390,7 +390,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 plan: fanout::plan::PlanConfig {
                     max_age: (max_age_hours > 0).then(|| chrono::Duration::hours(max_age_hours)),
                 },
-                ..Default::default()
+                send: bots.send_config(),
             };
             bots::run_fanout(
                 &nats_url,

@@ -105,7 +105,10 @@ pub async fn run_all(
             (nats_url.to_owned(), database_url.to_owned(), stop.clone());
         let args = bots.clone();
         services.spawn(async move {
-            let config = fanout::service::FanoutConfig::default();
+            let config = fanout::service::FanoutConfig {
+                send: args.send_config(),
+                ..Default::default()
+            };
             let result =
                 crate::bots::run_fanout(&nats_url, &database_url, &args, config, stop).await;
             ("fan-out", result)

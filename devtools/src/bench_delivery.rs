@@ -1,7 +1,8 @@
 //! Delivery benchmarks against the fake Bot API with Telegram's limits on, each on its own
 //! nats-server and scratch database:
-//! - `remotehunt bench fanout`: one vacancy to many subscribers over many bots, with the
-//!   fan-out process (a child `remotehunt fanout run`) SIGKILLed midway and restarted.
+//! - `remotehunt bench fanout`: one vacancy to many subscribers over many bots (one or several
+//!   per category, paid broadcast or not), with the fan-out process (a child `remotehunt
+//!   fanout run`) SIGKILLed midway and restarted.
 //! - `remotehunt bench latency`: real posts entering ingest at a steady rate, through the
 //!   rules, the local classifier and fan-out, to `sendMessage` at the fake.
 
@@ -24,16 +25,61 @@ fn bot_username(category: &str) -> String {
 }
 
 /// A child `remotehunt fanout run` against the benchmark's own servers.
-fn spawn_fanout(nats: &str, database: &str, telegram: &str, tokens: &str) -> anyhow::Result<Child> {
+fn spawn_fanout(
+    nats: &str,
+    database: &str,
+    telegram: &str,
+    tokens: &str,
+    paid_broadcast: bool,
+) -> anyhow::Result<Child> {
     Ok(Command::new(std::env::current_exe()?)
         .args(["fanout", "run", "--max-age-hours", "0"])
         .env("NATS_URL", nats)
         .env("DATABASE_URL", database)
         .env("TELEGRAM_API_URL", telegram)
         .env("CATEGORY_BOT_TOKENS", tokens)
+        .env("PAID_BROADCAST", paid_broadcast.to_string())
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()?)
+}
+
+/// What `bench fanout` sends to.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutShape {
+    pub subscribers: usize,
+    pub categories: usize,
+    pub tokens_per_category: usize,
+    pub paid_broadcast: bool,
+}
+
+/// One bot of the benchmark: its category, token, @username and id.
+struct BenchBot {
+    category: String,
+    token: String,
+    username: String,
+    id: i64,
+}
+
+impl FanoutShape {
+    fn bots(&self) -> Vec<BenchBot> {
+        let tokens = self.tokens_per_category.max(1);
+        (0..self.categories * tokens)
+            .map(|index| {
+                let category = format!("bench{:02}", index / tokens);
+                let username = match index % tokens {
+                    0 => bot_username(&category),
+                    shard => format!("rh_{category}_{shard}_bot"),
+                };
+                BenchBot {
+                    token: bot_token(index),
+                    id: 7000 + index as i64,
+                    username,
+                    category,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Sends per second over each stretch of a bot's sends without a pause of over 2 s (the
@@ -64,10 +110,35 @@ async fn sign_up(
     fake: &FakeTelegram,
     users: &[(i64, &str)],
 ) -> anyhow::Result<projections::Config> {
+    let users: Vec<(i64, &str, &str, Option<i64>)> = users
+        .iter()
+        .map(|(user, category)| (*user, *category, "", None))
+        .collect();
+    sign_up_on_bots(bus, database, fake, &users).await
+}
+
+/// [`sign_up`] with each user on a bot of their own category: (user, category, the bot's
+/// @username, its id; "" and `None` for the category's first bot).
+async fn sign_up_on_bots(
+    bus: &Bus,
+    database: &testkit::TestDatabase,
+    fake: &FakeTelegram,
+    users: &[(i64, &str, &str, Option<i64>)],
+) -> anyhow::Result<projections::Config> {
     let mut events = Vec::new();
-    for (user_id, category) in users {
-        events.extend(testkit::events::subscriber(*user_id, &[category], 2));
-        fake.user_says(&bot_username(category), *user_id, "/start")
+    for (user_id, category, username, bot_id) in users {
+        let mut signed_up = testkit::events::subscriber(*user_id, &[category], 2);
+        for event in &mut signed_up {
+            if let Event::CategoryBotStarted(started) = &mut event.event {
+                started.bot_id = *bot_id;
+            }
+        }
+        events.extend(signed_up);
+        let username = match *username {
+            "" => bot_username(category),
+            other => other.to_owned(),
+        };
+        fake.user_says(&username, *user_id, "/start")
             .map_err(anyhow::Error::msg)?;
     }
     bus.publish_batch(&events).await?;
@@ -77,31 +148,73 @@ async fn sign_up(
     Ok(config)
 }
 
-pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Result<()> {
+pub async fn fanout(shape: FanoutShape, kill_at: f64) -> anyhow::Result<()> {
+    let FanoutShape {
+        subscribers,
+        categories: category_count,
+        paid_broadcast,
+        ..
+    } = shape;
+    anyhow::ensure!(category_count > 0, "--bots: at least one category");
     let server = testkit::NatsServer::start()?;
     let database = testkit::database().await?;
     let bus = Bus::connect(&server.url).await?;
     bus.ensure_streams().await?;
     projections::migrate(&database.pool).await?;
     let fake = FakeTelegram::start().await?;
-    let categories: Vec<String> = (0..bots).map(|i| format!("bench{i:02}")).collect();
-    let mut tokens = Vec::new();
-    for (index, category) in categories.iter().enumerate() {
-        fake.register_bot(&bot_token(index), &bot_username(category));
-        tokens.push(format!("{category}={}", bot_token(index)));
+    let bots = shape.bots();
+    for bot in &bots {
+        fake.register_bot(&bot.token, &bot.username);
     }
-    let tokens = tokens.join(",");
-
-    // Subscribers spread evenly over the bots.
-    let users: Vec<(i64, &str)> = (0..subscribers)
-        .map(|user| (10_000_000 + user as i64, categories[user % bots].as_str()))
+    let tokens = bots
+        .iter()
+        .map(|b| format!("{}={}", b.category, b.token))
+        .collect::<Vec<_>>()
+        .join(",");
+    let categories: Vec<String> = (0..category_count)
+        .map(|i| format!("bench{i:02}"))
         .collect();
-    sign_up(&bus, &database, &fake, &users).await?;
+
+    // Subscribers spread evenly over the categories, and over each category's bots one after
+    // another as the main bot sends newcomers (the least loaded bot).
+    let mut loads: HashMap<i64, i64> = HashMap::new();
+    let users: Vec<(i64, &str, &str, Option<i64>)> = (0..subscribers)
+        .map(|user| {
+            let user_id = 10_000_000 + user as i64;
+            let category = categories[user % category_count].as_str();
+            let own: Vec<&BenchBot> = bots.iter().filter(|b| b.category == category).collect();
+            let ids: Vec<i64> = own.iter().map(|b| b.id).collect();
+            let counts: Vec<(Option<i64>, i64)> =
+                loads.iter().map(|(id, n)| (Some(*id), *n)).collect();
+            let chosen = bots::menu::bot_for_newcomer(&ids, &counts, user_id).unwrap_or(ids[0]);
+            *loads.entry(chosen).or_default() += 1;
+            let bot = own.iter().find(|b| b.id == chosen).unwrap_or(&own[0]);
+            (user_id, category, bot.username.as_str(), Some(bot.id))
+        })
+        .collect();
+    sign_up_on_bots(&bus, &database, &fake, &users).await?;
     println!(
-        "{subscribers} subscribers over {bots} bots; Telegram's limits on (30/s per bot, 1/s per chat)"
+        "{subscribers} subscribers over {category_count} categories of {} bots each{}; Telegram's limits on (30/s per bot{}, 1/s per chat)",
+        shape.tokens_per_category.max(1),
+        if paid_broadcast {
+            ", paid broadcast on"
+        } else {
+            ""
+        },
+        if paid_broadcast {
+            ", 1,000/s with paid broadcast"
+        } else {
+            ""
+        },
     );
 
-    let mut child = spawn_fanout(&server.url, &database.url, fake.url(), &tokens)?;
+    let mut child = spawn_fanout(
+        &server.url,
+        &database.url,
+        fake.url(),
+        &tokens,
+        paid_broadcast,
+    )?;
     let key = MessageKey::new(-1_001_234_000_000, 1);
     let refs: Vec<&str> = categories.iter().map(String::as_str).collect();
     let vacancy = testkit::events::vacancy(key, "Бенчмарк: вакансия для всех", "bench", &refs);
@@ -109,10 +222,7 @@ pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Re
     bus.publish_batch(&vacancy).await?;
 
     let total_sent = |fake: &FakeTelegram| -> usize {
-        categories
-            .iter()
-            .map(|c| fake.sent_by(&bot_username(c)).len())
-            .sum()
+        bots.iter().map(|b| fake.sent_by(&b.username).len()).sum()
     };
     let kill_after = (subscribers as f64 * kill_at) as usize;
     let mut killed = None;
@@ -125,7 +235,13 @@ pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Re
             child.wait()?;
             killed = Some((Instant::now(), sent));
             println!("SIGKILLed fan-out after {sent} sends; restarting it");
-            child = spawn_fanout(&server.url, &database.url, fake.url(), &tokens)?;
+            child = spawn_fanout(
+                &server.url,
+                &database.url,
+                fake.url(),
+                &tokens,
+                paid_broadcast,
+            )?;
         }
         if sent != last_progress.0 {
             last_progress = (sent, Instant::now());
@@ -143,15 +259,18 @@ pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Re
     let mut per_user: HashMap<i64, usize> = HashMap::new();
     let mut rates = Vec::new();
     let mut too_many = Vec::new();
-    for category in &categories {
-        let sent = fake.sent_by(&bot_username(category));
+    let mut paid = 0;
+    for bot in &bots {
+        let sent = fake.sent_by(&bot.username);
         for message in &sent {
             *per_user.entry(message.chat_id).or_default() += 1;
         }
         let bot_rates = sustained_rates(&sent);
-        too_many.extend(fake.too_many_requests_at(&bot_username(category)));
+        too_many.extend(fake.too_many_requests_at(&bot.username));
+        paid += fake.paid_broadcasts(&bot.username);
         println!(
-            "  bot {category}: {:>5} sent, sustained {} msg/s",
+            "  bot @{}: {:>5} sent, sustained {} msg/s",
+            bot.username,
             sent.len(),
             bot_rates
                 .iter()
@@ -168,7 +287,7 @@ pub async fn fanout(subscribers: usize, bots: usize, kill_at: f64) -> anyhow::Re
     let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
     let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
     println!(
-        "delivered to {} of {subscribers} in {:.1} s; per-bot sustained rate min {min:.1}, mean {mean:.1} msg/s (target >= 27)",
+        "delivered to {} of {subscribers}, the last {:.1} s after the vacancy; per-bot sustained rate min {min:.1}, mean {mean:.1} msg/s (target >= 27); {paid} sent as paid broadcasts",
         per_user.len(),
         finished.as_secs_f64()
     );
@@ -294,7 +413,7 @@ pub async fn latency(
     services.spawn(fanout::service::run(
         bus.clone(),
         database.pool.clone(),
-        bots,
+        fanout::tokens::one_bot_each(bots),
         fanout::service::FanoutConfig {
             send,
             ..Default::default()

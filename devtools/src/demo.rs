@@ -58,6 +58,7 @@ fn events() -> Vec<Envelope> {
         CategoryBotStarted {
             user_id: USER,
             category: "design".into(),
+            bot_id: None,
         }
         .into(),
     ];

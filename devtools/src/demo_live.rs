@@ -56,10 +56,17 @@ pub async fn start(bus: &Bus, pool: &PgPool) -> anyhow::Result<LiveBots> {
         .collect();
     for (category, token, username) in CATEGORY_BOTS {
         fake.register_bot(token, username);
-        senders.insert(category.to_owned(), bot(token));
-        usernames.insert(category.to_owned(), username.to_owned());
+        let bot_id = fanout::tokens::BotToken::parse(token).map_or(0, |t| t.id());
+        let shard = fanout::tokens::Shard {
+            bot_id,
+            bot: bot(token),
+        };
+        senders.insert(category.to_owned(), vec![shard]);
+        usernames.insert(category.to_owned(), vec![(bot_id, username.to_owned())]);
         let category_bot = bots::category_bot::CategoryBot {
             category: category.to_owned(),
+            bot_id,
+            first_of_category: true,
             name: names.get(category).cloned().unwrap_or(category.to_owned()),
             bot: bot(token),
             bus: bus.clone(),

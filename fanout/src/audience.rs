@@ -1,9 +1,11 @@
 //! Who gets a vacancy: every subscriber whose trial or paid period is active at send time, who
 //! chose one of its categories and has started that category's bot (and not blocked it), has
 //! not hidden its author and has not received it or a cross-post of it. One delivery each,
-//! through the bot of the highest-ranked category of the vacancy the user chose.
+//! through the user's bot of the highest-ranked category of the vacancy the user chose; in a
+//! fair order (see [`fair_order`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 
@@ -14,8 +16,9 @@ pub struct Subscriber {
     pub trial_ends_at: Option<DateTime<Utc>>,
     pub paid_until: Option<DateTime<Utc>>,
     pub categories: HashSet<String>,
-    /// Category bots the user started and did not stop or block.
-    pub reachable_bots: HashSet<String>,
+    /// Categories whose bot the user started and did not stop or block → which of the
+    /// category's bots that is (`None`: its first).
+    pub reachable_bots: HashMap<String, Option<i64>>,
     /// Author keys (`schemas::Author::key`).
     pub hidden_authors: HashSet<String>,
     /// Originals (first occurrences) of the vacancies already delivered to this user.
@@ -42,13 +45,25 @@ pub struct Vacancy {
     pub author: Option<String>,
 }
 
-/// (user, category bot) for each subscriber who should get it.
+/// Who gets a vacancy, through which bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user_id: i64,
+    pub category: String,
+    /// Which of the category's bots (`None`: its first).
+    pub bot_id: Option<i64>,
+    /// Paying now (not on a trial).
+    pub paying: bool,
+}
+
+/// Each subscriber who should get it, in the order they get it (see [`fair_order`]).
 pub fn audience(
     vacancy: &Vacancy,
     subscribers: &[Subscriber],
     at: DateTime<Utc>,
-) -> Vec<(i64, String)> {
-    subscribers
+    paid_first: &HashSet<String>,
+) -> Vec<Recipient> {
+    let recipients = subscribers
         .iter()
         .filter(|s| s.active_at(at))
         .filter(|s| !s.received.contains(&vacancy.original))
@@ -59,13 +74,39 @@ pub fn audience(
                 .is_none_or(|a| !s.hidden_authors.contains(a))
         })
         .filter_map(|s| {
-            vacancy
-                .categories
-                .iter()
-                .find(|c| s.categories.contains(*c) && s.reachable_bots.contains(*c))
-                .map(|c| (s.user_id, c.clone()))
+            vacancy.categories.iter().find_map(|c| {
+                let bot_id = s
+                    .reachable_bots
+                    .get(c)
+                    .filter(|_| s.categories.contains(c))?;
+                Some(Recipient {
+                    user_id: s.user_id,
+                    category: c.clone(),
+                    bot_id: *bot_id,
+                    paying: s.paid_until.is_some_and(|until| until > at),
+                })
+            })
         })
-        .collect()
+        .collect();
+    fair_order(recipients, &vacancy.original, paid_first)
+}
+
+/// The order a vacancy's recipients get it in: shuffled by the vacancy, so the same users are
+/// not always last; in the categories of `paid_first` (a catalog setting), paying users
+/// before those on a trial. Deterministic, so a vacancy planned again is ordered alike.
+pub fn fair_order(
+    mut recipients: Vec<Recipient>,
+    original: &str,
+    paid_first: &HashSet<String>,
+) -> Vec<Recipient> {
+    let place = |r: &Recipient| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (original, r.user_id).hash(&mut hasher);
+        let trial_waits = paid_first.contains(&r.category) && !r.paying;
+        (trial_waits, hasher.finish())
+    };
+    recipients.sort_by_cached_key(place);
+    recipients
 }
 
 #[cfg(test)]
@@ -82,9 +123,13 @@ mod tests {
             user_id,
             trial_ends_at: Some(Utc::now() + Duration::days(1)),
             categories: set(categories),
-            reachable_bots: set(bots),
+            reachable_bots: bots.iter().map(|b| (b.to_string(), None)).collect(),
             ..Subscriber::default()
         }
+    }
+
+    fn users(recipients: &[Recipient]) -> Vec<i64> {
+        recipients.iter().map(|r| r.user_id).collect()
     }
 
     #[test]
@@ -115,7 +160,11 @@ mod tests {
             got_it,
             subscriber(9, &["design"], &[]), // never started a bot
         ];
-        let got = audience(&vacancy, &subscribers, now);
+        let mut got: Vec<(i64, String)> = audience(&vacancy, &subscribers, now, &HashSet::new())
+            .into_iter()
+            .map(|r| (r.user_id, r.category))
+            .collect();
+        got.sort();
         assert_eq!(
             got,
             [
@@ -125,5 +174,68 @@ mod tests {
                 (6, "design".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn each_user_gets_it_through_their_own_bot_of_the_category() {
+        let now = Utc::now();
+        let vacancy = Vacancy {
+            original: "-100:1".into(),
+            categories: vec!["design".into()],
+            author: None,
+        };
+        let mut on_second = subscriber(1, &["design"], &[]);
+        on_second.reachable_bots = [("design".to_string(), Some(7002))].into();
+        let on_first = subscriber(2, &["design"], &["design"]);
+        let got = audience(&vacancy, &[on_second, on_first], now, &HashSet::new());
+        let bots: HashMap<i64, Option<i64>> = got.iter().map(|r| (r.user_id, r.bot_id)).collect();
+        assert_eq!(bots, [(1, Some(7002)), (2, None)].into());
+    }
+
+    #[test]
+    fn the_order_changes_with_the_vacancy_and_paying_users_may_come_first() {
+        let now = Utc::now();
+        let subscribers: Vec<Subscriber> = (1..=40)
+            .map(|id| {
+                let mut s = subscriber(id, &["design"], &["design"]);
+                if id % 4 == 0 {
+                    s.paid_until = Some(now + Duration::days(3));
+                }
+                s
+            })
+            .collect();
+        let vacancy = |original: &str| Vacancy {
+            original: original.into(),
+            categories: vec!["design".into()],
+            author: None,
+        };
+        let fair = HashSet::new();
+        let first = users(&audience(&vacancy("-100:1"), &subscribers, now, &fair));
+        let second = users(&audience(&vacancy("-100:2"), &subscribers, now, &fair));
+        // every subscriber once, in another order for another vacancy, the same order again
+        // for the same one
+        let mut sorted = first.clone();
+        sorted.sort();
+        assert_eq!(sorted, (1..=40).collect::<Vec<_>>());
+        assert_ne!(first, second);
+        assert_ne!(first.last(), second.last());
+        assert_eq!(
+            first,
+            users(&audience(&vacancy("-100:1"), &subscribers, now, &fair))
+        );
+        assert_ne!(first, sorted, "not by user id");
+
+        // when the category puts paying users first
+        let paid_first: HashSet<String> = set(&["design"]);
+        let got = users(&audience(
+            &vacancy("-100:1"),
+            &subscribers,
+            now,
+            &paid_first,
+        ));
+        // then the ten paying users lead, still shuffled among themselves
+        assert!(got[..10].iter().all(|id| id % 4 == 0), "{got:?}");
+        assert!(got[10..].iter().all(|id| id % 4 != 0));
+        assert_ne!(got[..10], [4, 8, 12, 16, 20, 24, 28, 32, 36, 40]);
     }
 }

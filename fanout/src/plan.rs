@@ -81,18 +81,23 @@ impl Planner {
         let subscribers = candidates(&self.pool, &categories, key, now)
             .await
             .map_err(projections::handler_error)?;
+        let paid_first = projections::read::catalog::paid_first(&self.pool)
+            .await
+            .map_err(projections::handler_error)?;
         let vacancy = Vacancy {
             original: key.id(),
             categories,
             author: message.author.key(),
         };
-        Ok(audience(&vacancy, &subscribers, now)
+        // Published in this order, so each bot's outbox drains in it.
+        Ok(audience(&vacancy, &subscribers, now, &paid_first)
             .into_iter()
-            .map(|(user_id, category)| {
+            .map(|recipient| {
                 Envelope::new(DeliveryPlanned {
-                    user_id,
+                    user_id: recipient.user_id,
                     key,
-                    category,
+                    category: recipient.category,
+                    bot_id: recipient.bot_id,
                 })
                 .caused_by(envelope)
             })
@@ -120,6 +125,7 @@ impl Planner {
                     category: r.category,
                     sent_message_id: r.sent_message_id,
                     delivered_at: r.delivered_at,
+                    bot_id: r.bot_id,
                 })
                 .caused_by(envelope)
             })

@@ -1,7 +1,9 @@
-//! A category bot's sender: drains the bot's outbox (`send-<category>` consumer, pinned to one
-//! process at a time). For each planned delivery: check the user still wants it, then claim,
-//! send and record it through the [`Dispatcher`] (paced, once-only; a claim is once per
-//! (user, vacancy)), stopping the bot for a user who blocked it.
+//! A category's sender: drains the category's outbox (`send-<category>` consumer, pinned to one
+//! process at a time) through the category's bots, each plan through the bot it names (the
+//! user's; several bots send at once, each at its own pace). For each planned delivery: check
+//! the user still wants it, then claim, send and record it through that bot's [`Dispatcher`]
+//! (paced, once-only; a claim is once per (user, vacancy)), stopping the bot for a user who
+//! blocked it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +37,22 @@ pub struct SendConfig {
     /// Cards a user's phone rings for in one bot's chat per minute; the rest of that minute's
     /// cards arrive silently (`disable_notification`), none is held back or dropped.
     pub loud_per_minute: usize,
+    /// Send with `allow_paid_broadcast` (Telegram: up to 1,000 messages a second per bot, each
+    /// over the free 30 paid in Stars from the bot's balance), at `paid_broadcast_rate`.
+    pub paid_broadcast: bool,
+    /// Sends per second per bot with paid broadcast on: a little under Telegram's 1,000.
+    pub paid_broadcast_rate: f64,
+}
+
+impl SendConfig {
+    /// What one bot may send per second, with paid broadcast or without.
+    pub fn bot_rate(&self) -> f64 {
+        if self.paid_broadcast {
+            self.paid_broadcast_rate
+        } else {
+            self.per_bot_rate
+        }
+    }
 }
 
 impl Default for SendConfig {
@@ -45,41 +63,74 @@ impl Default for SendConfig {
             max_plan_age: chrono::Duration::days(1),
             max_retry_wait: Duration::from_secs(30),
             loud_per_minute: 5,
+            paid_broadcast: false,
+            paid_broadcast_rate: 950.0,
         }
     }
 }
 
 pub struct Sender {
     category: String,
-    bot: Bot,
+    /// The category's bots, the first being the one a plan without a `bot_id` means.
+    bots: Vec<BotSender>,
     bus: Bus,
     pool: PgPool,
     cards: Arc<Cards>,
-    dispatcher: Dispatcher,
     config: SendConfig,
     /// This process's id in claims.
     sender_id: String,
-    /// Users who blocked this bot, and when we learnt it: plans made before are dropped.
-    blocked: Mutex<HashMap<i64, DateTime<Utc>>>,
+    /// (bot, user) for users who blocked one of the bots, and when we learnt it: plans made
+    /// before are dropped.
+    blocked: Mutex<HashMap<(i64, i64), DateTime<Utc>>>,
     /// When each chat's recent cards went out, for flood control (this sender is the only one
-    /// of its bot: its consumer is pinned).
+    /// of its category: its consumer is pinned; a user is in one chat of a category).
     loud: Mutex<crate::flood::Flood>,
+}
+
+/// One of the category's bots with its own pace.
+struct BotSender {
+    bot_id: i64,
+    bot: Bot,
+    dispatcher: Dispatcher,
+}
+
+/// Which bot a plan names: its `bot_id`, or the category's first when it names none.
+fn bot_index(bots: &[BotSender], bot_id: Option<i64>) -> Option<usize> {
+    match bot_id {
+        None => (!bots.is_empty()).then_some(0),
+        Some(id) => bots.iter().position(|b| b.bot_id == id),
+    }
 }
 
 impl Sender {
     pub fn new(
         category: String,
-        bot: Bot,
+        bots: Vec<crate::tokens::Shard>,
         bus: Bus,
         pool: PgPool,
         cards: Arc<Cards>,
         config: SendConfig,
     ) -> Self {
         let loud_per_minute = config.loud_per_minute;
+        let paced = SendConfig {
+            per_bot_rate: config.bot_rate(),
+            ..config.clone()
+        };
+        let bots = bots
+            .into_iter()
+            .map(|shard| BotSender {
+                dispatcher: Dispatcher::new(
+                    bus.clone(),
+                    format!("{category}/{}", shard.bot_id),
+                    paced.clone(),
+                ),
+                bot_id: shard.bot_id,
+                bot: shard.bot,
+            })
+            .collect();
         Self {
-            dispatcher: Dispatcher::new(bus.clone(), category.clone(), config.clone()),
             category,
-            bot,
+            bots,
             bus,
             pool,
             cards,
@@ -90,18 +141,26 @@ impl Sender {
         }
     }
 
-    fn blocked_since(&self, user_id: i64) -> Option<DateTime<Utc>> {
+    fn blocked_since(&self, bot_id: i64, user_id: i64) -> Option<DateTime<Utc>> {
         self.blocked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&user_id)
+            .get(&(bot_id, user_id))
             .copied()
     }
 
-    /// Whether the user still wants this vacancy now: subscription running, this bot started
-    /// and not stopped, the author not hidden. Plans wait in the outbox; minds change.
-    async fn still_wanted(&self, user_id: i64, author: Option<&str>) -> sqlx::Result<bool> {
-        projections::read::users::still_wanted(&self.pool, user_id, &self.category, author).await
+    /// Whether the user still wants this vacancy now: subscription running, this bot their
+    /// bot of the category, started and not stopped, the author not hidden. Plans wait in the
+    /// outbox; minds change.
+    async fn still_wanted(
+        &self,
+        user_id: i64,
+        bot: usize,
+        author: Option<&str>,
+    ) -> sqlx::Result<bool> {
+        let which = (self.bots[bot].bot_id, bot == 0);
+        projections::read::users::still_wanted(&self.pool, user_id, &self.category, which, author)
+            .await
     }
 
     async fn deliver(
@@ -113,8 +172,15 @@ impl Sender {
         if Utc::now() - envelope.occurred_at > self.config.max_plan_age {
             return Ok(());
         }
+        let Some(bot) = bot_index(&self.bots, plan.bot_id) else {
+            // A bot no longer configured: its users start another of the category's bots
+            // when the main bot sends them there.
+            tracing::warn!(user = plan.user_id, bot = ?plan.bot_id, category = %self.category, "planned through a bot not configured: not sent");
+            return Ok(());
+        };
+        let bot_id = self.bots[bot].bot_id;
         if self
-            .blocked_since(plan.user_id)
+            .blocked_since(bot_id, plan.user_id)
             .is_some_and(|since| envelope.occurred_at <= since)
         {
             return Ok(());
@@ -123,7 +189,7 @@ impl Sender {
             return Ok(());
         };
         if !self
-            .still_wanted(plan.user_id, sendable.author.as_deref())
+            .still_wanted(plan.user_id, bot, sendable.author.as_deref())
             .await
             .map_err(projections::handler_error)?
         {
@@ -149,10 +215,10 @@ impl Sender {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .ring(plan.user_id, std::time::Instant::now());
-        let outcome = self
-            .dispatcher
+        let dispatcher = &self.bots[bot].dispatcher;
+        let outcome = dispatcher
             .claim_and_send(plan.user_id, &claim, || {
-                self.send(plan.user_id, &sendable, silent)
+                self.send(bot, plan.user_id, &sendable, silent)
             })
             .await?;
         let Some(outcome) = outcome else {
@@ -166,9 +232,10 @@ impl Sender {
                 category: self.category.clone(),
                 sent_message_id,
                 delivered_at: Utc::now(),
+                bot_id: Some(bot_id),
             }),
             Outcome::Unconfirmed(error) => {
-                tracing::warn!(user = plan.user_id, bot = %self.category, %error, "send unconfirmed: not sent again");
+                tracing::warn!(user = plan.user_id, category = %self.category, bot = bot_id, %error, "send unconfirmed: not sent again");
                 Envelope::new(DeliveryUnconfirmed {
                     user_id: plan.user_id,
                     key,
@@ -177,9 +244,9 @@ impl Sender {
                 })
             }
             Outcome::Refused { error, blocked } => {
-                tracing::info!(user = plan.user_id, bot = %self.category, %error, "delivery refused");
+                tracing::info!(user = plan.user_id, category = %self.category, bot = bot_id, %error, "delivery refused");
                 if blocked {
-                    self.stopped_by(plan.user_id, envelope).await;
+                    self.stopped_by(bot, plan.user_id, envelope).await;
                 }
                 Envelope::new(DeliveryFailed {
                     user_id: plan.user_id,
@@ -189,13 +256,15 @@ impl Sender {
                 })
             }
         };
-        self.dispatcher.record(&record.caused_by(envelope)).await;
+        dispatcher.record(&record.caused_by(envelope)).await;
         Ok(())
     }
 
-    /// The card's request; the dispatcher retries it as Telegram's answers require.
+    /// The card's request through bot `bot`; the dispatcher retries it as Telegram's answers
+    /// require.
     fn send(
         &self,
+        bot: usize,
         user_id: i64,
         sendable: &Sendable,
         silent: bool,
@@ -203,27 +272,31 @@ impl Sender {
     {
         let card = &sendable.card;
         let keyboard = crate::card::keyboard(&card.buttons, card.link.as_deref());
-        self.bot
+        self.bots[bot]
+            .bot
             .send_message(ChatId(user_id), card.html.clone())
             .parse_mode(ParseMode::Html)
             .reply_markup(keyboard)
             .disable_notification(silent)
+            .allow_paid_broadcast(self.config.paid_broadcast)
             .into_future()
     }
 
     /// A 403: stop sending through this bot until the user starts it again.
-    async fn stopped_by(&self, user_id: i64, cause: &Envelope) {
+    async fn stopped_by(&self, bot: usize, user_id: i64, cause: &Envelope) {
+        let bot_id = self.bots[bot].bot_id;
         self.blocked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(user_id, Utc::now());
+            .insert((bot_id, user_id), Utc::now());
         let event = Envelope::new(CategoryBotStopped {
             user_id,
             category: self.category.clone(),
             reason: BotStopReason::Blocked,
+            bot_id: Some(bot_id),
         })
         .caused_by(cause);
-        self.dispatcher.record(&event).await;
+        self.bots[bot].dispatcher.record(&event).await;
     }
 }
 
@@ -237,6 +310,15 @@ impl Sender {
     ) -> Result<(), HandlerError> {
         use teloxide::ApiError;
         use teloxide::RequestError::Api;
+        let Some(bot) = bot_index(&self.bots, plan.bot_id) else {
+            tracing::warn!(user = plan.user_id, bot = ?plan.bot_id, category = %self.category, "a card to take back from a bot not configured: left");
+            return Ok(());
+        };
+        let BotSender {
+            bot_id,
+            bot,
+            dispatcher,
+        } = &self.bots[bot];
         let done = |how| {
             Envelope::new(DeliveryWithdrawn {
                 user_id: plan.user_id,
@@ -257,12 +339,12 @@ impl Sender {
         let message = teloxide::types::MessageId(i32::try_from(plan.sent_message_id).unwrap_or(0));
         let deletable = Utc::now() - plan.delivered_at < DELETABLE_FOR;
         let deleted = if deletable {
-            let delete = || self.bot.delete_message(chat, message).into_future();
-            match self.dispatcher.change(plan.user_id, delete).await {
+            let delete = || bot.delete_message(chat, message).into_future();
+            match dispatcher.change(plan.user_id, delete).await {
                 Ok(_) | Err(Api(ApiError::MessageToDeleteNotFound)) => Some(Withdrawal::Deleted),
                 Err(Api(ApiError::MessageCantBeDeleted)) => None,
                 Err(error) => {
-                    tracing::info!(user = plan.user_id, bot = %self.category, %error, "a card could not be deleted");
+                    tracing::info!(user = plan.user_id, category = %self.category, bot = bot_id, %error, "a card could not be deleted");
                     Some(Withdrawal::Gone)
                 }
             }
@@ -273,21 +355,20 @@ impl Sender {
             Some(how) => how,
             None => {
                 let mark = || {
-                    self.bot
-                        .edit_message_text(chat, message, WITHDRAWN)
+                    bot.edit_message_text(chat, message, WITHDRAWN)
                         .reply_markup(teloxide::types::InlineKeyboardMarkup::default())
                         .into_future()
                 };
-                match self.dispatcher.change(plan.user_id, mark).await {
+                match dispatcher.change(plan.user_id, mark).await {
                     Ok(_) => Withdrawal::Marked,
                     Err(error) => {
-                        tracing::info!(user = plan.user_id, bot = %self.category, %error, "a card could not be marked withdrawn");
+                        tracing::info!(user = plan.user_id, category = %self.category, bot = bot_id, %error, "a card could not be marked withdrawn");
                         Withdrawal::Gone
                     }
                 }
             }
         };
-        self.dispatcher.record(&done(how)).await;
+        dispatcher.record(&done(how)).await;
         Ok(())
     }
 }

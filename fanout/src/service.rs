@@ -1,15 +1,13 @@
-//! The fan-out service: the planner over CLASSIFICATIONS, and one sender per configured
-//! category bot over its outbox. Several copies may run: planners share the `fanout`
-//! consumer, and each bot's outbox is pinned to one of them at a time.
+//! The fan-out service: the planner over CLASSIFICATIONS, and one sender per category over its
+//! outbox, sending through all the category's bots. Several copies may run: planners share the
+//! `fanout` consumer, and each category's outbox is pinned to one of them at a time.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bus::Bus;
 use bus::consume::{ConsumerSpec, consume};
 use sqlx::PgPool;
-use teloxide::Bot;
 use tokio_util::sync::CancellationToken;
 
 use crate::cards::Cards;
@@ -24,6 +22,8 @@ pub struct FanoutConfig {
 
 /// Sends handled at once per bot: enough to keep the pacer busy while some wait on their chat.
 const SENDS_IN_FLIGHT: usize = 32;
+/// With paid broadcast a bot sends 30 times as fast: this many keep it busy.
+const PAID_SENDS_IN_FLIGHT: usize = 128;
 
 /// The priority group senders pull in (see `nats/templates/DELIVERIES/send.json`).
 pub const SENDER_GROUP: &str = "sender";
@@ -31,7 +31,7 @@ pub const SENDER_GROUP: &str = "sender";
 pub async fn run(
     bus: Bus,
     pool: PgPool,
-    bots: BTreeMap<String, Bot>,
+    bots: crate::tokens::CategoryShards,
     config: FanoutConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -44,20 +44,25 @@ pub async fn run(
     };
     services.spawn(consume(bus.clone(), spec, planner, shutdown.clone()));
     let cards = Arc::new(Cards::new(bus.clone(), Duration::from_secs(3)));
-    for (category, bot) in bots {
+    let per_bot = if config.send.paid_broadcast {
+        PAID_SENDS_IN_FLIGHT
+    } else {
+        SENDS_IN_FLIGHT
+    };
+    for (category, shards) in bots {
         let spec = ConsumerSpec {
-            concurrency: SENDS_IN_FLIGHT,
+            concurrency: per_bot * shards.len().max(1),
             ..ConsumerSpec::sender(&category, SENDER_GROUP)?
         };
+        tracing::info!(%category, bots = shards.len(), "sender running");
         let sender = Sender::new(
             category.clone(),
-            bot,
+            shards,
             bus.clone(),
             pool.clone(),
             cards.clone(),
             config.send.clone(),
         );
-        tracing::info!(bot = %category, "sender running");
         services.spawn(consume(bus.clone(), spec, sender, shutdown.clone()));
     }
     let mut outcome = Ok(());

@@ -25,7 +25,7 @@ pub async fn candidates(
             trial_ends_at: row.trial_ends_at,
             paid_until: row.paid_until,
             categories: row.categories.into_iter().collect(),
-            reachable_bots: row.bots.into_iter().collect(),
+            reachable_bots: row.bots.into_iter().zip(row.bot_ids).collect(),
             hidden_authors: row.hidden.into_iter().collect(),
             received: if row.received {
                 [original.id()].into_iter().collect()

@@ -44,7 +44,7 @@ async fn killing_the_stream_leader_and_then_another_node_loses_and_repeats_no_de
     let fanout = tokio::spawn(run(
         bus.clone(),
         app.db.pool.clone(),
-        BTreeMap::from([("design".to_string(), bot)]),
+        fanout::tokens::one_bot_each(BTreeMap::from([("design".to_string(), bot)])),
         FanoutConfig {
             plan: PlanConfig { max_age: None },
             ..FanoutConfig::default()

@@ -67,7 +67,7 @@ impl Pipeline {
         let task = tokio::spawn(run(
             self.bus.clone(),
             self.pool.clone(),
-            bots,
+            fanout::tokens::one_bot_each(bots),
             config,
             stop.clone(),
         ));
@@ -159,10 +159,10 @@ async fn a_blocked_bot_becomes_an_event_deleted_posts_are_not_sent_and_restarts_
     });
     assert!(stopped, "a 403 stops the bot for that user");
     eventually("the stop in the read model", async || {
-        projections::read::users::bot_active(&pipeline.pool, 2, "design")
+        projections::read::users::user_bot(&pipeline.pool, 2, "design")
             .await
             .unwrap()
-            == Some(false)
+            .is_some_and(|bot| !bot.active)
     })
     .await;
 
@@ -445,4 +445,189 @@ async fn telegram_failing_loses_no_delivery_and_an_answer_that_never_came_is_not
             })
     })
     .await;
+}
+
+/// The design category's three bots: (token, @username, bot id).
+const DESIGN_BOTS: [(&str, &str, i64); 3] = [
+    (DESIGN, "rh_design_bot", 4001),
+    ("4011:design-two", "rh_design2_bot", 4011),
+    ("4012:design-three", "rh_design3_bot", 4012),
+];
+
+impl Pipeline {
+    /// One fan-out process with design's three bots, paid broadcast on or off.
+    fn fanout_sharded(&self, paid_broadcast: bool) -> JoinHandle<anyhow::Result<()>> {
+        let api = url::Url::parse(self.fake.url()).unwrap();
+        let shards = DESIGN_BOTS
+            .iter()
+            .map(|(token, _, _)| {
+                fanout::tokens::Shard::of(Bot::new(*token).set_api_url(api.clone()))
+            })
+            .collect();
+        let config = FanoutConfig {
+            plan: PlanConfig { max_age: None },
+            send: fanout::send::SendConfig {
+                paid_broadcast,
+                ..Default::default()
+            },
+        };
+        tokio::spawn(run(
+            self.bus.clone(),
+            self.pool.clone(),
+            [("design".to_string(), shards)].into(),
+            config,
+            self.shutdown.child_token(),
+        ))
+    }
+
+    /// A design subscriber who started the design bot `bot` (an index into [`DESIGN_BOTS`]);
+    /// the first bot's users were recorded before the category had more (no bot id).
+    fn on_bot(&self, user_id: i64, bot: usize) -> Vec<Envelope> {
+        let (_, username, bot_id) = DESIGN_BOTS[bot];
+        self.fake.user_says(username, user_id, "/start").unwrap();
+        let mut events = subscriber(user_id, &["design"], 2);
+        for event in &mut events {
+            if let Event::CategoryBotStarted(started) = &mut event.event {
+                started.bot_id = (bot > 0).then_some(bot_id);
+            }
+        }
+        events
+    }
+}
+
+#[tokio::test]
+async fn a_category_with_several_bots_sends_each_user_through_their_own_and_takes_cards_back_through_it()
+ {
+    // given design with three bots and 30 subscribers, ten on each
+    let pipeline = Pipeline::start().await;
+    let fake = &pipeline.fake;
+    for (token, username, _) in &DESIGN_BOTS[1..] {
+        fake.register_bot(token, username);
+    }
+    let mut users = Vec::new();
+    for user in 1..=30 {
+        users.extend(pipeline.on_bot(user, (user % 3) as usize));
+    }
+    // and one of them who moved from the first bot to the third
+    let moved = 31;
+    users.extend(pipeline.on_bot(moved, 0));
+    let mut again = pipeline.on_bot(moved, 2);
+    again.retain(|e| matches!(e.event, Event::CategoryBotStarted(_)));
+    users.extend(again);
+    pipeline.given(&users).await;
+    let _fanout = pipeline.fanout_sharded(false);
+
+    // when a design vacancy is classified
+    let key = MessageKey::new(CHANNEL, 1);
+    pipeline
+        .given(&vacancy(key, "Нужен логотип", "anna", &["design"]))
+        .await;
+
+    // then each user gets it once, through their bot: ten through each, the moved user's through
+    // the third
+    let sent = |bot: usize| fake.sent_by(DESIGN_BOTS[bot].1);
+    eventually("31 cards", async || {
+        (0..3).map(|bot| sent(bot).len()).sum::<usize>() == 31
+    })
+    .await;
+    for bot in 0..3 {
+        let mut chats: Vec<i64> = sent(bot).iter().map(|m| m.chat_id).collect();
+        chats.sort();
+        let mut expected: Vec<i64> = (1..=30).filter(|u| (u % 3) as usize == bot).collect();
+        if bot == 2 {
+            expected.push(moved);
+        }
+        assert_eq!(chats, expected, "bot {}", DESIGN_BOTS[bot].1);
+    }
+    // and each delivery names the bot that sent it
+    eventually("the deliveries with their bots", async || {
+        let delivered: Vec<(i64, Option<i64>)> = pipeline
+            .deliveries()
+            .await
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::VacancyDelivered(d) => Some((d.user_id, d.bot_id)),
+                _ => None,
+            })
+            .collect();
+        delivered.len() == 31
+            && delivered.iter().all(|(user, bot)| {
+                *bot == Some(
+                    DESIGN_BOTS[if *user == moved {
+                        2
+                    } else {
+                        (*user % 3) as usize
+                    }]
+                    .2,
+                )
+            })
+    })
+    .await;
+
+    // when an admin confirms it is not a vacancy
+    eventually("the deliveries in the read model", async || {
+        projections::read::deliveries::recipients(&pipeline.pool, key)
+            .await
+            .unwrap()
+            .len()
+            == 31
+    })
+    .await;
+    pipeline
+        .given(&[Envelope::new(schemas::ClassificationCorrected {
+            key,
+            kind: schemas::PostKind::Resume,
+            categories: Vec::new(),
+            admin_id: 1,
+            report_id: None,
+        })])
+        .await;
+    // then every card is deleted, each by the bot that sent it
+    eventually("every card taken back", async || {
+        (0..3).all(|bot| sent(bot).iter().all(|m| m.deleted))
+    })
+    .await;
+    assert_eq!(fake.too_many_requests(DESIGN_BOTS[0].1), 0);
+}
+
+#[tokio::test]
+async fn with_paid_broadcast_a_bot_sends_past_thirty_a_second_and_says_so_to_telegram() {
+    // given 90 design subscribers on the first bot, paid broadcast on
+    let pipeline = Pipeline::start().await;
+    let fake = &pipeline.fake;
+    for (token, username, _) in &DESIGN_BOTS[1..] {
+        fake.register_bot(token, username);
+    }
+    let users: Vec<Envelope> = (1..=90).flat_map(|user| pipeline.on_bot(user, 0)).collect();
+    pipeline.given(&users).await;
+    let _fanout = pipeline.fanout_sharded(true);
+
+    // when a design vacancy is classified
+    pipeline
+        .given(&vacancy(
+            MessageKey::new(CHANNEL, 7),
+            "Нужен баннер",
+            "anna",
+            &["design"],
+        ))
+        .await;
+
+    // then all 90 go out as paid broadcasts, faster than the free 30 a second, without a 429
+    let bot = DESIGN_BOTS[0].1;
+    eventually("90 cards", async || fake.sent_by(bot).len() == 90).await;
+    assert_eq!(fake.paid_broadcasts(bot), 90);
+    assert_eq!(fake.too_many_requests(bot), 0);
+    let mut times: Vec<std::time::Instant> = fake.sent_by(bot).iter().map(|m| m.at).collect();
+    times.sort();
+    let busiest_second = times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && **t < *start + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(busiest_second > 30, "at most {busiest_second} in a second");
 }

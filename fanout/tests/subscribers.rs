@@ -45,9 +45,11 @@ async fn the_audience_comes_from_the_read_models() {
             categories: categories.iter().map(|c| c.to_string()).collect(),
         }));
         for bot in bots {
+            // user 1 is on design's second bot, 77
             events.push(Envelope::new(CategoryBotStarted {
                 user_id: user,
                 category: bot.into(),
+                bot_id: (user == 1 && bot == "design").then_some(77),
             }));
         }
     }
@@ -61,11 +63,20 @@ async fn the_audience_comes_from_the_read_models() {
         category: "design".into(),
         sent_message_id: 1,
         delivered_at: now,
+        bot_id: None,
     }));
     events.push(Envelope::new(CategoryBotStopped {
         user_id: 7,
         category: "design".into(),
         reason: schemas::BotStopReason::Blocked,
+        bot_id: None,
+    }));
+    // a stop from a design bot user 1 is not on changes nothing
+    events.push(Envelope::new(CategoryBotStopped {
+        user_id: 1,
+        category: "design".into(),
+        reason: schemas::BotStopReason::Blocked,
+        bot_id: Some(78),
     }));
     bus.publish_batch(&events).await.unwrap();
     let config = Config::new(db.url.clone());
@@ -86,8 +97,17 @@ async fn the_audience_comes_from_the_read_models() {
         author: Some("@boss".into()),
     };
     // then users 1 and 2 get it, through the right bots
+    let mut got: Vec<(i64, String, Option<i64>)> =
+        audience(&vacancy, &subscribers, now, &Default::default())
+            .into_iter()
+            .map(|r| (r.user_id, r.category, r.bot_id))
+            .collect();
+    got.sort();
     assert_eq!(
-        audience(&vacancy, &subscribers, now),
-        [(1, "design".to_string()), (2, "smm".to_string())]
+        got,
+        [
+            (1, "design".to_string(), Some(77)),
+            (2, "smm".to_string(), None)
+        ]
     );
 }

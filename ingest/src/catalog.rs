@@ -30,6 +30,9 @@ pub struct CategoryEntry {
     /// Position in pickers; the file's order when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i32>,
+    /// Paying subscribers get each vacancy before those on a trial.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid_first: bool,
 }
 
 fn enabled_by_default() -> bool {
@@ -132,8 +135,8 @@ impl ChannelEntry {
 /// The catalog as the events say it is now.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
-    /// Active categories by slug: (name, order).
-    pub categories: BTreeMap<String, (String, i32)>,
+    /// Active categories by slug: (name, order, paid first).
+    pub categories: BTreeMap<String, (String, i32, bool)>,
     /// Channels by key.
     pub channels: BTreeMap<String, ChannelConfigured>,
     /// Rules by scope key (`global` or a channel key); an empty set for a channel means "use
@@ -203,7 +206,7 @@ impl Catalog {
         match event {
             Event::CategoryDefined(e) => {
                 self.categories
-                    .insert(e.slug.clone(), (e.name.clone(), e.order));
+                    .insert(e.slug.clone(), (e.name.clone(), e.order, e.paid_first));
             }
             Event::CategoryRetired(e) => {
                 self.categories.remove(&e.slug);
@@ -269,11 +272,11 @@ impl Catalog {
     /// The active categories in catalog order (`order`, then slug), as `(slug, name)`: what
     /// pickers and prompts list.
     pub fn active_categories(&self) -> Vec<(&str, &str)> {
-        let mut listed: Vec<(&String, &(String, i32))> = self.categories.iter().collect();
+        let mut listed: Vec<(&String, &(String, i32, bool))> = self.categories.iter().collect();
         listed.sort_by(|a, b| (a.1.1, a.0).cmp(&(b.1.1, b.0)));
         listed
             .into_iter()
-            .map(|(slug, (name, _))| (slug.as_str(), name.as_str()))
+            .map(|(slug, (name, _, _))| (slug.as_str(), name.as_str()))
             .collect()
     }
 
@@ -298,6 +301,7 @@ impl Catalog {
                 slug: slug.to_owned(),
                 name: name.to_owned(),
                 order: Some(self.categories[slug].1),
+                paid_first: self.categories[slug].2,
             })
             .collect();
         let channels = self
@@ -345,6 +349,7 @@ impl Catalog {
             let wanted = (
                 category.name.clone(),
                 category.order.unwrap_or(position as i32),
+                category.paid_first,
             );
             if self.categories.get(&category.slug) != Some(&wanted) {
                 events.push(
@@ -352,6 +357,7 @@ impl Catalog {
                         slug: category.slug.clone(),
                         name: wanted.0,
                         order: wanted.1,
+                        paid_first: wanted.2,
                         admin_id: None,
                     }
                     .into(),
@@ -507,6 +513,42 @@ mod tests {
     }
 
     #[test]
+    fn paying_first_is_a_category_setting_of_the_file() {
+        // given the catalog of FILE
+        let mut catalog = Catalog::default();
+        for event in catalog.changes_to(&CatalogFile::parse(FILE).expect("parses")) {
+            catalog.apply(&event);
+        }
+        // when design is set to serve paying subscribers first
+        let edited = FILE.replacen(
+            "name = \"Дизайн\"",
+            "name = \"Дизайн\"\npaid_first = true",
+            1,
+        );
+        let changes = catalog.changes_to(&CatalogFile::parse(&edited).expect("parses"));
+        // then that is the one change, and the export keeps it
+        assert!(
+            matches!(changes.as_slice(), [Event::CategoryDefined(d)] if d.slug == "design" && d.paid_first),
+            "{changes:?}"
+        );
+        catalog.apply(&changes[0]);
+        let exported = catalog.to_file(Vec::new());
+        assert!(
+            exported
+                .categories
+                .iter()
+                .any(|c| c.slug == "design" && c.paid_first)
+        );
+        assert!(
+            exported
+                .categories
+                .iter()
+                .any(|c| c.slug == "texts" && !c.paid_first)
+        );
+        assert!(catalog.changes_to(&exported).is_empty());
+    }
+
+    #[test]
     fn only_differences_are_emitted() {
         let mut catalog = Catalog::default();
         for event in catalog.changes_to(&CatalogFile::parse(FILE).expect("parses")) {
@@ -597,6 +639,7 @@ mod tests {
                 slug: "texts".to_owned(),
                 name: "Тексты".to_owned(),
                 order: 1,
+                paid_first: false,
                 admin_id: None,
             }
             .into(),
@@ -604,6 +647,7 @@ mod tests {
                 slug: "design".to_owned(),
                 name: "Дизайн".to_owned(),
                 order: 1,
+                paid_first: false,
                 admin_id: None,
             }
             .into(),
@@ -611,6 +655,7 @@ mod tests {
                 slug: "video".to_owned(),
                 name: "Видео".to_owned(),
                 order: 0,
+                paid_first: false,
                 admin_id: None,
             }
             .into(),

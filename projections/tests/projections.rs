@@ -85,18 +85,21 @@ fn a_day_of_events() -> Vec<Envelope> {
             slug: "design".into(),
             name: "Дизайн".into(),
             order: 1,
+            paid_first: false,
             admin_id: None,
         }),
         Envelope::new(CategoryDefined {
             slug: "texts".into(),
             name: "Тексты".into(),
             order: 2,
+            paid_first: false,
             admin_id: None,
         }),
         Envelope::new(CategoryDefined {
             slug: "design".into(),
             name: "Дизайн и графика".into(),
             order: 1,
+            paid_first: false,
             admin_id: None,
         }),
         Envelope::new(CategoryRetired {
@@ -177,6 +180,7 @@ fn a_day_of_events() -> Vec<Envelope> {
             category: "design".into(),
             sent_message_id: 3,
             delivered_at: t(40),
+            bot_id: Some(4002),
         }),
     ]
 }

@@ -172,6 +172,7 @@ async fn the_admin_report_arrives_once_a_day_with_a_chart_and_the_day_s_figures(
         slug: "design".into(),
         name: "Дизайн".into(),
         order: 1,
+        paid_first: false,
         admin_id: None,
     })];
     for user in [1, 2, 3] {

@@ -27,6 +27,7 @@ fn samples() -> Vec<Event> {
             slug: "design".into(),
             name: "Дизайн".into(),
             order: 1,
+            paid_first: false,
             admin_id: None,
         }
         .into(),
@@ -173,12 +174,14 @@ fn samples() -> Vec<Event> {
         CategoryBotStarted {
             user_id: 7,
             category: "design".into(),
+            bot_id: Some(7002),
         }
         .into(),
         CategoryBotStopped {
             user_id: 7,
             category: "design".into(),
             reason: BotStopReason::Blocked,
+            bot_id: None,
         }
         .into(),
         TrialStarted {
@@ -322,6 +325,7 @@ fn samples() -> Vec<Event> {
             user_id: 7,
             key: key(),
             category: "design".into(),
+            bot_id: Some(7002),
         }
         .into(),
         DeliveryClaimed {
@@ -337,6 +341,7 @@ fn samples() -> Vec<Event> {
             category: "design".into(),
             sent_message_id: 99,
             delivered_at: t(1),
+            bot_id: Some(7002),
         }
         .into(),
         DeliveryFailed {
@@ -359,6 +364,7 @@ fn samples() -> Vec<Event> {
             category: "design".into(),
             sent_message_id: 31,
             delivered_at: t(10),
+            bot_id: None,
         }
         .into(),
         DeliveryWithdrawn {
@@ -559,6 +565,7 @@ fn invariants_are_checked_on_decode() {
         slug: "Дизайн".into(),
         name: "x".into(),
         order: 0,
+        paid_first: false,
         admin_id: None,
     });
     assert!(Envelope::from_json(&bad_slug.to_json()).is_err());
@@ -692,4 +699,37 @@ fn a_version_1_classification_reads_as_one_the_llm_did_not_fail_on() {
         "tg:-1001234567890:42:classified:local-3f2a:-:llm-unavailable"
     );
     assert_eq!(stood.subject(), plain.subject());
+}
+
+#[test]
+fn events_recorded_while_a_category_had_one_bot_read_as_its_first_bots() {
+    // given the five events that name a category's bot, stored as version 1 (no `bot_id`)
+    for event in samples().into_iter().filter(|e| {
+        [
+            "CategoryBotStarted",
+            "CategoryBotStopped",
+            "DeliveryPlanned",
+            "VacancyDelivered",
+            "DeliveryWithdrawalPlanned",
+        ]
+        .contains(&e.event_type())
+    }) {
+        let mut stored: serde_json::Value =
+            serde_json::from_slice(&Envelope::new(event).to_json()).unwrap();
+        assert_eq!(stored["version"], 2, "{stored}");
+        stored["version"] = 1.into();
+        stored["data"].as_object_mut().unwrap().remove("bot_id");
+        // when it is read
+        let read = Envelope::from_json(&serde_json::to_vec(&stored).unwrap()).unwrap();
+        // then it names no bot: the category's first
+        let bot_id = match read.event {
+            Event::CategoryBotStarted(e) => e.bot_id,
+            Event::CategoryBotStopped(e) => e.bot_id,
+            Event::DeliveryPlanned(e) => e.bot_id,
+            Event::VacancyDelivered(e) => e.bot_id,
+            Event::DeliveryWithdrawalPlanned(e) => e.bot_id,
+            other => panic!("unexpected {}", other.event_type()),
+        };
+        assert_eq!(bot_id, None);
+    }
 }

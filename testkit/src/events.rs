@@ -19,6 +19,7 @@ pub fn categories(categories: &[(&str, &str)]) -> Vec<Envelope> {
                 slug: (*slug).into(),
                 name: (*name).into(),
                 order,
+                paid_first: false,
                 admin_id: None,
             })
         })
@@ -57,6 +58,7 @@ pub fn subscriber(user_id: i64, categories: &[&str], trial_days: i64) -> Vec<Env
         events.push(Envelope::new(CategoryBotStarted {
             user_id,
             category: category.to_string(),
+            bot_id: None,
         }));
     }
     events

@@ -480,6 +480,7 @@ async fn vacancies_are_found_by_their_filters_and_corrected_naming_the_admin() {
             slug: slug.into(),
             name: name.into(),
             order: order as i32,
+            paid_first: false,
             admin_id: None,
         }));
     }

@@ -14,15 +14,16 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
         match &stored.envelope.event {
             Event::CategoryDefined(e) => {
                 sqlx::query(
-                    "INSERT INTO categories (slug, name, ord, retired, last_seq) VALUES ($1, $2, $3, false, $4)
+                    "INSERT INTO categories (slug, name, ord, retired, last_seq, paid_first) VALUES ($1, $2, $3, false, $4, $5)
                      ON CONFLICT (slug) DO UPDATE SET name = excluded.name, ord = excluded.ord,
-                       retired = false, last_seq = excluded.last_seq
+                       retired = false, last_seq = excluded.last_seq, paid_first = excluded.paid_first
                      WHERE categories.last_seq < excluded.last_seq",
                 )
                 .bind(&e.slug)
                 .bind(&e.name)
                 .bind(e.order)
                 .bind(last_seq)
+                .bind(e.paid_first)
                 .execute(&mut *tx)
                 .await?;
             }

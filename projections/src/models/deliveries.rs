@@ -14,15 +14,15 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
         match &stored.envelope.event {
             Event::VacancyDelivered(e) => {
                 sqlx::query(
-                    "INSERT INTO deliveries (user_id, chat_id, message_id, category, sent_message_id, delivered_at, error, last_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+                    "INSERT INTO deliveries (user_id, chat_id, message_id, category, sent_message_id, delivered_at, error, last_seq, bot_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)
                      ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET category = excluded.category,
                        sent_message_id = excluded.sent_message_id, delivered_at = excluded.delivered_at,
-                       error = NULL, last_seq = excluded.last_seq
+                       error = NULL, last_seq = excluded.last_seq, bot_id = excluded.bot_id
                      WHERE deliveries.last_seq < excluded.last_seq",
                 )
                 .bind(e.user_id).bind(e.key.chat_id).bind(e.key.message_id).bind(&e.category)
-                .bind(e.sent_message_id).bind(e.delivered_at).bind(s)
+                .bind(e.sent_message_id).bind(e.delivered_at).bind(s).bind(e.bot_id)
                 .execute(&mut *tx).await?;
             }
             Event::DeliveryUnconfirmed(e) => {

@@ -75,14 +75,14 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
                     .bind(e.user_id).bind(&e.categories).execute(&mut *tx).await?;
             }
             Event::CategoryBotStarted(e) => {
-                set_bot(tx, e.user_id, &e.category, true, None, s).await?;
+                set_bot(tx, e.user_id, &e.category, e.bot_id, true, None, s).await?;
             }
             Event::CategoryBotStopped(e) => {
                 let reason = match e.reason {
                     BotStopReason::Paused => "paused",
                     BotStopReason::Blocked => "blocked",
                 };
-                set_bot(tx, e.user_id, &e.category, false, Some(reason), s).await?;
+                set_bot(tx, e.user_id, &e.category, e.bot_id, false, Some(reason), s).await?;
             }
             Event::TrialStarted(e) => {
                 sqlx::query(
@@ -182,21 +182,26 @@ pub async fn apply(tx: &mut PgConnection, batch: &[Stored]) -> sqlx::Result<()> 
     Ok(())
 }
 
+/// A user has one bot per category: the one they started last. A stop from another of the
+/// category's bots (one they left) changes nothing; a NULL bot is the category's first.
 async fn set_bot(
     tx: &mut PgConnection,
     user_id: i64,
     category: &str,
+    bot_id: Option<i64>,
     active: bool,
     reason: Option<&str>,
     last_seq: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO user_bots (user_id, category, active, reason, last_seq) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO user_bots (user_id, category, active, reason, last_seq, bot_id) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, category) DO UPDATE SET active = excluded.active, reason = excluded.reason,
-           last_seq = excluded.last_seq
-         WHERE user_bots.last_seq < excluded.last_seq",
+           last_seq = excluded.last_seq, bot_id = CASE WHEN excluded.active THEN excluded.bot_id ELSE user_bots.bot_id END
+         WHERE user_bots.last_seq < excluded.last_seq
+           AND (excluded.active OR excluded.bot_id IS NULL OR user_bots.bot_id IS NULL
+                OR user_bots.bot_id = excluded.bot_id)",
     )
-    .bind(user_id).bind(category).bind(active).bind(reason).bind(last_seq)
+    .bind(user_id).bind(category).bind(active).bind(reason).bind(last_seq).bind(bot_id)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -20,6 +20,15 @@ pub async fn active_categories(pool: &PgPool) -> sqlx::Result<Vec<Category>> {
     .await
 }
 
+/// The categories whose vacancies go to paying subscribers before those on a trial.
+pub async fn paid_first(pool: &PgPool) -> sqlx::Result<std::collections::HashSet<String>> {
+    let slugs: Vec<String> =
+        sqlx::query_scalar("SELECT slug FROM categories WHERE paid_first AND NOT retired")
+            .fetch_all(pool)
+            .await?;
+    Ok(slugs.into_iter().collect())
+}
+
 /// A channel the reader is configured for.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Channel {

@@ -57,6 +57,8 @@ pub async fn delivered_per_category(pool: &PgPool, user_id: i64) -> sqlx::Result
 pub struct Recipient {
     pub user_id: i64,
     pub category: String,
+    /// Which of the category's bots sent it (`None`: its first).
+    pub bot_id: Option<i64>,
     pub sent_message_id: i64,
     pub delivered_at: DateTime<Utc>,
 }
@@ -64,7 +66,7 @@ pub struct Recipient {
 /// Everyone the post `key` was delivered to and not taken back from.
 pub async fn recipients(pool: &PgPool, key: MessageKey) -> sqlx::Result<Vec<Recipient>> {
     sqlx::query_as::<_, Recipient>(
-        "SELECT user_id, category, sent_message_id, delivered_at FROM deliveries
+        "SELECT user_id, category, bot_id, sent_message_id, delivered_at FROM deliveries
          WHERE chat_id = $1 AND message_id = $2 AND sent_message_id IS NOT NULL
            AND delivered_at IS NOT NULL AND withdrawn_at IS NULL
          ORDER BY user_id",

@@ -117,15 +117,59 @@ pub async fn started_bots(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<Strin
         .await
 }
 
-/// Whether a category bot may write to the user: `Some(true)` started, `Some(false)` stopped or
-/// blocked, `None` never started.
-pub async fn bot_active(pool: &PgPool, user_id: i64, category: &str) -> sqlx::Result<Option<bool>> {
-    sqlx::query_scalar::<_, bool>(
-        "SELECT active FROM user_bots WHERE user_id = $1 AND category = $2",
+/// The user's bot in a category: the one they started last, and whether it may write to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserBot {
+    /// `None`: recorded while the category had one bot, which is its first.
+    pub bot_id: Option<i64>,
+    /// Started and not stopped or blocked since.
+    pub active: bool,
+}
+
+impl UserBot {
+    /// Whether this is the bot `bot_id`, the category's first bot or another.
+    pub fn is(&self, bot_id: i64, first_of_category: bool) -> bool {
+        self.bot_id.map_or(first_of_category, |id| id == bot_id)
+    }
+}
+
+/// The user's bot in `category`, `None` when they never started one of its bots.
+pub async fn user_bot(
+    pool: &PgPool,
+    user_id: i64,
+    category: &str,
+) -> sqlx::Result<Option<UserBot>> {
+    sqlx::query_as::<_, UserBot>(
+        "SELECT bot_id, active FROM user_bots WHERE user_id = $1 AND category = $2",
     )
     .bind(user_id)
     .bind(category)
     .fetch_optional(pool)
+    .await
+}
+
+/// The user's bot in every category where they started one.
+pub async fn user_bots(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<(String, UserBot)>> {
+    let rows: Vec<(String, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT category, bot_id, active FROM user_bots WHERE user_id = $1 ORDER BY category",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(category, bot_id, active)| (category, UserBot { bot_id, active }))
+        .collect())
+}
+
+/// How many users each of a category's bots may write to (`None`: its first, as recorded while
+/// it had one bot).
+pub async fn bot_loads(pool: &PgPool, category: &str) -> sqlx::Result<Vec<(Option<i64>, i64)>> {
+    sqlx::query_as(
+        "SELECT bot_id, count(*) FROM user_bots WHERE category = $1 AND active GROUP BY bot_id",
+    )
+    .bind(category)
+    .fetch_all(pool)
     .await
 }
 
@@ -177,18 +221,21 @@ pub async fn is_hidden(pool: &PgPool, user_id: i64, author: &str) -> sqlx::Resul
     .await
 }
 
-/// Whether the user still wants a post from `author` through `category`'s bot now (the
-/// database's clock): access running, that bot started and not stopped, the author not hidden.
-/// A post without a known author is hidden by nobody.
+/// Whether the user still wants a post from `author` through `category`'s bot `bot_id` now
+/// (the database's clock): access running, that bot the user's in the category, started and
+/// not stopped, the author not hidden. A post without a known author is hidden by nobody.
 pub async fn still_wanted(
     pool: &PgPool,
     user_id: i64,
     category: &str,
+    bot: (i64, bool),
     author: Option<&str>,
 ) -> sqlx::Result<bool> {
+    let (bot_id, first_of_category) = bot;
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM users u WHERE u.user_id = $1 AND {running})
-            AND EXISTS (SELECT 1 FROM user_bots b WHERE b.user_id = $1 AND b.category = $2 AND b.active)
+            AND EXISTS (SELECT 1 FROM user_bots b WHERE b.user_id = $1 AND b.category = $2 AND b.active
+                          AND (b.bot_id = $4 OR (b.bot_id IS NULL AND $5)))
             AND NOT EXISTS (SELECT 1 FROM hidden_authors h WHERE h.user_id = $1 AND h.author = $3 AND h.hidden)",
         running = running_sql("now()"),
     );
@@ -196,6 +243,8 @@ pub async fn still_wanted(
         .bind(user_id)
         .bind(category)
         .bind(author.unwrap_or_default())
+        .bind(bot_id)
+        .bind(first_of_category)
         .fetch_one(pool)
         .await
 }
@@ -210,6 +259,8 @@ pub struct Candidate {
     pub categories: Vec<String>,
     /// The categories whose bot the user started and did not stop or block.
     pub bots: Vec<String>,
+    /// Which of each of those categories' bots (as `bots` lists them; `None`: its first).
+    pub bot_ids: Vec<Option<i64>>,
     /// Author keys the user hid.
     pub hidden: Vec<String>,
     /// Whether the vacancy's original was already delivered to the user.
@@ -227,7 +278,8 @@ pub async fn audience_candidates(
     let sql = format!(
         "SELECT u.user_id, u.trial_ends_at, u.paid_until,
                 ARRAY(SELECT slug FROM user_categories c WHERE c.user_id = u.user_id) AS categories,
-                ARRAY(SELECT category FROM user_bots b WHERE b.user_id = u.user_id AND b.active) AS bots,
+                ARRAY(SELECT category FROM user_bots b WHERE b.user_id = u.user_id AND b.active ORDER BY category) AS bots,
+                ARRAY(SELECT bot_id FROM user_bots b WHERE b.user_id = u.user_id AND b.active ORDER BY category) AS bot_ids,
                 ARRAY(SELECT author FROM hidden_authors h WHERE h.user_id = u.user_id AND h.hidden) AS hidden,
                 EXISTS (SELECT 1 FROM deliveries d WHERE d.user_id = u.user_id
                           AND d.chat_id = $2 AND d.message_id = $3 AND d.delivered_at IS NOT NULL) AS received

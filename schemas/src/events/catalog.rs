@@ -16,6 +16,10 @@ pub struct CategoryDefined {
     pub name: String,
     /// Position in pickers, ascending.
     pub order: i32,
+    /// Each vacancy goes to paying subscribers before those on a trial (otherwise all in one
+    /// shuffled order). Absent in version 1: off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid_first: bool,
     /// The admin who made the change in the web UI; absent for the operator's catalog file,
     /// imports and the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,6 +31,10 @@ pub struct DeliveryPlanned {
     #[serde(flatten)]
     pub key: MessageKey,
     pub category: String,
+    /// Which of the category's bots (the numeric id in its token); absent on events recorded
+    /// while the category had one bot, which means the first token `CATEGORY_BOT_TOKENS` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
 }
 
 impl Payload for DeliveryPlanned {
@@ -81,6 +85,10 @@ pub struct VacancyDelivered {
     /// Telegram's id of the sent message in the user's chat with that bot.
     pub sent_message_id: i64,
     pub delivered_at: DateTime<Utc>,
+    /// Which of the category's bots (the numeric id in its token); absent on events recorded
+    /// while the category had one bot, which means the first token `CATEGORY_BOT_TOKENS` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
 }
 
 impl Payload for VacancyDelivered {
@@ -147,6 +155,10 @@ pub struct DeliveryWithdrawalPlanned {
     pub sent_message_id: i64,
     /// When the card was delivered: Telegram lets a bot delete its messages for 48 hours.
     pub delivered_at: DateTime<Utc>,
+    /// Which of the category's bots (the numeric id in its token); absent on events recorded
+    /// while the category had one bot, which means the first token `CATEGORY_BOT_TOKENS` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
 }
 
 impl Payload for DeliveryWithdrawalPlanned {

@@ -75,6 +75,10 @@ impl Payload for CategoriesChosen {
 pub struct CategoryBotStarted {
     pub user_id: i64,
     pub category: String,
+    /// Which of the category's bots (the numeric id in its token); absent on events recorded
+    /// while the category had one bot, which means the first token `CATEGORY_BOT_TOKENS` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
 }
 
 impl Payload for CategoryBotStarted {
@@ -101,6 +105,10 @@ pub struct CategoryBotStopped {
     pub user_id: i64,
     pub category: String,
     pub reason: BotStopReason,
+    /// Which of the category's bots (the numeric id in its token); absent on events recorded
+    /// while the category had one bot, which means the first token `CATEGORY_BOT_TOKENS` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
 }
 
 impl Payload for CategoryBotStopped {

@@ -149,6 +149,12 @@ impl FakeTelegram {
         api::find_bot(&mut world, bot).map_or(0, |b| b.too_many_requests)
     }
 
+    /// Sends the bot made with `allow_paid_broadcast`.
+    pub fn paid_broadcasts(&self, bot: &str) -> usize {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot).map_or(0, |b| b.paid_broadcasts)
+    }
+
     /// When each 429 to the bot was answered, and whether a chat's limit (not the bot's)
     /// caused it.
     pub fn too_many_requests_at(&self, bot: &str) -> Vec<(std::time::Instant, bool)> {

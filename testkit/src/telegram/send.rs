@@ -188,10 +188,12 @@ pub(super) fn admit_send(
     let bot = world
         .bot(token)
         .ok_or_else(|| ApiError::bad_request("bot not found"))?;
+    let paid = params["allow_paid_broadcast"] == true || params["allow_paid_broadcast"] == "true";
     if let Some(seconds) = bot.admit(
         destination.chat_id,
         pace,
         &limits,
+        paid,
         std::time::Instant::now(),
     ) {
         return Err(ApiError::too_many_requests(seconds));

@@ -15,6 +15,9 @@ pub struct Limits {
     pub enabled: bool,
     /// Messages a bot may send per second overall.
     pub per_bot_per_second: usize,
+    /// Messages a bot may send per second overall with `allow_paid_broadcast` (Telegram:
+    /// 1,000, the ones over the free limit paid in Stars).
+    pub paid_broadcast_per_second: usize,
     /// Messages a bot may send to one private chat per second.
     pub per_chat_per_second: usize,
     /// Messages a bot may post to one channel per minute.
@@ -26,6 +29,7 @@ impl Default for Limits {
         Self {
             enabled: true,
             per_bot_per_second: 30,
+            paid_broadcast_per_second: 1000,
             per_chat_per_second: 1,
             per_channel_per_minute: 20,
         }
@@ -136,6 +140,8 @@ pub struct Bot {
     pub too_many_requests: usize,
     /// When each 429 was answered, and whether the per-chat limit (not the bot's) caused it.
     pub too_many_at: Vec<(Instant, bool)>,
+    /// Sends admitted with `allow_paid_broadcast` (each paid in Stars beyond the free limit).
+    pub paid_broadcasts: usize,
 }
 
 impl Bot {
@@ -163,6 +169,7 @@ impl Bot {
             chat_sends: HashMap::new(),
             too_many_requests: 0,
             too_many_at: Vec::new(),
+            paid_broadcasts: 0,
         }
     }
 
@@ -181,11 +188,14 @@ impl Bot {
 
     /// `Some(seconds)` to wait when this send would break a limit (the bot's, or the chat's
     /// `pace`); records it otherwise.
+    /// Counts a send against the limits, or answers how many seconds to wait. `paid`: sent
+    /// with `allow_paid_broadcast`, whose limit per bot is the paid one.
     pub fn admit(
         &mut self,
         chat_id: i64,
         pace: ChatPace,
         limits: &Limits,
+        paid: bool,
         now: Instant,
     ) -> Option<u64> {
         if !limits.enabled {
@@ -209,13 +219,19 @@ impl Bot {
             self.too_many_at.push((now, true));
             return Some(oldest_wait(chat, pace.window));
         }
-        if self.sends.len() >= limits.per_bot_per_second {
+        let per_second = if paid {
+            limits.paid_broadcast_per_second
+        } else {
+            limits.per_bot_per_second
+        };
+        if self.sends.len() >= per_second {
             self.too_many_requests += 1;
             self.too_many_at.push((now, false));
             return Some(oldest_wait(&self.sends, bot_window));
         }
         chat.push_back(now);
         self.sends.push_back(now);
+        self.paid_broadcasts += usize::from(paid);
         None
     }
 }

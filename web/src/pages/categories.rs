@@ -35,9 +35,9 @@ pub async fn list(
         @if let Some(done) = shown.done.as_deref().and_then(done_text) { p.done { (done) } }
         @if catalog.categories.is_empty() { p.muted { "Категорий нет." } }
         table {
-            tr { th { "Слаг" } th { "Название и порядок" } th { "Убрать" } }
+            tr { th { "Слаг" } th { "Название, порядок, очередь рассылки" } th { "Убрать" } }
             @for (slug, name) in catalog.active_categories() {
-                @let order = catalog.categories[slug].1;
+                @let (_, order, paid_first) = catalog.categories[slug];
                 tr {
                     td { code { (slug) } }
                     td {
@@ -45,6 +45,7 @@ pub async fn list(
                             input type="hidden" name="csrf" value=(admin.csrf);
                             input type="text" name="name" value=(name) required maxlength="64";
                             input type="number" name="order" value=(order) min="-1000" max="1000" required;
+                            label { input type="checkbox" name="paid_first" value="on" checked[paid_first]; " сначала платящим" }
                             button type="submit" { "Сохранить" }
                         }
                     }
@@ -64,6 +65,7 @@ pub async fn list(
             input type="text" name="slug" placeholder="слаг: a-z 0-9 - _" required maxlength="32" pattern="[a-z0-9_-]{1,32}";
             input type="text" name="name" placeholder="Название" required maxlength="64";
             input type="number" name="order" value=(catalog.categories.len()) min="-1000" max="1000" required;
+            label { input type="checkbox" name="paid_first" value="on"; " сначала платящим" }
             button type="submit" { "Добавить" }
         }
     };
@@ -82,6 +84,9 @@ pub struct CategoryForm {
     order: String,
     #[serde(default)]
     sure: Option<String>,
+    /// A checkbox: sent only when ticked.
+    #[serde(default)]
+    paid_first: Option<String>,
 }
 
 impl CategoryForm {
@@ -101,6 +106,7 @@ impl CategoryForm {
             slug: slug.to_owned(),
             name: name.to_owned(),
             order,
+            paid_first: self.paid_first.is_some(),
             admin_id: Some(admin.admin_id),
         };
         defined.validate()?;
