@@ -773,7 +773,7 @@ async fn rules_are_saved_only_after_their_backtest_and_every_catalog_edit_names_
         ),
         (
             "/categories/qa",
-            vec![("name", "Тестирование"), ("order", "2")],
+            vec![("name", "Тестирование"), ("order", "2"), ("paid_first", "on")],
         ),
         ("/categories/qa/retire", vec![("sure", "on")]),
     ] {
@@ -804,6 +804,17 @@ async fn rules_are_saved_only_after_their_backtest_and_every_catalog_edit_names_
             ("CategoryRetired", Some(ADMIN)),
         ]
     );
+    // and the rename put the category's paying subscribers first, the addition did not
+    let paid_first: Vec<bool> = site
+        .catalog_events()
+        .await
+        .iter()
+        .filter_map(|e| match e {
+            schemas::Event::CategoryDefined(d) if d.slug == "qa" => Some(d.paid_first),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paid_first, [false, true]);
     // and the audit log lists them, the admin's login too
     testkit::eventually("the audit log", async || {
         let log = site
