@@ -530,14 +530,14 @@ async fn a_category_with_several_bots_sends_each_user_through_their_own_and_take
         (0..3).map(|bot| sent(bot).len()).sum::<usize>() == 31
     })
     .await;
-    for bot in 0..3 {
+    for (bot, (_, username, _)) in DESIGN_BOTS.iter().enumerate() {
         let mut chats: Vec<i64> = sent(bot).iter().map(|m| m.chat_id).collect();
         chats.sort();
         let mut expected: Vec<i64> = (1..=30).filter(|u| (u % 3) as usize == bot).collect();
         if bot == 2 {
             expected.push(moved);
         }
-        assert_eq!(chats, expected, "bot {}", DESIGN_BOTS[bot].1);
+        assert_eq!(chats, expected, "bot {username}");
     }
     // and each delivery names the bot that sent it
     eventually("the deliveries with their bots", async || {

@@ -773,7 +773,11 @@ async fn rules_are_saved_only_after_their_backtest_and_every_catalog_edit_names_
         ),
         (
             "/categories/qa",
-            vec![("name", "Тестирование"), ("order", "2"), ("paid_first", "on")],
+            vec![
+                ("name", "Тестирование"),
+                ("order", "2"),
+                ("paid_first", "on"),
+            ],
         ),
         ("/categories/qa/retire", vec![("sure", "on")]),
     ] {
