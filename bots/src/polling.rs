@@ -79,7 +79,8 @@ pub async fn poll<F, Fut>(
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let lease_name = lease_name(bot, name);
-    let holder = holder_id();
+    // One holder per poll loop: two copies in one process are two holders.
+    let holder = bus::lease::new_holder();
     let pacer = fanout::pacer::Pacer::new(HANDLERS_PER_SECOND, Duration::ZERO);
     // Updates this copy handled that Telegram has not been told of yet (a batch cut short by a
     // lost lease): handed out again, they are not handled twice.
@@ -237,22 +238,6 @@ fn lease_name(bot: &Bot, name: &str) -> String {
             .collect(),
     };
     format!("poller.{key}")
-}
-
-/// Who holds a lease: the host, the process and a random part, one per poll loop (two copies in
-/// one process are two holders).
-fn holder_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_owned());
-    format!(
-        "{host}/{}/{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
 }
 
 /// Handles one update until it succeeds or is dead-lettered; `false` when `stop` (shutdown or a
@@ -428,11 +413,5 @@ mod tests {
         assert_eq!(lease_name(&main, "main"), "poller.2000");
         assert!(!lease_name(&main, "main").contains("secret"));
         assert_eq!(lease_name(&odd, "design bot"), "poller.design_bot");
-    }
-
-    #[test]
-    fn every_poll_loop_is_a_holder_of_its_own() {
-        assert_ne!(holder_id(), holder_id());
-        assert!(holder_id().contains(&format!("/{}/", std::process::id())));
     }
 }

@@ -78,6 +78,19 @@ impl Timing {
     }
 }
 
+/// A new holder id, unique to one holder: the host, the process and a random part (two
+/// holders in one process are two).
+pub fn new_holder() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}/{}/{}", std::process::id(), &random[..8])
+}
+
 /// A lease this process holds until it is released, dropped or [lost](Lease::lost). Dropping
 /// it stops the renewals without releasing (as a crash would): the key expires after the TTL.
 pub struct Lease {
@@ -502,5 +515,11 @@ mod tests {
         assert!(!is_valid_name("poller."));
         assert!(!is_valid_name("poller 1"));
         assert!(!is_valid_name("poller.*"));
+    }
+
+    #[test]
+    fn every_holder_is_one_of_its_own() {
+        assert_ne!(new_holder(), new_holder());
+        assert!(new_holder().contains(&format!("/{}/", std::process::id())));
     }
 }

@@ -149,6 +149,36 @@ pub struct Catalog {
     /// What an admin changed last in the web UI, by [`Edited`], with the admin's id: `catalog
     /// apply` warns before a file undoes it. A change from a file or an import clears it.
     pub edited_by_admin: BTreeMap<Edited, i64>,
+    /// The Telegram accounts ingest reads with, by name.
+    pub accounts: BTreeMap<String, IngestAccount>,
+    /// Which account reads each channel, by channel key.
+    pub assignments: BTreeMap<String, String>,
+    /// Channels no account had room for.
+    pub unassigned: std::collections::BTreeSet<String>,
+}
+
+/// An ingest account as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestAccount {
+    /// The cap it was added with.
+    pub max_channels: u32,
+    /// Why it stopped reading, with Telegram's answer; `None` while it reads.
+    pub lost: Option<(schemas::AccountLoss, String)>,
+    /// Telegram let it join no more than this many channels (`CHANNELS_TOO_MUCH`), and the
+    /// channel it could not join.
+    pub full: Option<(u32, String)>,
+}
+
+impl IngestAccount {
+    pub fn is_live(&self) -> bool {
+        self.lost.is_none()
+    }
+
+    /// How many channels it may be given: its cap, or fewer once Telegram said it is full.
+    pub fn room(&self) -> usize {
+        let full = self.full.as_ref().map_or(u32::MAX, |(following, _)| *following);
+        self.max_channels.min(full) as usize
+    }
 }
 
 /// A part of the catalog an admin can change in the web UI.
@@ -223,6 +253,8 @@ impl Catalog {
             }
             Event::ChannelRemoved(e) => {
                 self.channels.remove(&e.channel);
+                self.assignments.remove(&e.channel);
+                self.unassigned.remove(&e.channel);
                 self.removed.insert(e.channel.clone());
             }
             Event::ChannelRulesSet(e) => {
@@ -231,6 +263,34 @@ impl Catalog {
             Event::ChannelUnreadable(e) => {
                 self.unreadable.insert(e.channel.clone(), e.reason.clone());
             }
+            Event::IngestAccountAdded(e) => {
+                let account = IngestAccount {
+                    max_channels: e.max_channels,
+                    lost: None,
+                    full: None,
+                };
+                self.accounts.insert(e.account.clone(), account);
+            }
+            Event::IngestAccountLost(e) => {
+                if let Some(account) = self.accounts.get_mut(&e.account) {
+                    account.lost = Some((e.reason, e.detail.clone()));
+                }
+            }
+            Event::IngestAccountFull(e) => {
+                if let Some(account) = self.accounts.get_mut(&e.account) {
+                    account.full = Some((e.following, e.channel.clone()));
+                }
+            }
+            Event::ChannelAssigned(e) => match &e.account {
+                Some(account) => {
+                    self.unassigned.remove(&e.channel);
+                    self.assignments.insert(e.channel.clone(), account.clone());
+                }
+                None => {
+                    self.assignments.remove(&e.channel);
+                    self.unassigned.insert(e.channel.clone());
+                }
+            },
             _ => {}
         }
     }

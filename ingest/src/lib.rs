@@ -4,10 +4,12 @@
 //! Pure parts: the keyword-rule engine ([`rules`]), text normalisation ([`text`]), dedup
 //! ([`dedup`]), the declarative catalog and the one fold of the CATALOG stream ([`catalog`]),
 //! export parsing ([`export`]), contacts ([`contacts`]), the screening decision ([`screen`]) and
-//! the rules backtest over stored messages ([`backtest`]). The path into the bus is
+//! the rules backtest over stored messages ([`backtest`]), and which account reads which channel
+//! ([`assignment`]). The path into the bus is
 //! [`ingestor`]; [`import`] replays Telegram Desktop exports through it; [`telegram`] reads
 //! the catalog's channels live with a user account and feeds it too.
 
+pub mod assignment;
 pub mod backtest;
 pub mod catalog;
 pub mod contacts;

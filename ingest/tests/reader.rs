@@ -6,14 +6,14 @@
 
 mod common;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bus::Bus;
+use common::telegram::{Telegram, vacancy};
 use ingest::ingestor::{Ingestor, Update};
-use ingest::telegram::reader::{Reader, ReaderOptions};
-use ingest::telegram::{ChannelRef, Chat, Source, SourceError};
+use ingest::telegram::SourceError;
+use ingest::telegram::accounts::{self, AccountsOptions};
+use ingest::telegram::reader::ReaderOptions;
 use schemas::{
     ChannelConfigured, ChannelKind, Envelope, Event, MessageKey, MessageReceived, MessageSource,
 };
@@ -24,29 +24,8 @@ const FLOODY: i64 = -1_001_000_000_002;
 const LATER: i64 = -1_001_000_000_003;
 const STRANGER: i64 = -1_001_000_000_099;
 
-fn post(chat_id: i64, message_id: i64, text: &str) -> MessageReceived {
-    MessageReceived {
-        key: MessageKey::new(chat_id, message_id),
-        chat_username: None,
-        chat_title: Some("test".into()),
-        posted_at: chrono::Utc::now() + chrono::Duration::seconds(message_id),
-        text: text.into(),
-        links: vec![],
-        has_media: false,
-        author: Default::default(),
-        contacts: vec![],
-        link: None,
-        source: MessageSource::Live,
-    }
-}
-
-fn vacancy(chat_id: i64, message_id: i64) -> MessageReceived {
-    post(
-        chat_id,
-        message_id,
-        &format!("Вакансия {message_id} в {chat_id}: ищем дизайнера на лендинг, оплата 20 000 ₽"),
-    )
-}
+/// The one account these tests read with.
+const ACCOUNT: &str = "main";
 
 fn channel(chat_id: i64, username: Option<&str>) -> Envelope {
     Envelope::new(ChannelConfigured {
@@ -59,76 +38,23 @@ fn channel(chat_id: i64, username: Option<&str>) -> Envelope {
     })
 }
 
-/// Telegram as a script: what each channel resolves to, its history, and live batches.
-#[derive(Default)]
-struct Script {
-    resolves: HashMap<String, Result<i64, String>>,
-    history: HashMap<i64, Vec<MessageReceived>>,
-    /// Calls to `history` that first answer FLOOD_WAIT, per chat.
-    floods: HashMap<i64, Duration>,
-    live: VecDeque<Result<Vec<Update>, SourceError>>,
-    /// (chat, after) of every history call, and when it was made.
-    history_calls: Vec<(i64, i64, Instant)>,
-}
-
-#[derive(Clone, Default)]
-struct ScriptedSource(Arc<Mutex<Script>>);
-
-impl Source for ScriptedSource {
-    async fn resolve(&mut self, channel: &ChannelRef) -> Result<Chat, SourceError> {
-        let key = channel
-            .username
-            .as_ref()
-            .map(|u| format!("@{u}"))
-            .unwrap_or(channel.chat_id.to_string());
-        let answer = self.0.lock().unwrap().resolves.get(&key).cloned();
-        match answer {
-            Some(Ok(chat_id)) => Ok(Chat {
-                chat_id,
-                username: channel.username.clone(),
-                title: key,
-                kind: ChannelKind::Channel,
-            }),
-            Some(Err(reason)) => Err(SourceError::Unreadable(reason)),
-            None => Err(SourceError::Unreadable("USERNAME_NOT_OCCUPIED".into())),
-        }
-    }
-
-    async fn history(
-        &mut self,
-        chat: &Chat,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<Update>, SourceError> {
-        let mut script = self.0.lock().unwrap();
-        script
-            .history_calls
-            .push((chat.chat_id, after, Instant::now()));
-        if let Some(wait) = script.floods.remove(&chat.chat_id) {
-            return Err(SourceError::FloodWait(wait));
-        }
-        let mut newer: Vec<MessageReceived> = script
-            .history
-            .get(&chat.chat_id)
-            .into_iter()
-            .flatten()
-            .filter(|m| m.key.message_id > after)
-            .cloned()
-            .collect();
-        let skip = newer.len().saturating_sub(limit);
-        newer.drain(..skip);
-        Ok(newer.into_iter().map(Update::New).collect())
-    }
-
-    async fn next_updates(&mut self) -> Result<Vec<Update>, SourceError> {
-        loop {
-            let next = self.0.lock().unwrap().live.pop_front();
-            match next {
-                Some(answer) => return answer,
-                None => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    }
+/// The reading service with the one account, as `remotehunt ingest run` starts it.
+fn start_reading(
+    bus: &Bus,
+    telegram: &Telegram,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let options = AccountsOptions {
+        channels_per_account: 400,
+        reader: options(),
+    };
+    tokio::spawn(accounts::run(
+        bus.clone(),
+        vec![ACCOUNT.to_owned()],
+        telegram.clone(),
+        options,
+        cancel.clone(),
+    ))
 }
 
 async fn bus() -> Bus {
@@ -161,6 +87,8 @@ fn options() -> ReaderOptions {
         catalog_poll: Duration::from_millis(100),
         retry_unreadable: Duration::from_secs(3600),
         max_backoff: Duration::from_millis(200),
+        sweep_every: Duration::from_secs(3600),
+        sweep_batch: 20,
     }
 }
 
@@ -182,9 +110,9 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
         .ingest(vec![vacancy(DESIGN, 1), vacancy(DESIGN, 2)])
         .await
         .unwrap();
-    let source = ScriptedSource::default();
+    let telegram = Telegram::default();
     {
-        let mut script = source.0.lock().unwrap();
+        let mut script = telegram.world();
         script.resolves.insert(DESIGN.to_string(), Ok(DESIGN));
         script.resolves.insert("@floody_jobs".into(), Ok(FLOODY));
         script
@@ -204,10 +132,7 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
     // when the reader runs
     let started = Instant::now();
     let cancel = CancellationToken::new();
-    let reader = Reader::start(bus.clone(), source.clone(), options())
-        .await
-        .unwrap();
-    let running = tokio::spawn(reader.run(cancel.clone()));
+    let running = start_reading(&bus, &telegram, &cancel);
 
     // then it catches up from the newest stored id, and only the newest `catch_up_limit` of a
     // channel never read before, after waiting out the FLOOD_WAIT
@@ -229,19 +154,19 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
             .all(|m| m.source == MessageSource::CatchUp)
     );
     {
-        let script = source.0.lock().unwrap();
+        let script = telegram.world();
         let floody: Vec<_> = script
             .history_calls
             .iter()
-            .filter(|(chat, ..)| *chat == FLOODY)
+            .filter(|(_, chat, ..)| *chat == FLOODY)
             .collect();
         assert_eq!(floody.len(), 2, "retried once after the flood wait");
-        assert!(floody[1].2 - floody[0].2 >= Duration::from_secs(1));
+        assert!(floody[1].3 - floody[0].3 >= Duration::from_secs(1));
         assert!(
             script
                 .history_calls
                 .iter()
-                .any(|(chat, after, _)| *chat == DESIGN && *after == 2)
+                .any(|(_, chat, after, _)| *chat == DESIGN && *after == 2)
         );
     }
     // and the private channel is reported as an event naming Telegram's reason
@@ -256,7 +181,7 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
 
     // when live updates arrive: a new post, its edit, a deletion, and a post in a chat that is
     // not in the catalog
-    source.0.lock().unwrap().live.push_back(Ok(vec![
+    telegram.world().live_for(ACCOUNT).push_back(Ok(vec![
         Update::New(vacancy(DESIGN, 5)),
         Update::Edited(schemas::MessageEdited {
             key: MessageKey::new(DESIGN, 5),
@@ -297,11 +222,9 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
     .await;
 
     // when Telegram says the session was revoked
-    source
-        .0
-        .lock()
-        .unwrap()
-        .live
+    telegram
+        .world()
+        .live_for(ACCOUNT)
         .push_back(Err(SourceError::SessionRevoked(
             "AUTH_KEY_UNREGISTERED".into(),
         )));
@@ -324,42 +247,36 @@ async fn a_restarted_reader_reads_only_what_it_missed_and_network_errors_are_ret
     // given a reader that stored a channel's first two posts and stopped
     let bus = bus().await;
     bus.publish(&channel(DESIGN, None)).await.unwrap();
-    let source = ScriptedSource::default();
+    let telegram = Telegram::default();
     {
-        let mut script = source.0.lock().unwrap();
+        let mut script = telegram.world();
         script.resolves.insert(DESIGN.to_string(), Ok(DESIGN));
         script
             .history
             .insert(DESIGN, (1..=2).map(|id| vacancy(DESIGN, id)).collect());
     }
     let cancel = CancellationToken::new();
-    let reader = Reader::start(bus.clone(), source.clone(), options())
-        .await
-        .unwrap();
-    let running = tokio::spawn(reader.run(cancel.clone()));
+    let running = start_reading(&bus, &telegram, &cancel);
     eventually("first run", async || received(&bus).await.len() == 2).await;
     cancel.cancel();
     running.await.unwrap().unwrap();
 
     // when three more are posted while it is down, and the new run's first live call fails
     {
-        let mut script = source.0.lock().unwrap();
+        let mut script = telegram.world();
         script
             .history
             .insert(DESIGN, (1..=5).map(|id| vacancy(DESIGN, id)).collect());
         script.history_calls.clear();
         script
-            .live
+            .live_for(ACCOUNT)
             .push_back(Err(SourceError::Other(anyhow::anyhow!("connection reset"))));
         script
-            .live
+            .live_for(ACCOUNT)
             .push_back(Ok(vec![Update::New(vacancy(DESIGN, 6))]));
     }
     let cancel = CancellationToken::new();
-    let reader = Reader::start(bus.clone(), source.clone(), options())
-        .await
-        .unwrap();
-    let running = tokio::spawn(reader.run(cancel.clone()));
+    let running = start_reading(&bus, &telegram, &cancel);
 
     // then it asks only for what is newer than post 2, stores each post once, and goes on
     // reading live updates after the network error
@@ -367,9 +284,9 @@ async fn a_restarted_reader_reads_only_what_it_missed_and_network_errors_are_ret
         received(&bus).await.len() == 6
     })
     .await;
-    let calls = source.0.lock().unwrap().history_calls.clone();
+    let calls = telegram.world().history_calls.clone();
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].0, calls[0].1), (DESIGN, 2));
+    assert_eq!((calls[0].1, calls[0].2), (DESIGN, 2));
     let ids: Vec<i64> = received(&bus)
         .await
         .iter()

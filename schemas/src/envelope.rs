@@ -29,6 +29,8 @@ pub enum AggregateKind {
     AdminLogin,
     /// A bearer token of the content API (id: its uuid).
     ApiToken,
+    /// A Telegram user account ingest reads with (id: its name).
+    IngestAccount,
     Delivery,
     /// A category bot's queue of planned sends (id: `<category>:<user>:<chat>:<message>`).
     Outbox,

@@ -42,8 +42,10 @@ pub fn classify_error(error: InvocationError) -> SourceError {
             "AUTH_KEY_DUPLICATED",
             "SESSION_REVOKED",
             "SESSION_EXPIRED",
-            "USER_DEACTIVATED*",
         ];
+        if rpc.is("USER_DEACTIVATED*") {
+            return SourceError::Banned(rpc.name.clone());
+        }
         if rpc.code == 401 || revoked.iter().any(|name| rpc.is(name)) {
             return SourceError::SessionRevoked(rpc.name.clone());
         }
@@ -56,9 +58,11 @@ pub fn classify_error(error: InvocationError) -> SourceError {
             "USERNAME_NOT_OCCUPIED",
             "USERNAME_INVALID",
             "USER_BANNED_IN_CHANNEL",
-            "CHANNELS_TOO_MUCH",
             "INVITE_REQUEST_SENT",
         ];
+        if rpc.is("CHANNELS_TOO_MUCH") {
+            return SourceError::AccountFull(rpc.name.clone());
+        }
         if unreadable.iter().any(|name| rpc.is(name)) {
             return SourceError::Unreadable(rpc.name.clone());
         }
@@ -239,6 +243,21 @@ impl GrammersSource {
     }
 }
 
+impl GrammersSource {
+    async fn peer_of(&self, channel: &ChannelRef) -> Result<Peer, SourceError> {
+        match &channel.username {
+            Some(username) => self
+                .connection
+                .client
+                .resolve_username(username)
+                .await
+                .map_err(classify_error)?
+                .ok_or_else(|| SourceError::Unreadable("USERNAME_NOT_OCCUPIED".into())),
+            None => self.peer_by_id(channel.chat_id).await,
+        }
+    }
+}
+
 fn chat_of(peer: &Peer) -> Option<Chat> {
     let kind = match peer {
         Peer::Channel(_) => ChannelKind::Channel,
@@ -275,14 +294,7 @@ impl Drop for GrammersSource {
 impl Source for GrammersSource {
     async fn resolve(&mut self, channel: &ChannelRef) -> Result<Chat, SourceError> {
         let client = self.connection.client.clone();
-        let peer = match &channel.username {
-            Some(username) => client
-                .resolve_username(username)
-                .await
-                .map_err(classify_error)?
-                .ok_or_else(|| SourceError::Unreadable("USERNAME_NOT_OCCUPIED".into()))?,
-            None => self.peer_by_id(channel.chat_id).await?,
-        };
+        let peer = self.peer_of(channel).await?;
         let chat = chat_of(&peer)
             .ok_or_else(|| SourceError::Unreadable("not a channel or group".into()))?;
         let reference = peer
@@ -296,6 +308,29 @@ impl Source for GrammersSource {
         }
         self.chats.insert(chat.chat_id, (chat.clone(), reference));
         Ok(chat)
+    }
+
+    async fn leave(&mut self, channel: &ChannelRef) -> Result<(), SourceError> {
+        let peer = self.peer_of(channel).await?;
+        let Some(chat) = chat_of(&peer) else {
+            return Ok(());
+        };
+        self.chats.remove(&chat.chat_id);
+        if has_left(&peer) {
+            return Ok(());
+        }
+        let reference = peer
+            .to_ref()
+            .await
+            .map_err(|e| SourceError::Other(anyhow::anyhow!("{e}")))?
+            .ok_or_else(|| SourceError::Unreadable("no access hash for this chat".into()))?;
+        self.connection
+            .client
+            .delete_dialog(reference)
+            .await
+            .map_err(classify_error)?;
+        tracing::info!(chat = chat.chat_id, title = %chat.title, "left: another account reads it");
+        Ok(())
     }
 
     async fn history(
@@ -394,10 +429,10 @@ mod tests {
             (420, "SLOWMODE_WAIT_5", "flood 5"),
             (401, "AUTH_KEY_UNREGISTERED", "revoked"),
             (401, "SESSION_REVOKED", "revoked"),
-            (403, "USER_DEACTIVATED_BAN", "revoked"),
+            (403, "USER_DEACTIVATED_BAN", "banned"),
             (400, "CHANNEL_PRIVATE", "unreadable"),
             (400, "USERNAME_NOT_OCCUPIED", "unreadable"),
-            (400, "CHANNELS_TOO_MUCH", "unreadable"),
+            (400, "CHANNELS_TOO_MUCH", "full"),
             (500, "INTERNAL_SERVER_ERROR", "other"),
         ];
         for (code, message, expected) in cases {
@@ -405,6 +440,8 @@ mod tests {
                 SourceError::FloodWait(wait) => format!("flood {}", wait.as_secs()),
                 SourceError::SessionRevoked(_) => "revoked".into(),
                 SourceError::Unreadable(_) => "unreadable".into(),
+                SourceError::Banned(_) => "banned".into(),
+                SourceError::AccountFull(_) => "full".into(),
                 SourceError::Other(_) => "other".into(),
             };
             assert_eq!(got, expected, "{code} {message}");

@@ -3,7 +3,9 @@
 //! The loop ([`reader`]) talks to Telegram through the [`Source`] port, so catch-up,
 //! FLOOD_WAIT, unreadable channels and a revoked session are tested against a scripted source;
 //! [`grammers`] is the real adapter, [`session`] keeps its credentials in an owner-only file.
+//! [`accounts`] runs a reader per account, each on the channels the catalog assigns it.
 
+pub mod accounts;
 pub mod convert;
 pub mod grammers;
 pub mod reader;
@@ -45,6 +47,13 @@ pub enum SourceError {
     /// The account's session is no longer valid: nothing can be read until a new login.
     #[error("the Telegram session is no longer valid ({0}): run `remotehunt ingest login` again")]
     SessionRevoked(String),
+    /// Telegram deactivated or banned the account: it can read nothing, ever.
+    #[error("Telegram banned the account ({0}): sign another one in with `remotehunt ingest login`")]
+    Banned(String),
+    /// The account is in as many channels as Telegram allows (`CHANNELS_TOO_MUCH`): it cannot
+    /// join this one, nor any other.
+    #[error("the account cannot join more channels ({0})")]
+    AccountFull(String),
     /// Anything else (network, Telegram's internal errors): retried with a growing delay.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -65,6 +74,12 @@ pub trait Source: Send {
         after: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Update>, SourceError>> + Send;
+
+    /// Leaves a chat another account reads now, freeing a place under Telegram's limit.
+    fn leave(
+        &mut self,
+        channel: &ChannelRef,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send;
 
     /// The next live updates (new, edited, deleted messages in any chat the account sees);
     /// waits until there is at least one.

@@ -1,5 +1,7 @@
 //! Set-up shared by ingest's integration tests.
 
+pub mod telegram;
+
 use bus::Bus;
 use ingest::catalog::{Catalog, CatalogFile};
 use schemas::Envelope;

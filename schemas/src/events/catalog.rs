@@ -140,6 +140,97 @@ impl Payload for ChannelUnreadable {
     }
 }
 
+/// Why an ingest account stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountLoss {
+    /// The session was signed out or revoked (`AUTH_KEY_UNREGISTERED`, `SESSION_REVOKED`…):
+    /// `remotehunt ingest login --account NAME` brings it back.
+    Revoked,
+    /// Telegram deactivated or banned the account (`USER_DEACTIVATED_BAN`).
+    Banned,
+    /// The reader holding the ingest lease has no session for it (its file was removed).
+    Removed,
+}
+
+/// A Telegram user account ingest reads channels with: signed in with `remotehunt ingest login
+/// --account NAME`, or started again by the reader after it was lost. Channels are assigned to
+/// it up to `max_channels`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestAccountAdded {
+    /// The account's name (a slug), as `--account` gave it.
+    pub account: String,
+    /// At most this many channels are assigned to it (`INGEST_CHANNELS_PER_ACCOUNT`).
+    pub max_channels: u32,
+}
+
+impl Payload for IngestAccountAdded {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::IngestAccount, &self.account)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.account)?;
+        if self.max_channels == 0 {
+            return Err("an account must be allowed at least one channel".into());
+        }
+        Ok(())
+    }
+}
+
+/// An ingest account can no longer read; its channels move to the other accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestAccountLost {
+    pub account: String,
+    pub reason: AccountLoss,
+    /// What Telegram answered, e.g. `AUTH_KEY_UNREGISTERED`.
+    pub detail: String,
+}
+
+impl Payload for IngestAccountLost {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::IngestAccount, &self.account)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.account)
+    }
+}
+
+/// Telegram refused to let an account join one more channel (`CHANNELS_TOO_MUCH`): it keeps
+/// the channels it follows, and the one it could not join goes to another account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestAccountFull {
+    pub account: String,
+    /// The channel it could not join (a catalog key).
+    pub channel: String,
+    /// How many channels it follows: its room from now on.
+    pub following: u32,
+}
+
+impl Payload for IngestAccountFull {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::IngestAccount, &self.account)
+    }
+    fn validate(&self) -> Result<(), String> {
+        validate_slug(&self.account)
+    }
+}
+
+/// Which ingest account reads a channel from now on. `account` absent: no account has room
+/// for it, and it is not read until an admin adds an account or removes channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelAssigned {
+    /// The key of [`ChannelConfigured::key`].
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Payload for ChannelAssigned {
+    fn aggregate(&self) -> Aggregate {
+        Aggregate::new(AggregateKind::Channel, &self.channel)
+    }
+}
+
 /// Where a rule set applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "scope", content = "channel", rename_all = "snake_case")]

@@ -1,0 +1,283 @@
+//! Every ingest account at once: one [`Reader`] per account over one shared [`Ingestor`], and
+//! the assignment of the catalog's channels to the accounts ([`crate::assignment`]), published
+//! as `ChannelAssigned` events whenever an account is added, lost or full, or channels change.
+//!
+//! One process reads at a time, however many copies run: the one holding the `ingest.reader`
+//! lease ([`bus::lease`]). It alone connects the accounts (a session used by two processes at
+//! once would have Telegram split its updates), keeps the one dedup index, and assigns; the
+//! others stand by and take over within seconds of a crash.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::Bus;
+use bus::lease::Lease;
+use schemas::{AccountLoss, Envelope, IngestAccountAdded, IngestAccountLost};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::reader::{Reader, ReaderOptions, SharedIngestor, pause};
+use super::{Source, SourceError};
+use crate::ingestor::Ingestor;
+
+/// The lease the reading process holds.
+pub const LEASE: &str = "ingest.reader";
+
+/// How long the reading process's lease outlives it after a crash.
+pub const LEASE_TTL: Duration = Duration::from_secs(5);
+
+/// Opens an account's connection to Telegram (only once this process holds the lease).
+pub trait Connect: Send + Sync + 'static {
+    type Source: Source + 'static;
+    fn connect(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Self::Source, SourceError>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountsOptions {
+    /// At most this many channels are assigned to one account (`INGEST_CHANNELS_PER_ACCOUNT`;
+    /// Telegram allows 500, 1,000 with Premium).
+    pub channels_per_account: u32,
+    pub reader: ReaderOptions,
+}
+
+impl Default for AccountsOptions {
+    fn default() -> Self {
+        Self {
+            channels_per_account: 400,
+            reader: ReaderOptions::default(),
+        }
+    }
+}
+
+/// Reads with every account while this process holds the lease, until `cancel` fires. Returns
+/// an error when no account can read any more (each was revoked or banned).
+pub async fn run<C: Connect>(
+    bus: Bus,
+    accounts: Vec<String>,
+    connect: C,
+    options: AccountsOptions,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !accounts.is_empty(),
+        "no Telegram account is signed in: run `remotehunt ingest login --account NAME`"
+    );
+    let connect = Arc::new(connect);
+    let holder = bus::lease::new_holder();
+    loop {
+        let lease = tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            lease = Lease::acquire(&bus, LEASE, &holder, LEASE_TTL) => lease?,
+        };
+        tracing::info!(accounts = accounts.len(), "this copy reads Telegram");
+        let stop = cancel.child_token();
+        let lost = lease.lost();
+        let forward = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                lost.cancelled().await;
+                stop.cancel();
+            }
+        });
+        let outcome = read_all(&bus, &accounts, &connect, &options, &stop).await;
+        forward.abort();
+        if cancel.is_cancelled() || outcome.is_err() {
+            lease.release().await;
+            return outcome;
+        }
+        tracing::warn!("lost the ingest lease; standing by");
+    }
+}
+
+async fn read_all<C: Connect>(
+    bus: &Bus,
+    accounts: &[String],
+    connect: &Arc<C>,
+    options: &AccountsOptions,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let ingestor: SharedIngestor = Arc::new(tokio::sync::Mutex::new(
+        Ingestor::start(bus.clone()).await?,
+    ));
+    announce(bus, &ingestor, accounts, options.channels_per_account).await?;
+    // Before the first reassignment: what each account is in, to leave what moves away.
+    let catalog_at_start = Arc::new(ingestor.lock().await.catalog().clone());
+    let assigner = tokio::spawn(assign_while_running(
+        bus.clone(),
+        ingestor.clone(),
+        options.reader.catalog_poll,
+        stop.clone(),
+    ));
+    let mut readers = JoinSet::new();
+    for account in accounts {
+        let (bus, ingestor, connect) = (bus.clone(), ingestor.clone(), connect.clone());
+        let (account, options, stop) = (account.clone(), options.reader.clone(), stop.clone());
+        let catalog = catalog_at_start.clone();
+        readers.spawn(async move {
+            let reading = Reading { bus, ingestor, catalog: &catalog, options, stop };
+            let outcome = read_one(&account, &*connect, reading).await;
+            (account, outcome)
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(done) = readers.join_next().await {
+        match done {
+            Ok((_, Ok(()))) => {}
+            Ok((account, Err(error))) => {
+                tracing::error!(account, %error, "the account stopped reading");
+                failed.push(format!("{account}: {error}"));
+            }
+            Err(panicked) => failed.push(format!("a reader panicked: {panicked}")),
+        }
+    }
+    assigner.abort();
+    if stop.is_cancelled() {
+        return Ok(());
+    }
+    anyhow::bail!("no Telegram account can read: {}", failed.join("; "))
+}
+
+/// What every account's reader shares.
+struct Reading<'a> {
+    bus: Bus,
+    ingestor: SharedIngestor,
+    /// The catalog before the first reassignment.
+    catalog: &'a crate::catalog::Catalog,
+    options: ReaderOptions,
+    stop: CancellationToken,
+}
+
+/// Connects one account (network failures are retried) and reads with it.
+async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading<'_>) -> anyhow::Result<()> {
+    let Reading { bus, ingestor, catalog, options, stop } = reading;
+    let mut delay = Duration::from_millis(500);
+    let source = loop {
+        match connect.connect(account).await {
+            Ok(source) => break source,
+            Err(error @ (SourceError::SessionRevoked(_) | SourceError::Banned(_))) => {
+                let (reason, detail) = match &error {
+                    SourceError::Banned(detail) => (AccountLoss::Banned, detail.clone()),
+                    SourceError::SessionRevoked(detail) => (AccountLoss::Revoked, detail.clone()),
+                    other => (AccountLoss::Revoked, other.to_string()),
+                };
+                record_loss(&bus, account, reason, &detail, &stop, options.max_backoff).await;
+                return Err(error.into());
+            }
+            Err(error) => {
+                tracing::error!(account, %error, retry_in = ?delay, "could not connect the account");
+                pause(delay, &stop).await;
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+                delay = (delay * 2).min(options.max_backoff);
+            }
+        }
+    };
+    Reader::new(account, ingestor, bus, source, options)
+        .assumed_in(catalog)
+        .run(stop)
+        .await
+}
+
+/// Records the accounts this process reads with (again, if they were lost or their cap
+/// changed), and those the catalog knows that it has no session for as removed.
+async fn announce(
+    bus: &Bus,
+    ingestor: &SharedIngestor,
+    accounts: &[String],
+    channels_per_account: u32,
+) -> anyhow::Result<()> {
+    let mut ingestor = ingestor.lock().await;
+    ingestor.follow_catalog().await?;
+    let known = &ingestor.catalog().accounts;
+    let mut events = Vec::new();
+    for account in accounts {
+        let current = known
+            .get(account)
+            .is_some_and(|a| a.is_live() && a.max_channels == channels_per_account);
+        if !current {
+            events.push(Envelope::new(IngestAccountAdded {
+                account: account.clone(),
+                max_channels: channels_per_account,
+            }));
+        }
+    }
+    for (name, account) in known {
+        if account.is_live() && !accounts.contains(name) {
+            events.push(Envelope::new(IngestAccountLost {
+                account: name.clone(),
+                reason: AccountLoss::Removed,
+                detail: "no session for it on the reading copy".into(),
+            }));
+        }
+    }
+    bus.publish_batch(&events).await?;
+    ingestor.follow_catalog().await?;
+    Ok(())
+}
+
+/// Publishes the assignments the catalog calls for, now and after every look at it.
+async fn assign_while_running(
+    bus: Bus,
+    ingestor: SharedIngestor,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    while !stop.is_cancelled() {
+        if let Err(error) = assign_once(&bus, &ingestor).await {
+            tracing::error!(%error, "could not assign channels to accounts; will retry");
+        }
+        pause(every, &stop).await;
+    }
+}
+
+async fn assign_once(bus: &Bus, ingestor: &SharedIngestor) -> anyhow::Result<()> {
+    let changes = {
+        let mut ingestor = ingestor.lock().await;
+        ingestor.follow_catalog().await?;
+        crate::assignment::rebalance(ingestor.catalog())
+    };
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let unassigned = changes.iter().filter(|c| c.account.is_none()).count();
+    tracing::info!(
+        moved = changes.len() - unassigned,
+        unassigned,
+        "channels assigned to accounts"
+    );
+    let events: Vec<Envelope> = changes.into_iter().map(Envelope::new).collect();
+    bus.publish_batch(&events).await?;
+    Ok(())
+}
+
+/// Records that an account can no longer read, so its channels move to the others; retried
+/// while NATS is away, since the move depends on it.
+pub(crate) async fn record_loss(
+    bus: &Bus,
+    account: &str,
+    reason: AccountLoss,
+    detail: &str,
+    cancel: &CancellationToken,
+    max_backoff: Duration,
+) {
+    tracing::error!(account, ?reason, detail, "the account can no longer read");
+    let event = Envelope::new(IngestAccountLost {
+        account: account.to_owned(),
+        reason,
+        detail: detail.to_owned(),
+    });
+    let mut delay = Duration::from_millis(200);
+    while let Err(error) = bus.publish(&event).await {
+        if cancel.is_cancelled() {
+            return;
+        }
+        tracing::error!(%error, retry_in = ?delay, "could not record the lost account");
+        pause(delay, cancel).await;
+        delay = (delay * 2).min(max_backoff);
+    }
+}
