@@ -147,14 +147,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum IngestCommand {
-    /// Signs the Telegram user account in (phone, code, 2FA password) and stores its session.
+    /// Signs a Telegram user account in (phone, code, 2FA password) and stores its session; each
+    /// account reads up to INGEST_CHANNELS_PER_ACCOUNT of the catalog's channels.
     Login {
+        /// The account's name (letters, digits, `-`, `_`); without it, the single session file
+        /// TELEGRAM_SESSION, read as account `main`.
+        #[arg(long)]
+        account: Option<String>,
         /// The account's phone number; asked for when missing.
         #[arg(long, env = "TELEGRAM_PHONE")]
         phone: Option<String>,
     },
-    /// Reads the catalog's channels: catches up on what was missed, then follows new messages,
-    /// edits and deletions until stopped.
+    /// Reads the catalog's channels with every signed-in account, each the channels assigned
+    /// to it: catches up on what was missed, then follows new messages, edits and deletions
+    /// until stopped, sweeping each channel's history every few minutes.
     Run {
         /// At most this many of a channel's newest messages are read on catch-up.
         #[arg(long, default_value_t = 500)]
@@ -409,8 +415,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             ops::run_projections(&nats_url, &database_url, shutdown).await
         }
         Command::Ingest {
-            command: IngestCommand::Login { phone },
-        } => telegram::run_login(&telegram, phone).await,
+            command: IngestCommand::Login { account, phone },
+        } => telegram::run_login(&telegram, account.as_deref(), phone).await,
         Command::Ingest {
             command: IngestCommand::Run { catch_up_limit },
         } => {

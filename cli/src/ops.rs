@@ -157,7 +157,7 @@ pub async fn run_all(
         });
     } else {
         tracing::info!(
-            "Telegram reader off: set TELEGRAM_API_ID/TELEGRAM_API_HASH and run `remotehunt ingest login`"
+            "Telegram reader off: set TELEGRAM_API_ID/TELEGRAM_API_HASH and run `remotehunt ingest login --account NAME`"
         );
     }
     let mut outcome = Ok(());

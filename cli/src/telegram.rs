@@ -1,16 +1,17 @@
-//! `remotehunt ingest login|run`: the Telegram user account.
+//! `remotehunt ingest login|run`: the Telegram user accounts.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use ingest::telegram::grammers::{GrammersSource, Prompt, TelegramConfig, login};
-use ingest::telegram::reader::{Reader, ReaderOptions};
+use ingest::telegram::accounts::{self, AccountsOptions, Connect as _};
+use ingest::telegram::grammers::{Prompt, SINGLE_ACCOUNT, SessionFiles, login};
+use ingest::telegram::reader::ReaderOptions;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-/// The account's application credentials (from my.telegram.org) and its session file.
+/// The application's credentials (from my.telegram.org) and the accounts' session files.
 #[derive(Args, Clone)]
 pub struct TelegramArgs {
     /// The application's api_id from my.telegram.org.
@@ -27,10 +28,27 @@ pub struct TelegramArgs {
         global = true
     )]
     session: PathBuf,
+    /// Where `ingest login --account NAME` keeps each account's session (`NAME.session`).
+    #[arg(
+        long,
+        env = "TELEGRAM_SESSIONS",
+        default_value = "telegram-sessions",
+        global = true
+    )]
+    sessions: PathBuf,
+    /// At most this many channels are assigned to one account (Telegram allows 500, 1,000 with
+    /// Premium).
+    #[arg(
+        long,
+        env = "INGEST_CHANNELS_PER_ACCOUNT",
+        default_value_t = 400,
+        global = true
+    )]
+    channels_per_account: u32,
 }
 
 impl TelegramArgs {
-    fn config(&self) -> anyhow::Result<TelegramConfig> {
+    fn session_files(&self) -> anyhow::Result<SessionFiles> {
         let api_id = self
             .api_id
             .context("TELEGRAM_API_ID is not set (get one at https://my.telegram.org)")?;
@@ -38,16 +56,18 @@ impl TelegramArgs {
             .api_hash
             .clone()
             .context("TELEGRAM_API_HASH is not set (get one at https://my.telegram.org)")?;
-        Ok(TelegramConfig {
+        Ok(SessionFiles {
             api_id,
             api_hash: SecretString::from(api_hash),
-            session_path: self.session.clone(),
+            dir: self.sessions.clone(),
+            single: self.session.clone(),
         })
     }
 
-    /// Whether `remotehunt all` should start the reader: credentials and a session exist.
+    /// Whether `remotehunt all` should start the readers: credentials and a signed-in account.
     pub fn configured(&self) -> bool {
-        self.api_id.is_some() && self.api_hash.is_some() && self.session.exists()
+        self.session_files()
+            .is_ok_and(|files| !files.accounts().is_empty())
     }
 }
 
@@ -67,8 +87,24 @@ impl Prompt for Terminal {
     }
 }
 
-pub async fn run_login(args: &TelegramArgs, phone: Option<String>) -> anyhow::Result<()> {
-    let config = args.config()?;
+/// Signs `account` in (the single session file when none is named); a running reader picks it
+/// up within seconds.
+pub async fn run_login(
+    args: &TelegramArgs,
+    account: Option<&str>,
+    phone: Option<String>,
+) -> anyhow::Result<()> {
+    let files = args.session_files()?;
+    let config = match account {
+        Some(account) => {
+            schemas::validate_slug(account)
+                .map_err(|e| anyhow::anyhow!("--account {account:?}: {e}"))?;
+            std::fs::create_dir_all(&files.dir)
+                .with_context(|| format!("creating {}", files.dir.display()))?;
+            files.config(account)
+        }
+        None => files.config(SINGLE_ACCOUNT),
+    };
     let who = login(&config, phone, &mut Terminal).await?;
     println!(
         "signed in as {who}; session stored in {} (owner-only)",
@@ -80,13 +116,14 @@ pub async fn run_login(args: &TelegramArgs, phone: Option<String>) -> anyhow::Re
 pub async fn run_reader(
     nats_url: &str,
     args: &TelegramArgs,
-    options: ReaderOptions,
+    reader: ReaderOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let config = args.config()?;
+    let files = args.session_files()?;
     let bus = crate::ops::connect_bus(nats_url).await?;
-    let source = GrammersSource::start(&config).await?;
-    let reader = Reader::start(bus, source, options).await?;
-    tracing::info!("reading Telegram");
-    reader.run(shutdown).await
+    let options = AccountsOptions {
+        channels_per_account: args.channels_per_account,
+        reader,
+    };
+    accounts::run(bus, files, options, shutdown).await
 }

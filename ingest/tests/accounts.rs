@@ -57,13 +57,11 @@ fn options(channels_per_account: u32) -> AccountsOptions {
 fn start_reading(
     bus: &Bus,
     telegram: &Telegram,
-    names: &[&str],
     options: AccountsOptions,
     cancel: &CancellationToken,
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     tokio::spawn(accounts::run(
         bus.clone(),
-        names.iter().map(|n| (*n).to_owned()).collect(),
         telegram.clone(),
         options,
         cancel.clone(),
@@ -119,7 +117,8 @@ async fn three_accounts_share_900_channels_and_a_lost_account_s_channels_move_wi
 
     // when ingest reads with them
     let cancel = CancellationToken::new();
-    let running = start_reading(&bus, &telegram, &["a", "b", "c"], options(400), &cancel);
+    telegram.world().sign_in(&["a", "b", "c"]);
+    let running = start_reading(&bus, &telegram, options(400), &cancel);
 
     // then each account reads 300, every channel is joined by one account and caught up
     eventually("900 caught up", async || received(&bus).await.len() == 900).await;
@@ -234,7 +233,7 @@ async fn three_accounts_share_900_channels_and_a_lost_account_s_channels_move_wi
 }
 
 #[tokio::test]
-async fn an_account_added_later_takes_its_share_and_a_full_account_hands_a_channel_on() {
+async fn an_account_signed_in_later_takes_its_share_and_a_full_account_hands_a_channel_on() {
     // given 30 channels read by one account
     let bus = common::bus_with_catalog().await;
     bus.publish_batch(&channels(30)).await.unwrap();
@@ -243,16 +242,23 @@ async fn an_account_added_later_takes_its_share_and_a_full_account_hands_a_chann
         telegram.world().publish(vacancy(chat(n), 1));
     }
     let cancel = CancellationToken::new();
-    let running = start_reading(&bus, &telegram, &["a"], options(400), &cancel);
+    telegram.world().sign_in(&["a"]);
+    let running = start_reading(&bus, &telegram, options(400), &cancel);
     eventually("30 caught up", async || received(&bus).await.len() == 30).await;
     assert_eq!(loads(&catalog(&bus).await)["a"], 30);
     cancel.cancel();
     running.await.unwrap().unwrap();
 
-    // when the service restarts with a second account that Telegram lets join only 10 channels
-    telegram.world().join_limits.insert("b".into(), 10);
+    // when the service restarts, and a second account that Telegram lets join only 10
+    // channels is signed in while it runs
     let cancel = CancellationToken::new();
-    let running = start_reading(&bus, &telegram, &["a", "b"], options(400), &cancel);
+    let running = start_reading(&bus, &telegram, options(400), &cancel);
+    eventually("a again", async || {
+        telegram.world().history_calls.len() >= 60
+    })
+    .await;
+    telegram.world().join_limits.insert("b".into(), 10);
+    telegram.world().sign_in(&["b"]);
 
     // then b takes channels from a, is told it is full after 10, and the one it could not join
     // goes back to a, which takes the rest; a left every channel b reads

@@ -379,6 +379,33 @@ fn samples() -> Vec<Event> {
             reason: "CHANNEL_PRIVATE".into(),
         }
         .into(),
+        IngestAccountAdded {
+            account: "reader-2".into(),
+            max_channels: 400,
+        }
+        .into(),
+        IngestAccountLost {
+            account: "reader-2".into(),
+            reason: AccountLoss::Banned,
+            detail: "USER_DEACTIVATED_BAN".into(),
+        }
+        .into(),
+        IngestAccountFull {
+            account: "reader-1".into(),
+            channel: "@busy_jobs".into(),
+            following: 497,
+        }
+        .into(),
+        ChannelAssigned {
+            channel: "@busy_jobs".into(),
+            account: Some("reader-3".into()),
+        }
+        .into(),
+        ChannelAssigned {
+            channel: "@busy_jobs".into(),
+            account: None,
+        }
+        .into(),
         JobTick {
             job: Job::AdminReport,
             trigger: JobTrigger::Manual {

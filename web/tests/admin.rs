@@ -962,3 +962,55 @@ async fn a_stars_payment_is_refunded_from_the_users_page_naming_the_admin() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_channels_page_shows_which_account_reads_each_channel_and_what_none_has_room_for() {
+    // given two channels, an account reading one of them with no room for the other, and a
+    // second account Telegram revoked
+    let site = open_site().await;
+    site.given_a_channel(-100_111, &[]).await;
+    site.given_a_channel(-100_222, &[]).await;
+    site.app
+        .given(&[
+            Envelope::new(schemas::IngestAccountAdded {
+                account: "reader-1".into(),
+                max_channels: 1,
+            }),
+            Envelope::new(schemas::IngestAccountAdded {
+                account: "reader-2".into(),
+                max_channels: 400,
+            }),
+            Envelope::new(schemas::IngestAccountLost {
+                account: "reader-2".into(),
+                reason: schemas::AccountLoss::Revoked,
+                detail: "AUTH_KEY_UNREGISTERED".into(),
+            }),
+            Envelope::new(schemas::ChannelAssigned {
+                channel: "-100111".into(),
+                account: Some("reader-1".into()),
+            }),
+            Envelope::new(schemas::ChannelAssigned {
+                channel: "-100222".into(),
+                account: None,
+            }),
+        ])
+        .await;
+
+    // when an admin opens the channels page
+    let session = site.log_in(ADMIN).await;
+    let page = site
+        .get("/channels", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // then it names each account with its load and state, the channel's account, and the
+    // channel no account has room for
+    assert!(page.contains("Аккаунты Telegram"), "{page}");
+    assert!(page.contains("1 из 1"), "{page}");
+    assert!(page.contains("сессия отозвана — войдите заново (AUTH_KEY_UNREGISTERED)"), "{page}");
+    assert!(page.contains("аккаунт: reader-1"), "{page}");
+    assert!(page.contains("не назначен: ни у одного аккаунта нет места"), "{page}");
+    assert!(page.contains("Не назначено каналов: 1."), "{page}");
+}

@@ -7,6 +7,7 @@
 //! once would have Telegram split its updates), keeps the one dedup index, and assigns; the
 //! others stand by and take over within seconds of a crash.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +28,13 @@ pub const LEASE: &str = "ingest.reader";
 /// How long the reading process's lease outlives it after a crash.
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
 
-/// Opens an account's connection to Telegram (only once this process holds the lease).
+/// The signed-in accounts, and their connections to Telegram (opened only once this process
+/// holds the lease).
 pub trait Connect: Send + Sync + 'static {
     type Source: Source + 'static;
+    /// The accounts signed in now, each with a number that changes when it signs in again
+    /// (its session file's modification time): looked at every `catalog_poll`.
+    fn accounts(&self) -> Vec<(String, u64)>;
     fn connect(
         &self,
         account: &str,
@@ -53,17 +58,17 @@ impl Default for AccountsOptions {
     }
 }
 
-/// Reads with every account while this process holds the lease, until `cancel` fires. Returns
-/// an error when no account can read any more (each was revoked or banned).
+/// Reads with every account while this process holds the lease, until `cancel` fires. An
+/// account signed in while it runs is picked up at the next look (every `catalog_poll`); one
+/// that is lost stays an event until it is signed in again, and the others read on.
 pub async fn run<C: Connect>(
     bus: Bus,
-    accounts: Vec<String>,
     connect: C,
     options: AccountsOptions,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
-        !accounts.is_empty(),
+        !connect.accounts().is_empty(),
         "no Telegram account is signed in: run `remotehunt ingest login --account NAME`"
     );
     let connect = Arc::new(connect);
@@ -73,7 +78,7 @@ pub async fn run<C: Connect>(
             () = cancel.cancelled() => return Ok(()),
             lease = Lease::acquire(&bus, LEASE, &holder, LEASE_TTL) => lease?,
         };
-        tracing::info!(accounts = accounts.len(), "this copy reads Telegram");
+        tracing::info!("this copy reads Telegram");
         let stop = cancel.child_token();
         let lost = lease.lost();
         let forward = tokio::spawn({
@@ -83,7 +88,7 @@ pub async fn run<C: Connect>(
                 stop.cancel();
             }
         });
-        let outcome = read_all(&bus, &accounts, &connect, &options, &stop).await;
+        let outcome = read_all(&bus, &connect, &options, &stop).await;
         forward.abort();
         if cancel.is_cancelled() || outcome.is_err() {
             lease.release().await;
@@ -93,9 +98,9 @@ pub async fn run<C: Connect>(
     }
 }
 
+/// Runs a reader per signed-in account until `stop`, and the assignment beside them.
 async fn read_all<C: Connect>(
     bus: &Bus,
-    accounts: &[String],
     connect: &Arc<C>,
     options: &AccountsOptions,
     stop: &CancellationToken,
@@ -103,56 +108,93 @@ async fn read_all<C: Connect>(
     let ingestor: SharedIngestor = Arc::new(tokio::sync::Mutex::new(
         Ingestor::start(bus.clone()).await?,
     ));
-    announce(bus, &ingestor, accounts, options.channels_per_account).await?;
-    // Before the first reassignment: what each account is in, to leave what moves away.
-    let catalog_at_start = Arc::new(ingestor.lock().await.catalog().clone());
-    let assigner = tokio::spawn(assign_while_running(
-        bus.clone(),
-        ingestor.clone(),
-        options.reader.catalog_poll,
-        stop.clone(),
-    ));
+    mark_removed(bus, &ingestor, &connect.accounts()).await?;
+    let mut assigner = None;
     let mut readers = JoinSet::new();
-    for account in accounts {
-        let (bus, ingestor, connect) = (bus.clone(), ingestor.clone(), connect.clone());
-        let (account, options, stop) = (account.clone(), options.reader.clone(), stop.clone());
-        let catalog = catalog_at_start.clone();
-        readers.spawn(async move {
-            let reading = Reading { bus, ingestor, catalog: &catalog, options, stop };
-            let outcome = read_one(&account, &*connect, reading).await;
-            (account, outcome)
-        });
-    }
-    let mut failed = Vec::new();
-    while let Some(done) = readers.join_next().await {
-        match done {
-            Ok((_, Ok(()))) => {}
-            Ok((account, Err(error))) => {
-                tracing::error!(account, %error, "the account stopped reading");
-                failed.push(format!("{account}: {error}"));
+    // Each account's sign-in this process read with last: signing in again starts it anew.
+    let mut started: HashMap<String, u64> = HashMap::new();
+    let mut running: HashSet<String> = HashSet::new();
+    while !stop.is_cancelled() {
+        let new: Vec<(String, u64)> = connect
+            .accounts()
+            .into_iter()
+            .filter(|(name, signed_in)| {
+                !running.contains(name) && started.get(name) != Some(signed_in)
+            })
+            .collect();
+        if !new.is_empty() {
+            let names: Vec<String> = new.iter().map(|(name, _)| name.clone()).collect();
+            announce(bus, &ingestor, &names, options.channels_per_account).await?;
+            // Before any reassignment: what each account is in, to leave what moves away.
+            let catalog = Arc::new(ingestor.lock().await.catalog().clone());
+            for (account, signed_in) in new {
+                started.insert(account.clone(), signed_in);
+                running.insert(account.clone());
+                let reading = Reading {
+                    bus: bus.clone(),
+                    ingestor: ingestor.clone(),
+                    catalog: catalog.clone(),
+                    options: options.reader.clone(),
+                    stop: stop.clone(),
+                };
+                let connect = connect.clone();
+                readers.spawn(async move {
+                    let outcome = read_one(&account, &*connect, reading).await;
+                    (account, outcome)
+                });
             }
-            Err(panicked) => failed.push(format!("a reader panicked: {panicked}")),
+        }
+        if assigner.is_none() {
+            assigner = Some(tokio::spawn(assign_while_running(
+                bus.clone(),
+                ingestor.clone(),
+                options.reader.catalog_poll,
+                stop.clone(),
+            )));
+        }
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = tokio::time::sleep(options.reader.catalog_poll) => {}
+            Some(done) = readers.join_next() => {
+                match done {
+                    Ok((account, outcome)) => {
+                        running.remove(&account);
+                        // What its last connection wrote is not a new sign-in.
+                        let now = connect.accounts().into_iter().find(|(name, _)| *name == account);
+                        if let Some((_, signed_in)) = now {
+                            started.insert(account.clone(), signed_in);
+                        }
+                        if let Err(error) = outcome {
+                            tracing::error!(account, %error, "the account stopped reading");
+                        }
+                    }
+                    Err(panicked) => tracing::error!(%panicked, "an account's reader panicked"),
+                }
+                if running.is_empty() && !stop.is_cancelled() {
+                    tracing::error!("no Telegram account reads: sign one in with `remotehunt ingest login --account NAME`");
+                }
+            },
         }
     }
-    assigner.abort();
-    if stop.is_cancelled() {
-        return Ok(());
+    while readers.join_next().await.is_some() {}
+    if let Some(assigner) = assigner {
+        assigner.abort();
     }
-    anyhow::bail!("no Telegram account can read: {}", failed.join("; "))
+    Ok(())
 }
 
 /// What every account's reader shares.
-struct Reading<'a> {
+struct Reading {
     bus: Bus,
     ingestor: SharedIngestor,
-    /// The catalog before the first reassignment.
-    catalog: &'a crate::catalog::Catalog,
+    /// The catalog before the reader's account was reassigned anything.
+    catalog: Arc<crate::catalog::Catalog>,
     options: ReaderOptions,
     stop: CancellationToken,
 }
 
 /// Connects one account (network failures are retried) and reads with it.
-async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading<'_>) -> anyhow::Result<()> {
+async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading) -> anyhow::Result<()> {
     let Reading { bus, ingestor, catalog, options, stop } = reading;
     let mut delay = Duration::from_millis(500);
     let source = loop {
@@ -178,13 +220,13 @@ async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading<'_>) 
         }
     };
     Reader::new(account, ingestor, bus, source, options)
-        .assumed_in(catalog)
+        .assumed_in(&catalog)
         .run(stop)
         .await
 }
 
-/// Records the accounts this process reads with (again, if they were lost or their cap
-/// changed), and those the catalog knows that it has no session for as removed.
+/// Records the accounts this process starts reading with (again, if they were lost or their
+/// cap changed).
 async fn announce(
     bus: &Bus,
     ingestor: &SharedIngestor,
@@ -194,27 +236,49 @@ async fn announce(
     let mut ingestor = ingestor.lock().await;
     ingestor.follow_catalog().await?;
     let known = &ingestor.catalog().accounts;
-    let mut events = Vec::new();
-    for account in accounts {
-        let current = known
-            .get(account)
-            .is_some_and(|a| a.is_live() && a.max_channels == channels_per_account);
-        if !current {
-            events.push(Envelope::new(IngestAccountAdded {
+    let events: Vec<Envelope> = accounts
+        .iter()
+        .filter(|account| {
+            !known
+                .get(*account)
+                .is_some_and(|a| a.is_live() && a.max_channels == channels_per_account)
+        })
+        .map(|account| {
+            Envelope::new(IngestAccountAdded {
                 account: account.clone(),
                 max_channels: channels_per_account,
-            }));
-        }
-    }
-    for (name, account) in known {
-        if account.is_live() && !accounts.contains(name) {
-            events.push(Envelope::new(IngestAccountLost {
+            })
+        })
+        .collect();
+    bus.publish_batch(&events).await?;
+    ingestor.follow_catalog().await?;
+    Ok(())
+}
+
+/// Records the live accounts the catalog knows that this process has no session for as
+/// removed, so their channels move.
+async fn mark_removed(
+    bus: &Bus,
+    ingestor: &SharedIngestor,
+    signed_in: &[(String, u64)],
+) -> anyhow::Result<()> {
+    let mut ingestor = ingestor.lock().await;
+    ingestor.follow_catalog().await?;
+    let events: Vec<Envelope> = ingestor
+        .catalog()
+        .accounts
+        .iter()
+        .filter(|(name, account)| {
+            account.is_live() && !signed_in.iter().any(|(signed, _)| signed == *name)
+        })
+        .map(|(name, _)| {
+            Envelope::new(IngestAccountLost {
                 account: name.clone(),
                 reason: AccountLoss::Removed,
                 detail: "no session for it on the reading copy".into(),
-            }));
-        }
-    }
+            })
+        })
+        .collect();
     bus.publish_batch(&events).await?;
     ingestor.follow_catalog().await?;
     Ok(())

@@ -28,6 +28,74 @@ pub struct TelegramConfig {
     pub session_path: PathBuf,
 }
 
+/// Every account signed in with `remotehunt ingest login`: a session file per account in a
+/// directory (`NAME.session`), and a one-account set-up's single file as [`SINGLE_ACCOUNT`].
+#[derive(Debug, Clone)]
+pub struct SessionFiles {
+    pub api_id: i32,
+    pub api_hash: SecretString,
+    pub dir: PathBuf,
+    pub single: PathBuf,
+}
+
+/// The account name of the single session file (`TELEGRAM_SESSION`).
+pub const SINGLE_ACCOUNT: &str = "main";
+
+impl SessionFiles {
+    /// Where an account's session lives.
+    pub fn session_path(&self, account: &str) -> PathBuf {
+        let in_dir = self.dir.join(format!("{account}.session"));
+        if account == SINGLE_ACCOUNT && !in_dir.exists() {
+            return self.single.clone();
+        }
+        in_dir
+    }
+
+    pub fn config(&self, account: &str) -> TelegramConfig {
+        TelegramConfig {
+            api_id: self.api_id,
+            api_hash: self.api_hash.clone(),
+            session_path: self.session_path(account),
+        }
+    }
+}
+
+/// When a file was last written, as a number that changes when it is written again.
+fn modified(path: &std::path::Path) -> Option<u64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_nanos()).ok()
+}
+
+impl super::accounts::Connect for SessionFiles {
+    type Source = GrammersSource;
+
+    fn accounts(&self) -> Vec<(String, u64)> {
+        let mut accounts: Vec<(String, u64)> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.path();
+                let name = path.file_name()?.to_str()?.strip_suffix(".session")?;
+                schemas::validate_slug(name).ok()?;
+                Some((name.to_owned(), modified(&path)?))
+            })
+            .collect();
+        if !accounts.iter().any(|(name, _)| name == SINGLE_ACCOUNT)
+            && let Some(signed_in) = modified(&self.single)
+        {
+            accounts.push((SINGLE_ACCOUNT.to_owned(), signed_in));
+        }
+        accounts.sort();
+        accounts
+    }
+
+    async fn connect(&self, account: &str) -> Result<GrammersSource, SourceError> {
+        GrammersSource::start(&self.config(account)).await
+    }
+}
+
 /// Maps Telegram's errors onto what the reader does about them.
 pub fn classify_error(error: InvocationError) -> SourceError {
     if let InvocationError::Rpc(rpc) = &error {
@@ -186,7 +254,7 @@ pub struct GrammersSource {
 
 impl GrammersSource {
     /// Connects and checks the session is signed in.
-    pub async fn start(config: &TelegramConfig) -> anyhow::Result<Self> {
+    pub async fn start(config: &TelegramConfig) -> Result<Self, SourceError> {
         let mut connection = connect(config)?;
         if !connection
             .client
@@ -194,10 +262,10 @@ impl GrammersSource {
             .await
             .map_err(classify_error)?
         {
-            anyhow::bail!(
-                "the Telegram session at {} is not signed in: run `remotehunt ingest login`",
+            return Err(SourceError::SessionRevoked(format!(
+                "the session at {} is not signed in",
                 config.session_path.display()
-            );
+            )));
         }
         let updates = connection
             .updates

@@ -5,7 +5,7 @@
 // Each test binary uses a part of it.
 #![allow(dead_code)]
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,8 @@ pub fn vacancy(chat_id: i64, message_id: i64) -> MessageReceived {
 
 #[derive(Default)]
 pub struct World {
+    /// The signed-in accounts, each with its sign-in's number.
+    pub accounts: BTreeMap<String, u64>,
     /// What a channel reference (`@name` or the chat id) resolves to; a chat id not listed
     /// resolves to itself, a username not listed is unknown.
     pub resolves: HashMap<String, Result<i64, String>>,
@@ -61,6 +63,14 @@ pub struct World {
 }
 
 impl World {
+    /// Signs accounts in (again: a new sign-in, and Telegram takes the session back).
+    pub fn sign_in(&mut self, accounts: &[&str]) {
+        for account in accounts {
+            *self.accounts.entry((*account).to_owned()).or_default() += 1;
+            self.revoked.remove(*account);
+        }
+    }
+
     /// Posts a message: in the chat's history, and live to every account in the chat.
     pub fn publish(&mut self, message: MessageReceived) {
         let chat = message.key.chat_id;
@@ -109,6 +119,10 @@ impl Telegram {
 /// The accounts' connections into the scripted world.
 impl Connect for Telegram {
     type Source = ScriptedSource;
+
+    fn accounts(&self) -> Vec<(String, u64)> {
+        self.world().accounts.clone().into_iter().collect()
+    }
 
     async fn connect(&self, account: &str) -> Result<ScriptedSource, SourceError> {
         if self.world().revoked.contains(account) {

@@ -36,6 +36,7 @@ pub async fn list(
     let body = html! {
         @if let Some(done) = shown.done.as_deref().and_then(done_text) { p.done { (done) } }
         p { a href="/channels/global/rules" { "Общие правила" } " — для каналов без своих." }
+        (accounts(&catalog))
         @if catalog.channels.is_empty() { p.muted { "В каталоге нет каналов." } }
         @else {
             table {
@@ -52,6 +53,8 @@ pub async fn list(
                             @if let Some(username) = &channel.username { span.muted { " @" (username) } }
                             @if !channel.enabled { br; span.muted { "выключен" } }
                             @if let Some(reason) = catalog.unreadable.get(key) { br; span.error { "не читается: " (reason) } }
+                            @if let Some(account) = catalog.assignments.get(key) { br; span.muted { "аккаунт: " (account) } }
+                            @else if channel.enabled && !catalog.accounts.is_empty() { br; span.error { "не назначен: ни у одного аккаунта нет места" } }
                         }
                         td { (kind_text(channel.kind)) }
                         td {
@@ -72,6 +75,50 @@ pub async fn list(
         (channel_form(&admin, "/channels", None))
     };
     Ok(layout("Каналы", Some(&admin), body).into_response())
+}
+
+/// The Telegram accounts ingest reads with: how many channels each reads, and why one stopped.
+fn accounts(catalog: &ingest::catalog::Catalog) -> Markup {
+    let unassigned = catalog
+        .channels
+        .iter()
+        .filter(|(key, c)| c.enabled && !catalog.assignments.contains_key(*key))
+        .count();
+    html! {
+        @if !catalog.accounts.is_empty() {
+            h2 { "Аккаунты Telegram" }
+            table {
+                tr { th { "Аккаунт" } th { "Каналов" } th { "Состояние" } }
+                @for (name, account) in &catalog.accounts {
+                    @let reading = catalog.assignments.values().filter(|a| *a == name).count();
+                    tr {
+                        td { (name) }
+                        td { (reading) " из " (account.room()) }
+                        td {
+                            @match &account.lost {
+                                Some((reason, detail)) => span.error { (loss_text(*reason)) " (" (detail) ")" },
+                                None => @match &account.full {
+                                    Some((following, _)) => span.error { "Telegram не даёт вступить больше чем в " (following) },
+                                    None => "читает",
+                                },
+                            }
+                        }
+                    }
+                }
+            }
+            @if unassigned > 0 {
+                p.error { "Не назначено каналов: " (unassigned) ". Добавьте аккаунт (remotehunt ingest login --account ИМЯ) или увеличьте INGEST_CHANNELS_PER_ACCOUNT." }
+            }
+        }
+    }
+}
+
+fn loss_text(reason: schemas::AccountLoss) -> &'static str {
+    match reason {
+        schemas::AccountLoss::Revoked => "сессия отозвана — войдите заново",
+        schemas::AccountLoss::Banned => "заблокирован Telegram",
+        schemas::AccountLoss::Removed => "нет файла сессии",
+    }
 }
 
 fn kind_text(kind: ChannelKind) -> &'static str {
