@@ -131,7 +131,8 @@ fn changes(
         }
     }
     for channel in unassigned {
-        let known = catalog.unassigned.contains(*channel) && !catalog.assignments.contains_key(*channel);
+        let known =
+            catalog.unassigned.contains(*channel) && !catalog.assignments.contains_key(*channel);
         if !known {
             changes.push(ChannelAssigned {
                 channel: (*channel).to_owned(),
@@ -207,7 +208,10 @@ mod tests {
 
         // then each reads 300, and a second look changes nothing
         settle(&mut catalog);
-        assert_eq!(loads(&catalog).into_values().collect::<Vec<_>>(), [300, 300, 300]);
+        assert_eq!(
+            loads(&catalog).into_values().collect::<Vec<_>>(),
+            [300, 300, 300]
+        );
         assert!(rebalance(&catalog).is_empty());
 
         // when one is lost
@@ -221,11 +225,18 @@ mod tests {
 
         // then only its channels move, up to the others' room, and 100 are unassigned
         assert_eq!(moved, 300);
-        assert_eq!(loads(&catalog).into_values().collect::<Vec<_>>(), [400, 400]);
+        assert_eq!(
+            loads(&catalog).into_values().collect::<Vec<_>>(),
+            [400, 400]
+        );
         assert_eq!(catalog.unassigned.len(), 100);
         for (channel, account) in &before {
             if account != "c" {
-                assert_eq!(catalog.assignments.get(channel), Some(account), "{channel} stayed");
+                assert_eq!(
+                    catalog.assignments.get(channel),
+                    Some(account),
+                    "{channel} stayed"
+                );
             }
         }
 
@@ -233,7 +244,10 @@ mod tests {
         catalog.apply(&added("c", 400));
         settle(&mut catalog);
         // then the unassigned go to it first, and the loads are even again
-        assert_eq!(loads(&catalog).into_values().collect::<Vec<_>>(), [300, 300, 300]);
+        assert_eq!(
+            loads(&catalog).into_values().collect::<Vec<_>>(),
+            [300, 300, 300]
+        );
         assert!(catalog.unassigned.is_empty());
     }
 
@@ -283,7 +297,11 @@ mod tests {
             .filter(|(_, c)| c.enabled)
             .map(|(key, _)| key)
             .collect();
-        assert!(enabled.iter().all(|key| catalog.assignments.contains_key(*key)));
+        assert!(
+            enabled
+                .iter()
+                .all(|key| catalog.assignments.contains_key(*key))
+        );
     }
 
     #[test]

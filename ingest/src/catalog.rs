@@ -176,7 +176,10 @@ impl IngestAccount {
 
     /// How many channels it may be given: its cap, or fewer once Telegram said it is full.
     pub fn room(&self) -> usize {
-        let full = self.full.as_ref().map_or(u32::MAX, |(following, _)| *following);
+        let full = self
+            .full
+            .as_ref()
+            .map_or(u32::MAX, |(following, _)| *following);
         self.max_channels.min(full) as usize
     }
 }

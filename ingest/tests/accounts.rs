@@ -149,11 +149,11 @@ async fn three_accounts_share_900_channels_and_a_lost_account_s_channels_move_wi
         }
     }
     eventually("c reported lost", async || {
-        catalog(&bus)
-            .await
-            .accounts
-            .get("c")
-            .is_some_and(|c| c.lost.as_ref().is_some_and(|(r, _)| *r == AccountLoss::Revoked))
+        catalog(&bus).await.accounts.get("c").is_some_and(|c| {
+            c.lost
+                .as_ref()
+                .is_some_and(|(r, _)| *r == AccountLoss::Revoked)
+        })
     })
     .await;
 
@@ -182,7 +182,10 @@ async fn three_accounts_share_900_channels_and_a_lost_account_s_channels_move_wi
                 Event::ChannelAssigned(ref e) if e.account.is_none())
         })
         .count();
-    assert_eq!(unassigned_events, 100, "each unassigned channel reported once");
+    assert_eq!(
+        unassigned_events, 100,
+        "each unassigned channel reported once"
+    );
 
     // and every second post of an assigned channel is stored exactly once, the moved ones by
     // catching up (no live update reached their new account), none of the unassigned
@@ -200,7 +203,10 @@ async fn three_accounts_share_900_channels_and_a_lost_account_s_channels_move_wi
     for n in 1..=900 {
         let key = chat(n).to_string();
         let second = stored.get(&MessageKey::new(chat(n), 2));
-        match (before.assignments[&key].as_str(), after.assignments.get(&key)) {
+        match (
+            before.assignments[&key].as_str(),
+            after.assignments.get(&key),
+        ) {
             (_, None) => assert!(second.is_none(), "{key} is unassigned"),
             ("c", Some(_)) => assert_eq!(second.unwrap().1.source, MessageSource::CatchUp),
             (_, Some(_)) => assert!(second.is_some(), "{key} kept its account"),
@@ -281,15 +287,22 @@ async fn an_account_signed_in_later_takes_its_share_and_a_full_account_hands_a_c
     assert_eq!(now.assignments[&refused], "a");
     let one_member_each = || {
         let members: HashMap<i64, Vec<String>> = telegram.world().members();
-        now.assignments
-            .iter()
-            .all(|(channel, account)| members[&channel.parse::<i64>().unwrap()] == [account.clone()])
+        now.assignments.iter().all(|(channel, account)| {
+            members[&channel.parse::<i64>().unwrap()] == [account.clone()]
+        })
     };
     eventually("a left what b reads", async || one_member_each()).await;
     let world = telegram.world();
-    for (channel, _) in now.assignments.iter().filter(|(_, account)| *account == "b") {
+    for (channel, _) in now
+        .assignments
+        .iter()
+        .filter(|(_, account)| *account == "b")
+    {
         let chat_id: i64 = channel.parse().unwrap();
-        assert!(world.left.contains(&("a".to_owned(), chat_id)), "a left {channel}");
+        assert!(
+            world.left.contains(&("a".to_owned(), chat_id)),
+            "a left {channel}"
+        );
     }
     drop(world);
 

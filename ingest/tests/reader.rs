@@ -16,7 +16,8 @@ use ingest::telegram::SourceError;
 use ingest::telegram::accounts::{self, AccountsOptions};
 use ingest::telegram::reader::ReaderOptions;
 use schemas::{
-    AccountLoss, ChannelConfigured, ChannelKind, Envelope, Event, MessageKey, MessageReceived, MessageSource,
+    AccountLoss, ChannelConfigured, ChannelKind, Envelope, Event, MessageKey, MessageReceived,
+    MessageSource,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -244,11 +245,16 @@ async fn the_reader_catches_up_follows_live_updates_and_reports_what_it_cannot_r
     {
         let mut world = telegram.world();
         world.sign_in(&[ACCOUNT]);
-        world.history.insert(DESIGN, (1..=7).map(|id| vacancy(DESIGN, id)).collect());
+        world
+            .history
+            .insert(DESIGN, (1..=7).map(|id| vacancy(DESIGN, id)).collect());
     }
     // then it reads again, from where it was
     eventually("reading again", async || {
-        received(&bus).await.iter().any(|m| m.key == MessageKey::new(DESIGN, 7))
+        received(&bus)
+            .await
+            .iter()
+            .any(|m| m.key == MessageKey::new(DESIGN, 7))
     })
     .await;
     assert!(started.elapsed() < Duration::from_secs(20));

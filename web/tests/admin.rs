@@ -1009,8 +1009,14 @@ async fn the_channels_page_shows_which_account_reads_each_channel_and_what_none_
     // channel no account has room for
     assert!(page.contains("Аккаунты Telegram"), "{page}");
     assert!(page.contains("1 из 1"), "{page}");
-    assert!(page.contains("сессия отозвана — войдите заново (AUTH_KEY_UNREGISTERED)"), "{page}");
+    assert!(
+        page.contains("сессия отозвана — войдите заново (AUTH_KEY_UNREGISTERED)"),
+        "{page}"
+    );
     assert!(page.contains("аккаунт: reader-1"), "{page}");
-    assert!(page.contains("не назначен: ни у одного аккаунта нет места"), "{page}");
+    assert!(
+        page.contains("не назначен: ни у одного аккаунта нет места"),
+        "{page}"
+    );
     assert!(page.contains("Не назначено каналов: 1."), "{page}");
 }

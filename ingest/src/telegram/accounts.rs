@@ -105,9 +105,8 @@ async fn read_all<C: Connect>(
     options: &AccountsOptions,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let ingestor: SharedIngestor = Arc::new(tokio::sync::Mutex::new(
-        Ingestor::start(bus.clone()).await?,
-    ));
+    let ingestor: SharedIngestor =
+        Arc::new(tokio::sync::Mutex::new(Ingestor::start(bus.clone()).await?));
     mark_removed(bus, &ingestor, &connect.accounts()).await?;
     let mut assigner = None;
     let mut readers = JoinSet::new();
@@ -195,7 +194,13 @@ struct Reading {
 
 /// Connects one account (network failures are retried) and reads with it.
 async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading) -> anyhow::Result<()> {
-    let Reading { bus, ingestor, catalog, options, stop } = reading;
+    let Reading {
+        bus,
+        ingestor,
+        catalog,
+        options,
+        stop,
+    } = reading;
     let mut delay = Duration::from_millis(500);
     let source = loop {
         match connect.connect(account).await {

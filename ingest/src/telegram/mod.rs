@@ -48,7 +48,9 @@ pub enum SourceError {
     #[error("the Telegram session is no longer valid ({0}): run `remotehunt ingest login` again")]
     SessionRevoked(String),
     /// Telegram deactivated or banned the account: it can read nothing, ever.
-    #[error("Telegram banned the account ({0}): sign another one in with `remotehunt ingest login`")]
+    #[error(
+        "Telegram banned the account ({0}): sign another one in with `remotehunt ingest login`"
+    )]
     Banned(String),
     /// The account is in as many channels as Telegram allows (`CHANNELS_TOO_MUCH`): it cannot
     /// join this one, nor any other.

@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bus::Bus;
-use schemas::{
-    AccountLoss, ChannelUnreadable, Envelope, IngestAccountFull, MessageSource,
-};
+use schemas::{AccountLoss, ChannelUnreadable, Envelope, IngestAccountFull, MessageSource};
 use tokio_util::sync::CancellationToken;
 
 use super::{ChannelRef, Chat, Source, SourceError};
@@ -361,8 +359,15 @@ impl<S: Source> Reader<S> {
 
     async fn report_lost(&mut self, reason: AccountLoss, detail: &str, cancel: &CancellationToken) {
         let max_backoff = self.options.max_backoff;
-        super::accounts::record_loss(&self.bus, &self.account, reason, detail, cancel, max_backoff)
-            .await;
+        super::accounts::record_loss(
+            &self.bus,
+            &self.account,
+            reason,
+            detail,
+            cancel,
+            max_backoff,
+        )
+        .await;
     }
 
     async fn recover(
