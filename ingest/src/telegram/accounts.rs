@@ -205,16 +205,11 @@ async fn read_one<C: Connect>(account: &str, connect: &C, reading: Reading) -> a
     let source = loop {
         match connect.connect(account).await {
             Ok(source) => break source,
-            Err(error @ (SourceError::SessionRevoked(_) | SourceError::Banned(_))) => {
-                let (reason, detail) = match &error {
-                    SourceError::Banned(detail) => (AccountLoss::Banned, detail.clone()),
-                    SourceError::SessionRevoked(detail) => (AccountLoss::Revoked, detail.clone()),
-                    other => (AccountLoss::Revoked, other.to_string()),
-                };
-                record_loss(&bus, account, reason, &detail, &stop, options.max_backoff).await;
-                return Err(error.into());
-            }
             Err(error) => {
+                if let Some((reason, detail)) = error.account_loss() {
+                    record_loss(&bus, account, reason, detail, &stop, options.max_backoff).await;
+                    return Err(error.into());
+                }
                 tracing::error!(account, %error, retry_in = ?delay, "could not connect the account");
                 pause(delay, &stop).await;
                 if stop.is_cancelled() {

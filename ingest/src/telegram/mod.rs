@@ -61,6 +61,17 @@ pub enum SourceError {
     Other(#[from] anyhow::Error),
 }
 
+impl SourceError {
+    /// Why the account can read no more, with Telegram's answer; `None` for errors it outlives.
+    pub fn account_loss(&self) -> Option<(schemas::AccountLoss, &str)> {
+        match self {
+            SourceError::SessionRevoked(detail) => Some((schemas::AccountLoss::Revoked, detail)),
+            SourceError::Banned(detail) => Some((schemas::AccountLoss::Banned, detail)),
+            _ => None,
+        }
+    }
+}
+
 /// What the reader needs from Telegram.
 pub trait Source: Send {
     /// Resolves a catalog channel (and joins what it must to read it).

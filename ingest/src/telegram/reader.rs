@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bus::Bus;
-use schemas::{AccountLoss, ChannelUnreadable, Envelope, IngestAccountFull, MessageSource};
+use schemas::{ChannelUnreadable, Envelope, IngestAccountFull, MessageSource};
 use tokio_util::sync::CancellationToken;
 
+use super::accounts::record_loss;
 use super::{ChannelRef, Chat, Source, SourceError};
 use crate::ingestor::{Ingestor, Update};
 
@@ -357,35 +358,25 @@ impl<S: Source> Reader<S> {
         Ok(())
     }
 
-    async fn report_lost(&mut self, reason: AccountLoss, detail: &str, cancel: &CancellationToken) {
-        let max_backoff = self.options.max_backoff;
-        super::accounts::record_loss(
-            &self.bus,
-            &self.account,
-            reason,
-            detail,
-            cancel,
-            max_backoff,
-        )
-        .await;
-    }
-
     async fn recover(
         &mut self,
         error: SourceError,
         cancel: &CancellationToken,
     ) -> anyhow::Result<()> {
+        if let Some((reason, detail)) = error.account_loss() {
+            let max_backoff = self.options.max_backoff;
+            record_loss(
+                &self.bus,
+                &self.account,
+                reason,
+                detail,
+                cancel,
+                max_backoff,
+            )
+            .await;
+            return Err(error.into());
+        }
         match error {
-            SourceError::SessionRevoked(ref detail) => {
-                self.report_lost(AccountLoss::Revoked, &detail.clone(), cancel)
-                    .await;
-                Err(error.into())
-            }
-            SourceError::Banned(ref detail) => {
-                self.report_lost(AccountLoss::Banned, &detail.clone(), cancel)
-                    .await;
-                Err(error.into())
-            }
             SourceError::FloodWait(wait) => {
                 wait_out_flood(wait, cancel).await;
                 Ok(())
