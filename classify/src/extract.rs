@@ -13,10 +13,16 @@ static AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
         (?P<pre>[$€])?\s*
         (?P<num>\d{1,3}(?:[\s\u00a0.,]\d{3})+|\d+(?:[.,]\d+)?)
         \s*(?P<k>к|k|тыс\.?|тысяч)?
-        \s*(?P<cur>₽|руб\w*\.?|р\.|р\b|rub|\$|usd|долл\w*|€|eur|евро|usdt)?",
+        \s*(?P<cur>₽|руб\w*\.?|р\.|р|rub|\$|usd|долл\w*|€|eur|евро|usdt)?",
     )
     .expect("amount regex is valid")
 });
+
+/// After a lone «р»: a word goes on («5 ребят»), so it was no currency. Checked here rather than
+/// by a `\b` in [`AMOUNT`]: a Unicode word boundary keeps the regex off its fast engine on any
+/// Cyrillic text.
+static WORD_GOES_ON: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\w").expect("word regex is valid"));
 
 static PERIOD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(в|за|/)\s*(час|ч\b|день|сутки|смену|месяц|мес)")
@@ -24,8 +30,29 @@ static PERIOD: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub fn budget(text: &str) -> Option<Budget> {
-    for captures in AMOUNT.captures_iter(text) {
-        let currency = match (captures.name("pre"), captures.name("cur")) {
+    // Most numbers in a post carry no currency: the match alone (a fast scan) shows that, and
+    // only the others are searched again for their parts (the slower search with captures).
+    let priced = AMOUNT.find_iter(text).filter(|amount| {
+        !amount
+            .as_str()
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace() || matches!(c, '.' | ','))
+    });
+    for amount in priced {
+        let Some(captures) = AMOUNT.captures_at(text, amount.start()) else {
+            continue;
+        };
+        let whole = captures.get(0).expect("group 0 is the match");
+        let (cur, end) = match captures.name("cur") {
+            Some(cur)
+                if matches!(cur.as_str(), "р" | "Р")
+                    && WORD_GOES_ON.is_match(&text[cur.end()..]) =>
+            {
+                (None, cur.start())
+            }
+            cur => (cur, whole.end()),
+        };
+        let currency = match (captures.name("pre"), cur) {
             (Some(pre), _) => currency_of(pre.as_str()),
             (None, Some(cur)) => currency_of(cur.as_str()),
             // "50к" without a currency: roubles, as Russian posts mean.
@@ -56,7 +83,7 @@ pub fn budget(text: &str) -> Option<Budget> {
         if !(1.0..1e9).contains(&amount) {
             continue;
         }
-        let tail = &text[captures.get(0).map_or(0, |m| m.end())..];
+        let tail = &text[end..];
         let nearby: String = tail.chars().take(24).collect();
         return Some(Budget {
             amount: amount as i64,
@@ -186,6 +213,14 @@ mod tests {
             ("3 500 руб. в день", money(3_500, "RUB", PayPeriod::Day)),
             ("Budget: 300 usd", money(300, "USD", PayPeriod::Once)),
             ("Ищем дизайнера, 3 года опыта", None),
+            // A lone «р» is roubles only when no word goes on from it.
+            ("Нужно 5 ребят на склад", None),
+            (
+                "5 ребят, оплата 900 р/час",
+                money(900, "RUB", PayPeriod::Hour),
+            ),
+            ("Оплата 700 Р. за смену", money(700, "RUB", PayPeriod::Day)),
+            ("Итого 1200 р", money(1_200, "RUB", PayPeriod::Once)),
         ];
         for (text, expected) in table {
             assert_eq!(budget(text), expected, "{text}");

@@ -17,6 +17,8 @@ const CHANNEL: (i64, &str) = (-1_001_888_000_000, "throughput_jobs");
 const BATCH: usize = 500;
 /// Subscribers per category, so every vacancy is planned for someone.
 const SUBSCRIBERS_PER_CATEGORY: usize = 5;
+/// How far apart in posting time two passes over the corpus are: more than dedup's window.
+const PASS_APART: chrono::TimeDelta = chrono::TimeDelta::days(15);
 
 pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
     let texts: Vec<String> = std::fs::read_to_string(corpus)?
@@ -82,7 +84,7 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
         )
         .await?;
     println!(
-        "nats-server {} (own, file storage); {} real posts from {} made distinct by pairing; {} subscribers; {seconds} s",
+        "nats-server {} (own, file storage); {} real posts from {} replayed 15 days apart per pass; {} subscribers; {seconds} s",
         bus.server_version(),
         texts.len(),
         corpus.display(),
@@ -97,12 +99,14 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
         let stop = stop.clone();
         async move {
             let mut n = 0usize;
+            // A year back, so the passes of a long run are still in the past.
+            let start = chrono::Utc::now() - chrono::TimeDelta::days(365);
             let mut report = ingest::ingestor::Report::default();
             while !stop.is_cancelled() {
                 let batch: Vec<_> = (0..BATCH)
                     .map(|_| {
                         n += 1;
-                        post(&texts, n)
+                        post(&texts, start, n)
                     })
                     .collect();
                 let step = ingestor.ingest(batch).await?;
@@ -160,18 +164,23 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Post `n`: two corpus posts joined, so no two are near-duplicates and every one is
-/// classified (the corpus alone would turn into reposts of itself after one pass).
-fn post(texts: &[String], n: usize) -> schemas::MessageReceived {
-    let first = &texts[n % texts.len()];
-    let second = &texts[(n / texts.len() * 7919 + n * 31 + 1) % texts.len()];
+/// Post `n`: corpus post `n mod len`, one real post as a channel would carry it. Each pass over
+/// the corpus is dated [`PASS_APART`] after the one before, past dedup's 14-day window, so a
+/// post comes back as a vacancy reposted after two weeks does: new to dedup, classified again.
+/// (Reposts within the corpus itself stay duplicates, as they are in the channels.)
+fn post(
+    texts: &[String],
+    start: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> schemas::MessageReceived {
+    let pass = (n / texts.len()) as i32;
     let message_id = n as i64;
     schemas::MessageReceived {
         key: MessageKey::new(CHANNEL.0, message_id),
         chat_username: Some(CHANNEL.1.into()),
         chat_title: Some("Поток".into()),
-        posted_at: chrono::Utc::now(),
-        text: format!("{first}\n\n{second}"),
+        posted_at: start + PASS_APART * pass + chrono::TimeDelta::milliseconds(n as i64),
+        text: texts[n % texts.len()].clone(),
         links: Vec::new(),
         has_media: false,
         author: schemas::Author {

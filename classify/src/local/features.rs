@@ -122,9 +122,10 @@ impl Featurizer {
         let mut word_buckets = Vec::with_capacity(words.len() * 3);
         let mut gram_buckets = Vec::with_capacity(normalised.text.len() * 4);
         self.hash_words(&words, &mut word_buckets, &mut gram_buckets);
-        let mut out = sublinear_scaled(word_buckets, 1.0);
-        out.extend(sublinear_scaled(gram_buckets, 1.0));
-        merge_rows(&mut out);
+        let mut out = merge_rows(
+            sublinear_scaled(word_buckets, 1.0),
+            sublinear_scaled(gram_buckets, 1.0),
+        );
 
         let hits = self.cues.hits(&words);
         let first_dense = 1u32 << self.hash_bits;
@@ -202,7 +203,9 @@ fn word_hash(word: &str) -> Fnv {
 
 /// Merges repeated buckets into `1 + ln(count)` and scales the block to length `norm`.
 fn sublinear_scaled(mut buckets: Vec<u32>, norm: f32) -> Features {
-    buckets.sort_unstable();
+    // A radix sort: the buckets are a few thousand u32s per post, where a comparison sort was
+    // a tenth of the classifier's time.
+    radsort::sort(&mut buckets);
     let mut out: Features = Vec::with_capacity(buckets.len() / 2);
     let mut i = 0;
     while i < buckets.len() {
@@ -220,16 +223,32 @@ fn sublinear_scaled(mut buckets: Vec<u32>, norm: f32) -> Features {
     out
 }
 
-/// Sorts by row and adds up the values of a row that two blocks share.
-fn merge_rows(features: &mut Features) {
-    features.sort_unstable_by_key(|(row, _)| *row);
-    features.dedup_by(|next, kept| {
-        let same = next.0 == kept.0;
-        if same {
-            kept.1 += next.1;
+/// Merges two blocks, each sorted by row with unique rows, into one, adding up the values of
+/// a row both have.
+fn merge_rows(a: Features, b: Features) -> Features {
+    use std::cmp::Ordering;
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push((a[i].0, a[i].1 + b[j].1));
+                i += 1;
+                j += 1;
+            }
         }
-        same
-    });
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 fn shapes(raw: &str, normalised: &str, mixed_script_words: u32, out: &mut [f32]) {
