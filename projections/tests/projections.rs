@@ -250,6 +250,81 @@ async fn read_models_follow_the_events() {
     }
 }
 
+/// A classification by `model` (the event id is the post's and the model's: one model
+/// classifies a post once).
+fn classified(key: MessageKey, model: &str, kind: PostKind, slugs: &[&str]) -> Envelope {
+    Envelope::new(MessageClassified {
+        key,
+        kind,
+        categories: slugs
+            .iter()
+            .map(|slug| RankedCategory {
+                slug: (*slug).into(),
+                score: 0.9,
+            })
+            .collect(),
+        confidence: 0.9,
+        classifier: Classifier::Local,
+        model: model.into(),
+        prompt_version: None,
+        tokens: None,
+        latency_ms: 1,
+        budget: None,
+        remote: None,
+        contacts: vec![],
+        title: None,
+        llm_unavailable: None,
+    })
+}
+
+#[tokio::test]
+async fn the_latest_classification_wins_within_a_batch_and_a_correction_over_any() {
+    // given one post classified by three models in a row, and another corrected by an admin
+    // between two classifications
+    let w = world().await;
+    let (reclassified, corrected) = (MessageKey::new(-100, 1), MessageKey::new(-100, 2));
+    w.publish(&[
+        classified(reclassified, "m1", PostKind::Vacancy, &["texts"]),
+        classified(corrected, "m1", PostKind::Vacancy, &["design"]),
+        classified(reclassified, "m2", PostKind::Vacancy, &["design", "texts"]),
+        classified(
+            reclassified,
+            "m3",
+            PostKind::Vacancy,
+            &["video", "design", "video"],
+        ),
+        Envelope::new(ClassificationCorrected {
+            key: corrected,
+            kind: PostKind::Vacancy,
+            categories: vec!["texts".into()],
+            admin_id: 1,
+            report_id: None,
+        }),
+        classified(corrected, "m2", PostKind::Ad, &["design"]),
+    ])
+    .await;
+    // when the projectors catch up
+    w.catch_up_all().await;
+    // then the first post has its last categories, in rank order and each once; the second
+    // keeps the admin's answer
+    let categories = |key: MessageKey| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT slug FROM vacancy_categories WHERE chat_id = $1 AND message_id = $2 ORDER BY rank",
+        )
+        .bind(key.chat_id)
+        .bind(key.message_id)
+        .fetch_all(&w.db.pool)
+    };
+    assert_eq!(categories(reclassified).await.unwrap(), ["video", "design"]);
+    assert_eq!(categories(corrected).await.unwrap(), ["texts"]);
+    let (kind, is_corrected): (String, bool) =
+        sqlx::query_as("SELECT kind, corrected FROM vacancies WHERE message_id = 2")
+            .fetch_one(&w.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((kind.as_str(), is_corrected), ("vacancy", true));
+}
+
 #[tokio::test]
 async fn a_rebuild_produces_the_same_tables() {
     let w = world().await;
