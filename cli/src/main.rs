@@ -282,7 +282,7 @@ enum FanoutCommand {
 }
 
 /// mimalloc rather than glibc's malloc: every event is decoded, re-encoded and dropped in a few
-/// microseconds, and glibc spent a tenth of the pipeline's CPU on it (bench throughput).
+/// microseconds, and glibc spent over a tenth of the pipeline's CPU on it (bench throughput).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -18,7 +18,9 @@ const BATCH: usize = 500;
 /// Subscribers per category, so every vacancy is planned for someone.
 const SUBSCRIBERS_PER_CATEGORY: usize = 5;
 /// How far apart in posting time two passes over the corpus are: more than dedup's window.
-const PASS_APART: chrono::TimeDelta = chrono::TimeDelta::days(15);
+const PASS_APART: chrono::TimeDelta = ingest::dedup::DEFAULT_WINDOW
+    .checked_add(&chrono::TimeDelta::days(1))
+    .expect("a day more");
 
 pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
     let texts: Vec<String> = std::fs::read_to_string(corpus)?
@@ -84,10 +86,11 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
         )
         .await?;
     println!(
-        "nats-server {} (own, file storage); {} real posts from {} replayed 15 days apart per pass; {} subscribers; {seconds} s",
+        "nats-server {} (own, file storage); {} real posts from {}, each pass {} days after the last; {} subscribers; {seconds} s",
         bus.server_version(),
         texts.len(),
         corpus.display(),
+        PASS_APART.num_days(),
         catalog.categories.len() * SUBSCRIBERS_PER_CATEGORY
     );
     println!(
@@ -99,7 +102,7 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
         let stop = stop.clone();
         async move {
             let mut n = 0usize;
-            // A year back, so the passes of a long run are still in the past.
+            // A year back, so the ~20 passes of a minute's run are still in the past.
             let start = chrono::Utc::now() - chrono::TimeDelta::days(365);
             let mut report = ingest::ingestor::Report::default();
             while !stop.is_cancelled() {
@@ -165,7 +168,7 @@ pub async fn throughput(corpus: &Path, seconds: u64) -> anyhow::Result<()> {
 }
 
 /// Post `n`: corpus post `n mod len`, one real post as a channel would carry it. Each pass over
-/// the corpus is dated [`PASS_APART`] after the one before, past dedup's 14-day window, so a
+/// the corpus is dated [`PASS_APART`] after the one before, past dedup's window, so a
 /// post comes back as a vacancy reposted after two weeks does: new to dedup, classified again.
 /// (Reposts within the corpus itself stay duplicates, as they are in the channels.)
 fn post(

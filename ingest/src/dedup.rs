@@ -225,9 +225,12 @@ impl Deduper {
     }
 }
 
+/// How far back a repeat counts unless configured otherwise.
+pub const DEFAULT_WINDOW: Duration = Duration::days(14);
+
 impl Default for Deduper {
     fn default() -> Self {
-        Self::new(Duration::days(14), 0.7)
+        Self::new(DEFAULT_WINDOW, 0.7)
     }
 }
 
