@@ -19,6 +19,7 @@ pub mod lease;
 mod publish;
 mod read;
 pub mod schedules;
+mod tail;
 
 pub use connection::{Bus, ConnectError, MIN_SERVER_VERSION};
 pub use consume::{Delivery, Fate, HandlerError, fate};

@@ -32,14 +32,14 @@ impl ReadError {
         matches!(self, ReadError::Transport { .. })
     }
 
-    fn transport(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+    pub(crate) fn transport(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
         ReadError::Transport {
             what: what.into(),
             reason: error.to_string(),
         }
     }
 
-    fn decode(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+    pub(crate) fn decode(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
         ReadError::Decode {
             what: what.into(),
             reason: error.to_string(),
@@ -92,48 +92,14 @@ pub struct Stored {
 
 impl Bus {
     /// Every message of `stream` from `from_sequence` on (1 or 0: from the start), then new ones
-    /// as they arrive. Gaps and reconnects are handled by the ordered consumer underneath.
+    /// as they arrive. Gaps and reconnects are handled by the ordered consumer underneath, and a
+    /// consumer lost with a cluster node is recreated (see `tail`).
     pub async fn read_stream(
         &self,
         stream: &str,
         from_sequence: u64,
     ) -> Result<impl Stream<Item = Result<RawStored, ReadError>> + Send + use<>, ReadError> {
-        let deliver_policy = if from_sequence <= 1 {
-            DeliverPolicy::All
-        } else {
-            DeliverPolicy::ByStartSequence {
-                start_sequence: from_sequence,
-            }
-        };
-        let name = stream.to_owned();
-        let stream = self
-            .js
-            .get_stream(stream)
-            .await
-            .map_err(|e| ReadError::transport(&name, e))?;
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ReadError::transport(&name, e))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|e| ReadError::transport(&name, e))?;
-        Ok(messages.map(move |message| {
-            let message = message.map_err(|e| ReadError::transport(&name, e))?;
-            let info = message.info().map_err(|e| ReadError::decode(&name, e))?;
-            let (sequence, pending) = (info.stream_sequence, info.pending);
-            Ok(RawStored {
-                sequence,
-                pending,
-                subject: message.subject.to_string(),
-                headers: message.headers.clone(),
-                payload: message.payload.clone(),
-            })
-        }))
+        crate::tail::tail(self.js.clone(), stream.to_owned(), from_sequence).await
     }
 
     /// The newest event stored on `subject` (a direct get: no consumer), `None` when there is

@@ -80,6 +80,7 @@ impl Dispatcher {
     {
         let mut failures = 0u32;
         loop {
+            self.pacer.depart(chat).await;
             let error = match send().await {
                 Ok(message) => return Outcome::Sent(i64::from(message.id.0)),
                 Err(error) => error,
@@ -114,6 +115,7 @@ impl Dispatcher {
         let mut failures = 0u32;
         loop {
             self.pacer.ready(chat).await;
+            self.pacer.depart(chat).await;
             let error = match request().await {
                 Ok(done) => return Ok(done),
                 Err(error) => error,

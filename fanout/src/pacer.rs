@@ -1,9 +1,11 @@
-//! Keeps one bot's sends under Telegram's limits. Sends are spaced evenly a little under the
-//! bot's 30 a second, so no one-second window ever holds more than Telegram allows however the
-//! sends bunch up behind a pause; a chat gets at most one message per `chat_gap`; a 429 pauses
-//! the whole bot for its `retry_after`, slots booked before it included.
+//! Keeps one bot's sends under Telegram's limits. Sends are booked slots spaced evenly a little
+//! under the bot's 30 a second, and a chat gets at most one message per `chat_gap`; a 429
+//! pauses the whole bot for its `retry_after`, slots booked before it included. A slot is booked
+//! before the claim that precedes each send, and a claim can stall (a cluster electing a
+//! leader), so the moment a request leaves is checked again: never more than the bot's rate in
+//! any one-second window, never two to a chat closer than `chat_gap`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use tokio::time::Instant;
 pub struct Pacer {
     interval: Duration,
     chat_gap: Duration,
+    /// Requests that may leave within one second.
+    per_window: usize,
     state: Mutex<State>,
 }
 
@@ -21,7 +25,14 @@ struct State {
     paused_until: Instant,
     /// Earliest next send per chat.
     chats: HashMap<i64, Instant>,
+    /// When the requests of the last second left, oldest first.
+    departures: VecDeque<Instant>,
+    /// When the last request to each chat left.
+    departed: HashMap<i64, Instant>,
 }
+
+/// The window Telegram counts a bot's messages in.
+const WINDOW: Duration = Duration::from_secs(1);
 
 /// Chats remembered before the pacer forgets those whose gap has passed.
 const CHATS_KEPT: usize = 50_000;
@@ -31,10 +42,13 @@ impl Pacer {
         Self {
             interval: Duration::from_secs_f64(1.0 / per_second.max(0.01)),
             chat_gap,
+            per_window: (per_second.floor() as usize).max(1),
             state: Mutex::new(State {
                 next_slot: Instant::now(),
                 paused_until: Instant::now(),
                 chats: HashMap::new(),
+                departures: VecDeque::new(),
+                departed: HashMap::new(),
             }),
         }
     }
@@ -64,6 +78,49 @@ impl Pacer {
             if booked && self.paused_until() <= until {
                 return;
             }
+        }
+    }
+
+    /// Waits until a request to `chat` may leave now, and records that it left: called right
+    /// before each request, after the slot [`Pacer::ready`] booked and whatever came between.
+    pub async fn depart(&self, chat: i64) {
+        loop {
+            let until = {
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                while state
+                    .departures
+                    .front()
+                    .is_some_and(|left| now.duration_since(*left) >= WINDOW)
+                {
+                    state.departures.pop_front();
+                }
+                let chat_free = state.departed.get(&chat).map(|left| *left + self.chat_gap);
+                let window_free = (state.departures.len() >= self.per_window)
+                    .then(|| state.departures.front().map(|oldest| *oldest + WINDOW))
+                    .flatten();
+                let paused = (state.paused_until > now).then_some(state.paused_until);
+                match [chat_free, window_free, paused]
+                    .into_iter()
+                    .flatten()
+                    .filter(|free| *free > now)
+                    .max()
+                {
+                    Some(until) => until,
+                    None => {
+                        state.departures.push_back(now);
+                        if state.departed.len() >= CHATS_KEPT {
+                            let gap = self.chat_gap;
+                            state
+                                .departed
+                                .retain(|_, left| now.duration_since(*left) < gap);
+                        }
+                        state.departed.insert(chat, now);
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep_until(until).await;
         }
     }
 
@@ -124,6 +181,45 @@ mod tests {
         let before = Instant::now();
         pacer.ready(1000).await;
         assert!(Instant::now() - before >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_held_up_after_their_slots_still_leave_within_the_limits() {
+        // given forty sends whose slots were booked 50 ms apart
+        let pacer = std::sync::Arc::new(Pacer::new(20.0, Duration::from_secs(1)));
+        let start = Instant::now();
+        for chat in 0..40 {
+            pacer.ready(chat % 39).await;
+        }
+        // when their claims all stalled until 3 s and they leave together
+        tokio::time::sleep_until(start + Duration::from_secs(3)).await;
+        let mut tasks = Vec::new();
+        for chat in 0..40 {
+            let pacer = pacer.clone();
+            tasks.push(tokio::spawn(async move {
+                pacer.depart(chat % 39).await;
+                (chat % 39, Instant::now())
+            }));
+        }
+        let mut left = Vec::new();
+        for task in tasks {
+            left.push(task.await.unwrap());
+        }
+        left.sort_by_key(|(_, at)| *at);
+        // then no second holds more than twenty of them
+        for (i, (_, first)) in left.iter().enumerate() {
+            let in_window = left[i..]
+                .iter()
+                .take_while(|(_, at)| *at < *first + WINDOW)
+                .count();
+            assert!(in_window <= 20, "{in_window} within a second");
+        }
+        // and the chat that had two waited its gap between them
+        let to_zero: Vec<_> = left.iter().filter(|(chat, _)| *chat == 0).collect();
+        assert_eq!(to_zero.len(), 2);
+        assert!(to_zero[1].1 - to_zero[0].1 >= Duration::from_secs(1));
+        // and all had left a second later than the twentieth
+        assert!(left[39].1 - left[0].1 >= WINDOW);
     }
 
     #[tokio::test(start_paused = true)]

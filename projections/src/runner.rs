@@ -182,19 +182,27 @@ pub async fn run_projection(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut backoff = Duration::from_millis(200);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+    const MAX_BACKOFF: Duration = Duration::from_secs(10);
+    let mut backoff = FIRST_BACKOFF;
     while !shutdown.is_cancelled() {
+        let started = tokio::time::Instant::now();
         match project(&bus, &pool, projection, &config, None, &shutdown).await {
             Ok(_) => break,
             Err(error) => {
                 tracing::warn!(projection = projection.name(), %error, "projector failed; restarting");
             }
         }
+        // A projector that ran a while since its last failure meets a new outage: it starts
+        // over quickly rather than at the back-off an old one left.
+        if started.elapsed() > MAX_BACKOFF {
+            backoff = FIRST_BACKOFF;
+        }
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     Ok(())
 }

@@ -264,8 +264,8 @@ impl World {
         Ok(from.elapsed())
     }
 
-    /// Waits until every post is in, every consumer on the way has drained, and no card went
-    /// out for a while.
+    /// Waits until every post is in, every consumer on the way has drained, the main bot has
+    /// answered every player, and no card went out for a while.
     pub async fn settle(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + SETTLE_LIMIT;
         while !self.ingest.is_finished() {
@@ -282,7 +282,10 @@ impl World {
                 last = (now, Instant::now());
                 continue;
             }
-            if last.1.elapsed() >= QUIET && self.drained().await {
+            if last.1.elapsed() >= QUIET
+                && self.fake.unconfirmed_updates(MAIN_BOT.1) == 0
+                && self.drained().await
+            {
                 return Ok(());
             }
         }

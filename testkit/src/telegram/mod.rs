@@ -143,6 +143,13 @@ impl FakeTelegram {
             .unwrap_or_default()
     }
 
+    /// Updates the bot has not confirmed yet (by asking for a later offset): still being
+    /// handled, or not fetched. Telegram reports it as `pending_update_count`.
+    pub fn unconfirmed_updates(&self, bot: &str) -> usize {
+        let mut world = self.lock();
+        api::find_bot(&mut world, bot).map_or(0, |b| b.updates.len())
+    }
+
     /// 429s the bot got.
     pub fn too_many_requests(&self, bot: &str) -> usize {
         let mut world = self.lock();
