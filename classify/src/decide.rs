@@ -159,7 +159,14 @@ impl Classifier {
             budget: extract::budget(text),
             remote: extract::remote(text),
             contacts: contacts.to_vec(),
-            title: extract::title(text),
+            title: crate::title::title_or_category(
+                text,
+                prediction
+                    .categories
+                    .iter()
+                    .find_map(|(slug, _)| catalog.iter().find(|c| &c.slug == slug))
+                    .map(|c| c.name.as_str()),
+            ),
             llm_unavailable: None,
         };
         (classified, self.thresholds.route(&prediction))

@@ -1,5 +1,6 @@
-//! Structured fields a delivered card shows, read from the post's text: the budget or salary,
-//! remote or on-site, and a short title. Heuristics: a field we cannot read is `None`.
+//! Structured fields a delivered card shows, read from the post's text: the budget or salary
+//! and remote or on-site (the title is `crate::title`). Heuristics: a field we cannot read is
+//! `None`.
 
 use std::sync::LazyLock;
 
@@ -143,46 +144,6 @@ pub fn remote(text: &str) -> Option<bool> {
     }
 }
 
-/// The first sentence of the first line with words, without leading emoji and hashtags, at
-/// most 80 characters.
-pub fn title(text: &str) -> Option<String> {
-    text.lines()
-        .map(|line| {
-            line.split_whitespace()
-                .filter(|word| !word.starts_with('#'))
-                .collect::<Vec<_>>()
-                .join(" ")
-                .trim_start_matches(|c: char| !c.is_alphanumeric())
-                .trim()
-                .to_owned()
-        })
-        .find(|line| line.chars().filter(|c| c.is_alphabetic()).count() >= 3)
-        .map(|line| first_sentence(&line).to_owned())
-        .map(|line| {
-            if line.chars().count() > 80 {
-                let cut: String = line.chars().take(79).collect();
-                format!("{}…", cut.trim_end())
-            } else {
-                line
-            }
-        })
-}
-
-/// Up to the first `.`, `!` or `?` followed by a space ("15.000" and "т.д." stay whole).
-fn first_sentence(line: &str) -> &str {
-    let mut previous = None;
-    for (i, c) in line.char_indices() {
-        if c.is_whitespace()
-            && matches!(previous, Some('.' | '!' | '?'))
-            && line[..i].chars().filter(|c| c.is_alphabetic()).count() >= 3
-        {
-            return line[..i].trim_end_matches(['.', ' ']);
-        }
-        previous = Some(c);
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,20 +189,9 @@ mod tests {
     }
 
     #[test]
-    fn remote_and_title() {
+    fn remote_or_on_site() {
         assert_eq!(remote("Работа удалённая, гибкий график"), Some(true));
         assert_eq!(remote("Работа в офисе на Павелецкой"), Some(false));
         assert_eq!(remote("Нужен логотип"), None);
-        assert_eq!(
-            title("🔥 #вакансия #дизайн\nДизайнер лендинга в студию\nОплата 20к").as_deref(),
-            Some("Дизайнер лендинга в студию")
-        );
-        assert_eq!(
-            title("#вакансия Ищем дизайнера для лендинга. Figma, бюджет 15.000 ₽. Пишите")
-                .as_deref(),
-            Some("Ищем дизайнера для лендинга")
-        );
-        let long = "Ищем ".to_owned() + &"очень ".repeat(30);
-        assert!(title(&long).is_some_and(|t| t.chars().count() == 80 && t.ends_with('…')));
     }
 }

@@ -4,7 +4,7 @@
 //! * [`local`]: the local model: features, lexicon, training, the shipped default model.
 //! * [`eval`]: accuracy, vacancy precision/recall, category F1, LLM share and throughput of a
 //!   model on labelled posts, by cross-validation or on a held-out set; the routing threshold.
-//! * [`extract`]: budget, remote and a title from a post's text.
+//! * [`extract`]: budget and remote from a post's text; [`title`]: its title.
 //! * [`llm`]: the versioned prompt, the answer parser and the OpenAI-compatible client.
 //! * [`decide`]: hybrid routing: the local model answers, doubtful posts go to the LLM.
 //! * [`service`]: the `classify` consumer of SCREENING (`nats/consumers/SCREENING/classify.json`):
@@ -22,3 +22,4 @@ pub mod llm;
 pub mod local;
 pub mod reask;
 pub mod service;
+pub mod title;

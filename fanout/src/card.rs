@@ -154,8 +154,8 @@ fn comparable(text: &str) -> String {
 /// the post's first line takes that line out of the body. A title that is only the start of
 /// the first line (cut by the extraction) gives way to the whole line when it is short enough
 /// to be a title, else to the line's first sentence, else to the first line's words up to the
-/// title's end; the body goes on after it. A title the text does not start with stays above
-/// the whole text.
+/// title's end; the body goes on after it. A title the text does not start with, or whose
+/// first line holds a link, stays above the whole text.
 pub fn title_and_body<'a>(title: Option<&'a str>, text: &'a str) -> (Option<&'a str>, &'a str) {
     /// Longest first line or sentence that may stand as the title (in characters).
     const TITLE_LINE: usize = 120;
@@ -169,6 +169,13 @@ pub fn title_and_body<'a>(title: Option<&'a str>, text: &'a str) -> (Option<&'a 
         return (Some(title), text);
     };
     let rest = rest.trim_start_matches(['\n', '\r']);
+    // A first line with a link keeps the extracted title, which never holds one.
+    if ["http://", "https://", "t.me/", "www."]
+        .iter()
+        .any(|link| first.contains(link))
+    {
+        return (Some(title), text);
+    }
     if first.chars().count() <= TITLE_LINE {
         return (Some(first.trim()), rest);
     }

@@ -173,6 +173,28 @@ fn the_title_is_never_read_twice() {
 }
 
 #[test]
+fn a_first_line_with_a_link_never_becomes_the_title() {
+    // given a post whose first line is a role and a link, titled without the link
+    let (message, classified) = post(
+        "Junior .NET Developer в Aviasales: https://www.aviasales.ru/about/vacancies/1\nУдалённо",
+        Some("Junior .NET Developer в Aviasales"),
+    );
+    let card = render(&message, &classified);
+    // then the bold title is the extracted one, and the link stays in the text below it
+    assert!(
+        card.html
+            .starts_with("<b>Junior .NET Developer в Aviasales</b>"),
+        "{}",
+        card.html
+    );
+    assert!(
+        plain_text(&card.html)
+            .unwrap()
+            .contains("https://www.aviasales.ru/about/vacancies/1")
+    );
+}
+
+#[test]
 fn a_long_post_is_cut_at_a_word_never_inside_a_word_or_a_link() {
     for unit in ["слово ", "https://example.com/jobs/designer?id=42 "] {
         // given a long post of whole words (or links)
