@@ -22,6 +22,9 @@ const STALL_AFTER: Duration = Duration::from_secs(2);
 /// messages count in its last sequence).
 const MAX_STALL_AFTER: Duration = Duration::from_secs(30);
 
+/// How long one attempt to recreate a reader may take.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
+
 type Messages = Pin<Box<dyn Stream<Item = Result<RawStored, ReadError>> + Send>>;
 
 /// Every message of `stream` from `from_sequence` on, then new ones as they arrive; an error
@@ -52,7 +55,7 @@ struct Tail {
     /// The last message delivered said more were stored after it.
     behind: bool,
     patience: Duration,
-    /// `None` once an error ended the read.
+    /// `None` once an error of the consumer ended the read.
     messages: Option<Messages>,
 }
 
@@ -78,13 +81,7 @@ impl Tail {
                     }
                     tracing::warn!(stream = %self.stream, next = self.next, "stream reader stalled; recreating its consumer");
                     self.patience = (self.patience * 2).min(MAX_STALL_AFTER);
-                    match open(&self.js, &self.stream, self.next).await {
-                        Ok(messages) => self.messages = Some(messages),
-                        Err(error) => {
-                            self.messages = None;
-                            return Some((Err(error), self));
-                        }
-                    }
+                    self.messages = Some(reopen(&self.js, &self.stream, self.next).await);
                 }
             }
         }
@@ -98,6 +95,25 @@ async fn holds_beyond(js: &Context, stream: &str, next: u64) -> bool {
     match js.get_stream(stream).await {
         Ok(stream) => stream.cached_info().state.last_sequence >= next,
         Err(_) => false,
+    }
+}
+
+/// Opens the reader again, trying until the cluster answers: a node has just died, and the
+/// stream may be electing a leader. As the ordered consumer itself does, it never gives up.
+async fn reopen(js: &Context, name: &str, next: u64) -> Messages {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        // A request to a stream without a leader hangs until the client's timeout: ask again
+        // sooner, the election takes a few seconds.
+        let attempt = tokio::time::timeout(OPEN_TIMEOUT, open(js, name, next)).await;
+        match attempt.unwrap_or_else(|_| Err(ReadError::transport(name, "timed out"))) {
+            Ok(messages) => return messages,
+            Err(error) => {
+                tracing::warn!(stream = %name, next, %error, ?wait, "recreating a stream reader failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
     }
 }
 

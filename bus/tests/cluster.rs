@@ -48,9 +48,9 @@ async fn a_reader_whose_consumer_died_with_its_node_reads_on_within_seconds() {
     retry("publishing", async || bus.publish(&accepted(2)).await).await;
     let stored = Instant::now();
 
-    // then the reader has it within seconds, long before the client would miss two idle
-    // heartbeats (30 s)
-    let next = tokio::time::timeout(Duration::from_secs(15), messages.next())
+    // then the reader has it within seconds (the cluster elects leaders meanwhile), before the
+    // client alone would miss two idle heartbeats (30 s)
+    let next = tokio::time::timeout(Duration::from_secs(20), messages.next())
         .await
         .unwrap_or_else(|_| panic!("the reader stalled after {host} (pid {killed}) died"))
         .unwrap()
