@@ -1,6 +1,6 @@
 //! The paced, once-only send every outbox drains through — a category bot's deliveries, the main
-//! bot's notifications: wait for the pacer, **claim** (a once-ever event), take a fresh slot if
-//! the claim stalled, send — retrying what changed nothing at Telegram (5xx, error pages,
+//! bot's notifications: wait for the pacer, **claim** (a once-ever event), pass the pacer's
+//! departure check, send — retrying what changed nothing at Telegram (5xx, error pages,
 //! connections that never opened) and waiting out 429s, never re-sending a send whose answer
 //! never came — then record the outcome until NATS takes it. The claim comes after the pacer and
 //! right before the send, so a crash leaves at most the sends in flight unconfirmed, and those
@@ -60,15 +60,11 @@ impl Dispatcher {
         Fut: Future<Output = Result<Message, RequestError>>,
     {
         self.pacer.ready(chat).await;
-        let claiming = std::time::Instant::now();
         if !self.bus.claim(claim).await? {
             return Ok(None);
         }
-        // A claim that stalled (NATS slow or reconnecting) spent the slot the pacer granted:
-        // take a fresh one, or every stalled send would go out at once when NATS is back.
-        if claiming.elapsed() > self.config.chat_gap.min(Duration::from_millis(500)) {
-            self.pacer.ready(chat).await;
-        }
+        // A claim that stalled (NATS slow or reconnecting) holds its send past the slot: the
+        // pacer's departure check keeps the sends that come out together within the limits.
         Ok(Some(self.send(chat, send).await))
     }
 
