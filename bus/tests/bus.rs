@@ -23,15 +23,7 @@ async fn bus() -> Bus {
 }
 
 fn accepted(message_id: i64) -> Envelope {
-    let key = MessageKey::new(-100, message_id);
-    Envelope::with_id(
-        format!("screen:{}", key.id()),
-        MessageAccepted {
-            key,
-            rule: "require_any:ваканс*".into(),
-            scope: "global".into(),
-        },
-    )
+    testkit::events::accepted(MessageKey::new(-100, message_id))
 }
 
 #[tokio::test]

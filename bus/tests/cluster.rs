@@ -6,19 +6,11 @@ use std::time::{Duration, Instant};
 
 use bus::Bus;
 use futures::StreamExt;
-use schemas::{Envelope, MessageAccepted, MessageKey};
+use schemas::{Envelope, MessageKey};
 use testkit::NatsCluster;
 
 fn accepted(message_id: i64) -> Envelope {
-    let key = MessageKey::new(-100, message_id);
-    Envelope::with_id(
-        format!("screen:{}", key.id()),
-        MessageAccepted {
-            key,
-            rule: "require_any:ваканс*".into(),
-            scope: "global".into(),
-        },
-    )
+    testkit::events::accepted(MessageKey::new(-100, message_id))
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@
 use chrono::{Duration, Utc};
 use schemas::{
     Author, CategoriesChosen, CategoryBotStarted, CategoryDefined, Classifier, Envelope,
-    MessageClassified, MessageKey, MessageReceived, MessageSource, PostKind, RankedCategory,
-    TrialStarted, UserRegistered,
+    MessageAccepted, MessageClassified, MessageKey, MessageReceived, MessageSource, PostKind,
+    RankedCategory, TrialStarted, UserRegistered,
 };
 
 /// The categories `(slug, name)`, in pickers in the order given (from 1).
@@ -110,4 +110,16 @@ pub fn vacancy(key: MessageKey, text: &str, signature: &str, categories: &[&str]
         Envelope::with_id(key.event_id(), received),
         Envelope::with_id(format!("{}:classified:fixture", key.id()), classified),
     ]
+}
+
+/// A post the global rules accepted, as screening records it.
+pub fn accepted(key: MessageKey) -> Envelope {
+    Envelope::with_id(
+        format!("screen:{}", key.id()),
+        MessageAccepted {
+            key,
+            rule: "require_any:ваканс*".into(),
+            scope: "global".into(),
+        },
+    )
 }
